@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from maia_git.cli.main import entry
+
+entry()

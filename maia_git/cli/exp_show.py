@@ -1,0 +1,80 @@
+"""``maia exp show | list | log``."""
+
+from __future__ import annotations
+
+import click
+
+from maia_git.cli.render import emit_json, json_option, style, table
+
+STATUSES = ["draft", "queued", "active", "paused", "completed", "promoted", "cancelled"]
+
+
+@click.command()
+@click.argument("exp_id", metavar="ID")
+@json_option
+def show(exp_id: str, as_json: bool) -> None:
+    """Show one experiment: definition, status, priority and times.
+
+    \b
+    Example:
+      maia exp show exp_001 --json
+    """
+    from maia_git.usecases.views import show as run_show
+    from maia_git.workspace import Workspace
+
+    data = run_show(Workspace.find(), exp_id)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(style(f"{data['id']}: {data.get('name') or '(no definition)'}", bold=True))
+    for key, value in data.items():
+        if key not in ("id", "name") and value not in (None, ""):
+            click.echo(f"  {key + ':':<17}{value}")
+
+
+@click.command("list")
+@click.option("--status", type=click.Choice(STATUSES), default=None,
+              help="Only experiments in this state.")
+@json_option
+def list_(status: str | None, as_json: bool) -> None:
+    """List experiments with their agent, status and priority.
+
+    \b
+    Example:
+      maia exp list --status active
+    """
+    from maia_git.usecases.views import list_experiments
+    from maia_git.workspace import Workspace
+
+    rows = list_experiments(Workspace.find(), status)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no experiments" + (f" with status {status}" if status else ""))
+        return
+    click.echo(table(["ID", "STATUS", "PRIORITY", "AGENT", "NAME"],
+                     [[r["id"], r["status"], r["priority"], r["agent"], r.get("name")]
+                      for r in rows]))
+
+
+@click.command()
+@click.argument("exp_id", metavar="ID")
+@json_option
+def log(exp_id: str, as_json: bool) -> None:
+    """Print an experiment's history, read back from the commit trailers.
+
+    \b
+    Example:
+      maia exp log exp_001
+    """
+    from maia_git.usecases.views import history
+    from maia_git.workspace import Workspace
+
+    events = history(Workspace.find(), exp_id)
+    if as_json:
+        emit_json(events)
+        return
+    for e in events:
+        arrow = f"  [{e['transition']}]" if e["transition"] else ""
+        click.echo(f"{e['commit'][:10]}  {e['date']}  {e['subject']}{arrow}")

@@ -1,0 +1,68 @@
+"""The ``maia`` command: a lazy group of subcommands and the one error handler."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from maia_git import __version__
+from maia_git.cli.lazy import LazyGroup
+from maia_git.errors import MaiaError
+
+C = "maia_git.cli"
+
+
+@click.group(cls=LazyGroup, lazy={
+    "init": f"{C}.init_cmd:init",
+    "exp": f"{C}.exp:exp",
+    "queue": f"{C}.queue_cmd:queue",
+    "score": f"{C}.score_cmd:score",
+    "sync": f"{C}.sync_cmd:sync",
+    "ci": f"{C}.ci_cmd:ci",
+    "doctor": f"{C}.doctor_cmd:doctor",
+    "demo": f"{C}.demo_cmd:demo",
+}, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="maia")
+def cli() -> None:
+    """Git-native A/B experiments on LLM agent prompts.
+
+    State is YAML and JSONL in this repository; every change is one git commit.
+
+    \b
+    Example:
+      maia init && maia exp new "Shorter prompt" --agent helper \\
+          --control agents/helper.md --treatment agents/helper_v2.md
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; expected errors print one line on stderr and exit with their code."""
+    try:
+        code = cli.main(args=argv, prog_name="maia", standalone_mode=False)
+    except MaiaError as err:
+        click.echo(f"maia: error: {err}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("maia: aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        click.echo("maia: interrupted", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

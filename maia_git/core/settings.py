@@ -1,0 +1,87 @@
+"""Workspace settings (``maia.yaml``): defaults, and checking a loaded mapping against them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+METHODS = ("sequential", "fixed")
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_concurrent: int = 3
+    one_active_per_agent: bool = True
+    min_samples: int = 30
+    min_lift: float = 0.15
+    alpha: float = 0.05
+    method: str = "sequential"
+    quality_margin: float = 0.0
+    srm_alpha: float = 0.001
+    remote: str = "origin"
+    github_api_url: str = ""
+    lock_timeout: float = 30.0
+    rubric: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COMMENTS = {
+    "max_concurrent": "experiments active at once (the queue starts the next when a slot frees)",
+    "one_active_per_agent": "at most one active experiment per agent (they would confound)",
+    "min_samples": "interactions per arm before a promotion can be decided",
+    "min_lift": "relative completion-rate lift the treatment must exceed (0.15 = 15%)",
+    "alpha": "significance level",
+    "method": "sequential (safe to re-check on every push) or fixed (one planned look)",
+    "quality_margin": "quality points the treatment may trail control by (non-inferiority)",
+    "srm_alpha": "sample-ratio-mismatch is flagged below this p-value",
+    "remote": "the remote that promotion branches are pushed to",
+    "github_api_url": "GitHub REST API base URL; empty means GITHUB_API_URL or api.github.com",
+    "lock_timeout": "seconds to wait for the workspace lock",
+}
+
+
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _open_unit(v: Any) -> bool:
+    return _number(v) and 0 < v < 1
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "max_concurrent": (_positive_int, "a whole number of at least 1"),
+    "one_active_per_agent": (lambda v: isinstance(v, bool), "true or false"),
+    "min_samples": (_positive_int, "a whole number of at least 1"),
+    "min_lift": (lambda v: _number(v) and v >= 0, "a number of at least 0 (0.15 = 15%)"),
+    "alpha": (_open_unit, "a number between 0 and 1"),
+    "method": (lambda v: v in METHODS, "one of: sequential, fixed"),
+    "quality_margin": (lambda v: _number(v) and v >= 0, "a number of at least 0"),
+    "srm_alpha": (_open_unit, "a number between 0 and 1"),
+    "remote": (lambda v: isinstance(v, str) and bool(v) and not v.startswith("-"), "a name"),
+    "github_api_url": (lambda v: isinstance(v, str), "a URL or empty"),
+    "lock_timeout": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0"),
+    "rubric": (lambda v: v is None or isinstance(v, Mapping | str), "a mapping or a file name"),
+}
+
+
+def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None, str]:
+    """Check ``data``; return (settings, None, "") or (None, bad_key, message)."""
+    known = {f.name for f in fields(Settings)}
+    for key, value in data.items():
+        if key not in known:
+            return None, key, f"unknown setting {key!r} (known: {', '.join(sorted(known))})"
+        check, expected = _CHECKS[key]
+        if not check(value):
+            return None, key, f"{key} must be {expected}, not {value!r}"
+    values = {k: (float(v) if k in _FLOATS else v) for k, v in data.items()}
+    return Settings(**values), None, ""
+
+
+_FLOATS = {"min_lift", "alpha", "quality_margin", "srm_alpha", "lock_timeout"}

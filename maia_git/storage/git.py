@@ -1,0 +1,120 @@
+"""The one place that runs git. Writes go through the git binary, never GitPython's index.
+
+GitPython's ``index.add``/``index.commit`` lose acknowledged writes under concurrency (NOTES.md);
+the git binary fails loudly instead, and ``git commit --only`` moves HEAD with a compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from maia_git import crash
+from maia_git.errors import MaiaError, UsageError
+
+# Variables that would point git somewhere other than the repository maia found.
+_REFUSED_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                "GIT_NAMESPACE", "GIT_COMMON_DIR")
+_IN_PROGRESS = {
+    "rebase-merge": "a rebase", "rebase-apply": "a rebase or am", "MERGE_HEAD": "a merge",
+    "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert", "BISECT_LOG": "a bisect",
+}
+
+
+class GitError(MaiaError):
+    """A git command failed; the message is git's own first line of complaint."""
+
+
+@dataclass(frozen=True)
+class Repo:
+    top: Path
+    git_dir: Path
+
+    def head_ref(self) -> str | None:
+        """The branch HEAD points at (``refs/heads/main``), or None when detached."""
+        text = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        return text[5:].strip() if text.startswith("ref:") else None
+
+    def branch(self) -> str | None:
+        ref = self.head_ref()
+        return ref.removeprefix("refs/heads/") if ref else None
+
+
+def check_environment(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
+    for name in _REFUSED_ENV:
+        if environ.get(name):
+            raise UsageError(f"{name} is set; maia works on the repository it finds: unset {name}")
+
+
+def find_repo(start: Path) -> Repo:
+    """Find the repository that ``start`` is in, the way git does, without running git."""
+    check_environment()
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        dot = folder / ".git"
+        if dot.is_dir():
+            return Repo(folder, dot)
+        if dot.is_file():
+            text = dot.read_text(encoding="utf-8").strip()
+            if text.startswith("gitdir:"):
+                return Repo(folder, (folder / text[7:].strip()).resolve())
+    raise UsageError(
+        f"not a git repository: {here} (create one with `git init`, then run `maia init`)"
+    )
+
+
+def check_committable(repo: Repo) -> None:
+    """Refuse a detached HEAD or an operation in progress, before anything is written."""
+    if repo.head_ref() is None:
+        raise UsageError("HEAD is detached; check out a branch first (`git switch -c NAME`)")
+    for name, what in _IN_PROGRESS.items():
+        if (repo.git_dir / name).exists():
+            raise UsageError(f"{what} is in progress; finish or abort it first")
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REFUSED_ENV}
+    env["GIT_LITERAL_PATHSPECS"] = "1"
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run(repo: Repo | Path, *args: str, stdin: bytes | None = None, check: bool = True,
+        env: dict[str, str] | None = None) -> str:
+    """Run ``git args`` in the repository and return stdout; raise GitError on failure."""
+    cwd = repo.top if isinstance(repo, Repo) else repo
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
+                              env=env or git_env(), check=False)
+    except FileNotFoundError:
+        raise MaiaError("git is not installed or not on PATH") from None
+    if check and proc.returncode != 0:
+        raise GitError(_complaint(args, proc.stderr))
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def _complaint(args: Sequence[str], stderr: bytes) -> str:
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    picked = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), None)
+    first = picked or (lines[0] if lines else "failed")
+    return f"git {args[0]}: {first}"
+
+
+def commit_paths(repo: Repo, paths: Sequence[str], message: str) -> None:
+    """Commit exactly ``paths`` (added, changed or deleted), leaving the user's other work alone.
+
+    ``--only`` commits the working-tree content of these paths and keeps whatever else the user
+    had staged staged; the ref update checks HEAD's old value, so a racing writer fails loudly.
+    """
+    run(repo, "add", "-A", "-f", "--", *paths)
+    crash.point("after_add")
+    run(repo, "commit", "--only", "--no-verify", "-q", "-F", "-", "--", *paths,
+        stdin=message.encode("utf-8"))
+
+
+def has_commits(repo: Repo) -> bool:
+    return run(repo, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip() != ""

@@ -1,0 +1,159 @@
+"""Experiment definitions and queue entries on disk: paths, reading with checks, serialising."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from maia_git.core.ids import is_valid_id
+from maia_git.core.models import FINISHED, Experiment, Priority, QueueEntry, Status
+from maia_git.errors import NotFound
+from maia_git.storage import yamlio
+from maia_git.storage.yamlio import StateDoc
+
+SETTINGS_FILE = "maia.yaml"
+
+
+def experiment_rel(exp_id: str) -> str:
+    return f"experiments/{exp_id}/experiment.yaml"
+
+
+def queue_rel(exp_id: str) -> str:
+    return f"queue/{exp_id}.yaml"
+
+
+def interactions_rel(exp_id: str) -> str:
+    return f"experiments/{exp_id}/interactions"
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _opt_text(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _share(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1
+
+
+_ENTRY_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "id": (_text, "a string"),
+    "agent": (lambda v: isinstance(v, str) and is_valid_id(v), "a valid agent name"),
+    "status": (lambda v: v in Status.__members__.values(), "one of " + ", ".join(Status)),
+    "priority": (lambda v: v in Priority.__members__.values(), "one of high, medium, low"),
+    "created": (_text, "a timestamp string"),
+    "queued": (_opt_text, "a timestamp string or null"),
+    "started": (_opt_text, "a timestamp string or null"),
+    "paused": (_opt_text, "a timestamp string or null"),
+    "finished": (_opt_text, "a timestamp string or null"),
+    "notes": (_text, "a string"),
+    "reason": (_opt_text, "a string or null"),
+    "outcome": (_opt_text, "a string or null"),
+}
+_ENTRY_REQUIRED = ("id", "agent", "status", "priority")
+_EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "id": (_text, "a string"),
+    "name": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+    "hypothesis": (_text, "a string"),
+    "control": (_text, "a path in the repository"),
+    "treatment": (_text, "a path in the repository"),
+    "control_share": (_share, "a number between 0 and 1"),
+    "created": (_text, "a timestamp string"),
+    "winner": (lambda v: v in (None, "control", "treatment"), "control, treatment or null"),
+    "promotion_branch": (_opt_text, "a branch name or null"),
+}
+_EXPERIMENT_REQUIRED = ("id", "name", "control", "treatment")
+
+
+def _check(doc: StateDoc, spec: dict[str, tuple[Callable[[Any], bool], str]],
+           required: tuple[str, ...], exp_id: str) -> None:
+    for key, value in doc.data.items():
+        if key not in spec:
+            raise doc.error(key, f"unknown field {key!r}")
+        check, expected = spec[key]
+        if not check(value):
+            raise doc.error(key, f"{key} must be {expected}, not {value!r}")
+    for key in required:
+        if key not in doc.data:
+            raise doc.error(None, f"missing field {key!r}")
+    if doc.data["id"] != exp_id:
+        raise doc.error("id", f"id {doc.data['id']!r} does not match the file name ({exp_id})")
+
+
+def load_entry(top: Path, exp_id: str) -> QueueEntry:
+    path = top / queue_rel(exp_id)
+    if not path.exists() and not path.is_symlink():
+        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
+    doc = yamlio.load(path, queue_rel(exp_id))
+    _check(doc, _ENTRY_FIELDS, _ENTRY_REQUIRED, exp_id)
+    d = doc.data
+    return QueueEntry(
+        id=exp_id, agent=d["agent"], status=Status(d["status"]), priority=Priority(d["priority"]),
+        created=d.get("created", ""), queued=d.get("queued"), started=d.get("started"),
+        paused=d.get("paused"), finished=d.get("finished"), notes=d.get("notes", ""),
+        reason=d.get("reason"), outcome=d.get("outcome"),
+    )
+
+
+_STATUS_LINE = re.compile(rb"^status: ([a-z]+)\s*$", re.MULTILINE)
+_FINISHED_BYTES = {s.value.encode() for s in FINISHED}
+
+
+def queue_ids(top: Path) -> list[str]:
+    folder = top / "queue"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and not p.name.startswith("."))
+
+
+def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
+    """Every queue entry; with ``finished=False`` finished ones are skipped unparsed.
+
+    Skipping reads each file's ``status:`` line only, so scheduling stays cheap in a workspace
+    with thousands of finished experiments; a file whose status line is not a finished status is
+    parsed and checked in full.
+    """
+    out: dict[str, QueueEntry] = {}
+    for exp_id in queue_ids(top):
+        if not is_valid_id(exp_id):
+            continue
+        if not finished:
+            path = top / queue_rel(exp_id)
+            if not path.is_symlink():
+                match = _STATUS_LINE.search(path.read_bytes()[:4096])
+                if match and match.group(1) in _FINISHED_BYTES:
+                    continue
+        out[exp_id] = load_entry(top, exp_id)
+    return out
+
+
+def load_experiment(top: Path, exp_id: str) -> Experiment:
+    path = top / experiment_rel(exp_id)
+    if not path.exists() and not path.is_symlink():
+        raise NotFound(f"experiment {exp_id!r} has no definition ({experiment_rel(exp_id)})")
+    doc = yamlio.load(path, experiment_rel(exp_id))
+    _check(doc, _EXPERIMENT_FIELDS, _EXPERIMENT_REQUIRED, exp_id)
+    d = doc.data
+    return Experiment(
+        id=exp_id, name=d["name"], control=d["control"], treatment=d["treatment"],
+        hypothesis=d.get("hypothesis", ""), control_share=float(d.get("control_share", 0.5)),
+        created=d.get("created", ""), winner=d.get("winner"),
+        promotion_branch=d.get("promotion_branch"),
+    )
+
+
+def has_experiment(top: Path, exp_id: str) -> bool:
+    return (top / experiment_rel(exp_id)).exists()
+
+
+def entry_bytes(entry: QueueEntry) -> bytes:
+    return yamlio.dumps(entry.to_dict())
+
+
+def experiment_bytes(experiment: Experiment) -> bytes:
+    return yamlio.dumps(experiment.to_dict())

@@ -1,0 +1,194 @@
+"""Use cases that change experiments: create, lifecycle events, priority, queue entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maia_git.core import messages
+from maia_git.core.decide import Decision, decide
+from maia_git.core.ids import check_id
+from maia_git.core.lifecycle import Transition
+from maia_git.core.models import Experiment, Priority, QueueEntry, Status
+from maia_git.errors import NotFound, TransitionError, UsageError
+from maia_git.storage import state
+from maia_git.workspace import Transaction, Workspace, utcnow
+
+# The option each event records its free text in.
+_TEXT_FIELD = {"pause": "reason", "cancel": "reason", "complete": "outcome", "resume": None,
+               "start": None, "promote": "outcome"}
+
+
+@dataclass
+class Change:
+    """What a command did (or, with dry_run, would do): transitions and the commit message."""
+
+    experiment_id: str
+    transitions: list[Transition] = field(default_factory=list)
+    message: str = ""
+    dry_run: bool = False
+    entries: list[QueueEntry] = field(default_factory=list)
+
+
+def parse_priority(value: str | Priority) -> Priority:
+    try:
+        return Priority(str(value).lower())
+    except ValueError:
+        raise UsageError(f"unknown priority {value!r}: use high, medium or low") from None
+
+
+def prompt_path(ws: Workspace, raw: str | Path, role: str) -> str:
+    """The repository-relative POSIX path of an existing prompt file inside the workspace."""
+    given = Path(raw)
+    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    try:
+        rel = absolute.relative_to(ws.top.resolve())
+    except ValueError:
+        raise UsageError(f"{role} prompt {str(raw)!r} is outside the repository") from None
+    if rel.parts and rel.parts[0] == ".git":
+        raise UsageError(f"{role} prompt {str(raw)!r} is inside .git")
+    if not absolute.is_file():
+        raise UsageError(f"{role} prompt {str(raw)!r} does not exist or is not a file")
+    return rel.as_posix()
+
+
+def next_id(top: Path) -> str:
+    taken = set(state.queue_ids(top))
+    folder = top / "experiments"
+    if folder.is_dir():
+        taken.update(p.name for p in folder.iterdir())
+    numbers = [int(t[4:]) for t in taken if t.startswith("exp_") and t[4:].isdigit()]
+    return f"exp_{max(numbers, default=0) + 1:03d}"
+
+
+def new_experiment(ws: Workspace, *, name: str, agent: str, control: str | Path,
+                   treatment: str | Path, hypothesis: str = "", exp_id: str | None = None,
+                   priority: str | Priority = Priority.MEDIUM, control_share: float = 0.5,
+                   notes: str = "", dry_run: bool = False) -> Change:
+    check_id(agent, "agent name")
+    if exp_id is not None:
+        check_id(exp_id)
+    level = parse_priority(priority)
+    if not name.strip() or not name.isprintable():
+        raise UsageError("the experiment name must be non-empty printable text")
+    if not 0 < control_share < 1:
+        raise UsageError(f"control share must be between 0 and 1, not {control_share}")
+    control_rel = prompt_path(ws, control, "control")
+    treatment_rel = prompt_path(ws, treatment, "treatment")
+    if control_rel == treatment_rel:
+        raise UsageError("control and treatment are the same file")
+    with ws.transaction() as tx:
+        new_id = exp_id or next_id(ws.top)
+        if (ws.top / state.queue_rel(new_id)).exists() or state.has_experiment(ws.top, new_id):
+            raise UsageError(f"experiment {new_id!r} already exists")
+        now = utcnow()
+        experiment = Experiment(new_id, name.strip(), control_rel, treatment_rel,
+                                hypothesis.strip(), control_share, now)
+        entry = QueueEntry(new_id, agent, Status.DRAFT, level, created=now, notes=notes)
+        transition = Transition(new_id, "new", Status.DRAFT, Status.DRAFT)
+        message = messages.transition_message(
+            f"new experiment {new_id}: {name}", [], details=[f"Agent: {agent}", hypothesis],
+            extra=[("Maia-Experiment", new_id), ("Maia-Transition", "none->draft")])
+        change = Change(new_id, [transition], message, dry_run, [entry])
+        if not dry_run:
+            tx.write(state.experiment_rel(new_id), state.experiment_bytes(experiment))
+            tx.write(state.queue_rel(new_id), state.entry_bytes(entry))
+            tx.commit(message)
+    return change
+
+
+def apply_event(ws: Workspace, exp_id: str, event: str, text: str | None = None,
+                dry_run: bool = False, **fields: str | None) -> Change:
+    """Run a lifecycle event (start, pause, resume, complete, cancel) as one commit."""
+    check_id(exp_id)
+    with ws.transaction() as tx:
+        entries = state.load_entries(ws.top, finished=False)
+        if exp_id not in entries:  # unknown (NotFound) or finished (refused by the table)
+            entries[exp_id] = state.load_entry(ws.top, exp_id)
+        text_field = _TEXT_FIELD.get(event)
+        if text and text_field:
+            fields[text_field] = text
+        decision = decide(entries, exp_id, event, ws.settings, utcnow(), **fields)
+        return _commit_decision(tx, exp_id, event, decision, text, dry_run)
+
+
+def reschedule(tx: Transaction, ws: Workspace, entries: dict[str, QueueEntry], subject: str,
+               exp_id: str, dry_run: bool, extra_entries: tuple[QueueEntry, ...] = (),
+               transitions: tuple[Transition, ...] = ()) -> Change:
+    """Commit ``extra_entries`` plus whatever the queue starts because of them."""
+    decision = decide(entries, None, None, ws.settings, utcnow())
+    merged = {e.id: e for e in (*extra_entries, *decision.changed)}
+    combined = Decision(tuple(merged.values()), (*transitions, *decision.transitions))
+    return _commit_decision(tx, exp_id, subject, combined, None, dry_run)
+
+
+def _commit_decision(tx: Transaction, exp_id: str, event: str, decision: Decision,
+                     text: str | None, dry_run: bool) -> Change:
+    details = [f"{_TEXT_FIELD.get(event, 'note') or 'note'}: {text}".capitalize()] if text else []
+    message = messages.transition_message(f"{event} {exp_id}", decision.transitions, details)
+    change = Change(exp_id, list(decision.transitions), message, dry_run,
+                    list(decision.changed))
+    if not dry_run:
+        for entry in decision.changed:
+            tx.write(state.queue_rel(entry.id), state.entry_bytes(entry))
+        tx.commit(message)
+    return change
+
+
+def set_priority(ws: Workspace, exp_id: str, priority: str | Priority,
+                 dry_run: bool = False) -> Change:
+    check_id(exp_id)
+    level = parse_priority(priority)
+    with ws.transaction() as tx:
+        entry = state.load_entry(ws.top, exp_id)
+        if entry.status is not Status.QUEUED:
+            raise TransitionError(
+                f"cannot change the priority of {exp_id}: it is {entry.status}, "
+                "and only queued experiments can be reprioritised")
+        updated = entry.with_(priority=level)
+        subject = f"priority {exp_id} {entry.priority}->{level}"
+        message = messages.transition_message(
+            subject, [], extra=[("Maia-Experiment", exp_id), ("Maia-Priority",
+                                                              f"{entry.priority}->{level}")])
+        change = Change(exp_id, [], message, dry_run, [updated])
+        if not dry_run and level is not entry.priority:
+            tx.write(state.queue_rel(exp_id), state.entry_bytes(updated))
+            tx.commit(message)
+    return change
+
+
+def add_to_queue(ws: Workspace, exp_id: str, agent: str, priority: str | Priority,
+                 notes: str = "", dry_run: bool = False) -> Change:
+    """Queue an experiment by id (the guide's ``ExperimentQueue.add_experiment``).
+
+    A draft experiment is started; an id with no entry at all gets a queued entry of its own
+    (the guide's queue accepts ids that have no experiment definition).
+    """
+    check_id(exp_id)
+    check_id(agent, "agent name")
+    level = parse_priority(priority)
+    with ws.transaction() as tx:
+        entries = state.load_entries(ws.top, finished=False)
+        path = ws.top / state.queue_rel(exp_id)
+        now = utcnow()
+        if path.exists() or path.is_symlink():
+            existing = state.load_entry(ws.top, exp_id)
+            if existing.status is not Status.DRAFT:
+                raise TransitionError(f"cannot queue {exp_id}: it is already {existing.status}")
+            entry = existing.with_(priority=level, notes=notes or existing.notes)
+            before = Status.DRAFT
+        else:
+            entry = QueueEntry(exp_id, agent, Status.DRAFT, level, created=now, notes=notes)
+            before = Status.DRAFT
+        queued = entry.with_(status=Status.QUEUED, queued=now)
+        entries[exp_id] = queued
+        first = Transition(exp_id, "start", before, Status.QUEUED)
+        return reschedule(tx, ws, entries, "start", exp_id, dry_run, (queued,), (first,))
+
+
+def require_known(ws: Workspace, exp_id: str) -> QueueEntry:
+    check_id(exp_id)
+    try:
+        return state.load_entry(ws.top, exp_id)
+    except NotFound:
+        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)") from None

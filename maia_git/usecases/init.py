@@ -1,0 +1,87 @@
+"""``maia init``: make the current git repository a workspace, in one commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+
+from maia_git.core.settings import COMMENTS, Settings
+from maia_git.storage import git
+from maia_git.storage.state import SETTINGS_FILE
+from maia_git.workspace import Workspace
+
+GITATTRIBUTES = (
+    "# maia: interaction logs and scores are append-only, one shard per writer; a union merge\n"
+    "# keeps both sides' lines, so shards never conflict.\n"
+    "experiments/*/interactions/*.jsonl merge=union\n"
+    "scores/**/*.jsonl merge=union\n"
+)
+WORKFLOW = ".github/workflows/maia-analyze.yml"
+KEEP = ("agents/.gitkeep", "experiments/.gitkeep", "queue/.gitkeep", "scores/.gitkeep")
+
+
+@dataclass
+class InitResult:
+    top: str
+    written: list[str] = field(default_factory=list)
+
+
+def settings_text() -> bytes:
+    lines = ["# maia-git settings. Every setting is written out with its default.", ""]
+    for key, value in Settings().to_dict().items():
+        if key == "rubric":
+            continue
+        lines.append(f"# {COMMENTS[key]}")
+        shown = ('""' if value == "" else str(value).lower() if isinstance(value, bool)
+                 else value)
+        lines.append(f"{key}: {shown}")
+    lines += ["", "# The scoring rubric: leave out for the default (see docs/scoring.md).",
+              "# rubric:", "#   task_completion: 40", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def workflow_text() -> bytes:
+    return resources.files("maia_git").joinpath("templates/maia-analyze.yml").read_bytes()
+
+
+def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResult:
+    with ws.transaction() as tx:
+        wanted: dict[str, bytes] = {SETTINGS_FILE: settings_text()}
+        for keep in KEEP:
+            wanted[keep] = b""
+        wanted[".gitattributes"] = _gitattributes(ws)
+        if github:
+            wanted[WORKFLOW] = workflow_text()
+        result = InitResult(str(ws.top))
+        for rel, data in wanted.items():
+            path = ws.top / rel
+            if rel == SETTINGS_FILE and path.exists():
+                continue  # the user's settings are theirs; init only adds what is missing
+            if rel in KEEP and any(p.name != ".gitkeep" for p in path.parent.glob("*")):
+                continue
+            if not path.exists() or (rel != WORKFLOW and path.read_bytes() != data) or (
+                    not _tracked(ws, rel)):
+                tx.write(rel, data)
+                result.written.append(rel)
+        if result.written and not dry_run:
+            tx.commit("maia: init workspace\n\nMaia-Init: " + ", ".join(result.written) + "\n")
+        elif dry_run:
+            tx.files.clear()
+    return result
+
+
+def _gitattributes(ws: Workspace) -> bytes:
+    path = ws.top / ".gitattributes"
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    missing = [ln for ln in GITATTRIBUTES.splitlines() if ln and not ln.startswith("#")
+               and ln not in current.splitlines()]
+    if not missing:
+        return current.encode("utf-8")
+    sep = "" if not current or current.endswith("\n") else "\n"
+    return (current + sep + GITATTRIBUTES).encode("utf-8")
+
+
+def _tracked(ws: Workspace, rel: str) -> bool:
+    if not git.has_commits(ws.repo):
+        return False
+    return git.run(ws.repo, "ls-files", "--", rel).strip() != ""

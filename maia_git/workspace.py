@@ -1,0 +1,108 @@
+"""The workspace: a git repository with ``maia.yaml``, and the transaction every change runs in.
+
+A transaction: take the lock, recover from a killed predecessor, read fresh, let the caller decide
+and stage files, then write them atomically and commit exactly those paths, then unlock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from maia_git import crash
+from maia_git.core.settings import Settings, parse_settings
+from maia_git.errors import MaiaError, StateFileError, UsageError
+from maia_git.storage import git, journal, yamlio
+from maia_git.storage.atomic import write_atomic
+from maia_git.storage.lock import WorkspaceLock
+from maia_git.storage.state import SETTINGS_FILE
+
+
+def utcnow() -> str:
+    """RFC 3339 UTC with microseconds, so queue order within one second is kept."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Workspace:
+    def __init__(self, repo: git.Repo) -> None:
+        self.repo = repo
+        self.top = repo.top
+        self._settings: Settings | None = None
+
+    @classmethod
+    def find(cls, start: str | os.PathLike[str] | None = None, *, initialised: bool = True
+             ) -> Workspace:
+        ws = cls(git.find_repo(Path(start) if start is not None else Path.cwd()))
+        if initialised and not (ws.top / SETTINGS_FILE).is_file():
+            raise UsageError(f"{ws.top} is not a maia workspace: run `maia init` there first")
+        return ws
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.top)
+        return self._settings
+
+    def path(self, rel: str) -> Path:
+        return self.top / rel
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        git.check_committable(self.repo)
+        configured = (self.settings.lock_timeout if (self.top / SETTINGS_FILE).is_file()
+                      else Settings().lock_timeout)
+        timeout = float(os.environ.get("MAIA_LOCK_TIMEOUT", configured))
+        with WorkspaceLock(self.repo.git_dir, timeout):
+            crash.point("after_lock")
+            journal.recover(self.repo, wait=timeout)
+            self._settings = None  # read fresh inside the lock
+            yield Transaction(self)
+            crash.point("before_unlock")
+
+
+class Transaction:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.files: dict[str, bytes | None] = {}
+        self.appended: list[str] = []
+
+    def write(self, rel: str, data: bytes) -> None:
+        self.files[rel] = data
+
+    def delete(self, rel: str) -> None:
+        self.files[rel] = None
+
+    def commit(self, message: str) -> None:
+        """Write the staged files and commit them (and ``appended`` logs) as one commit."""
+        repo = self.ws.repo
+        paths = sorted(self.files)
+        journal.begin(repo, restore=paths, keep=self.appended)
+        crash.point("after_journal")
+        for rel, data in self.files.items():
+            target = self.ws.top / rel
+            if target.is_symlink():
+                raise StateFileError(f"{rel}:1:1: is a symlink; maia refuses to write through it")
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_atomic(target, data)
+        crash.point("after_write")
+        try:
+            git.commit_paths(repo, [*paths, *self.appended], message)
+        except MaiaError:
+            journal.recover(repo, wait=0)  # put the old state back: nothing half done
+            raise
+        crash.point("after_commit")
+        journal.end(repo)
+
+
+def load_settings(top: Path) -> Settings:
+    path = top / SETTINGS_FILE
+    doc = yamlio.load(path, SETTINGS_FILE)
+    settings, key, message = parse_settings(doc.data)
+    if settings is None:
+        raise doc.error(key, message)
+    return settings

@@ -1,0 +1,120 @@
+"""Shared fixtures: an isolated environment, real temporary git repositories, and ``maia``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Maia Test",
+    "GIT_AUTHOR_EMAIL": "maia-test@example.com",
+    "GIT_COMMITTER_NAME": "Maia Test",
+    "GIT_COMMITTER_EMAIL": "maia-test@example.com",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run the long reliability soak tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory,
+                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the real home, git config or GitHub settings."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITHUB_TOKEN", "GH_TOKEN",
+                "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_REPOSITORY",
+                "GITHUB_API_URL", "MAIA_CRASH_AT", "MAIA_WRITER", "NO_COLOR"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MAIA_WRITER", "test-writer")
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n", encoding="utf-8")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def maia(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+         ) -> Callable[..., Result]:
+    """Run the maia CLI in-process in a directory; returns exit code, stdout and stderr."""
+    from maia_git.cli.main import main
+
+    def run(*args: str, cwd: Path) -> Result:
+        capsys.readouterr()
+        monkeypatch.chdir(cwd)
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty git repository with one commit and two prompt files, not yet a workspace."""
+    top = tmp_path / "repo"
+    top.mkdir()
+    git(top, "init", "-q", "-b", "main")
+    (top / "agents").mkdir()
+    (top / "agents" / "helper.md").write_text("You are a helpful agent.\n", encoding="utf-8")
+    (top / "agents" / "helper_v2.md").write_text(
+        "You are a helpful agent. Think step by step.\n", encoding="utf-8")
+    (top / "README.md").write_text("project\n", encoding="utf-8")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "initial")
+    return top
+
+
+@pytest.fixture
+def ws(repo: Path, maia: Callable[..., Result]) -> Iterator[Path]:
+    """A maia workspace (``maia init`` done) in a real git repository."""
+    result = maia("init", cwd=repo)
+    assert result.code == 0, result.err
+    yield repo
+
+
+def new_exp(maia: Callable[..., Result], top: Path, *extra: str, agent: str = "helper") -> str:
+    result = maia("exp", "new", "An experiment", "--agent", agent, "--control",
+                  "agents/helper.md", "--treatment", "agents/helper_v2.md", *extra, cwd=top)
+    assert result.code == 0, result.err
+    return result.out.split()[1]
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run maia as a real process (``python -m maia_git``)."""
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "maia_git", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=timeout)
