@@ -1,6 +1,7 @@
 """Statistics for A/B experiments: pure functions on per-arm sufficient statistics.
 
-Importing this package is cheap: scipy is imported only inside the Welch test, when it runs.
+Importing this package is cheap, and nothing here imports scipy or numpy: analysis after every
+push must take milliseconds (see ``tdist``). The tests compare every formula with scipy.
 """
 
 from __future__ import annotations

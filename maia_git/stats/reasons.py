@@ -1,0 +1,29 @@
+"""Why a decision was taken: short stable codes for programs, one line of text for people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Conditions for promotion that are not met (Analysis.reasons).
+MIN_SAMPLES = "min_samples"
+SRM = "srm"
+EMPTY_ARM = "empty_arm"
+CONTROL_RATE_ZERO = "control_rate_zero"
+LIFT_BELOW_MIN = "lift_below_min"
+NO_VARIANCE = "no_variance"
+NOT_SIGNIFICANT = "not_significant"
+QUALITY_WORSE = "quality_worse"
+NO_WINNER = "no_winner"
+
+# Facts worth knowing that block nothing (Analysis.notes).
+NO_QUALITY = "no_quality"
+QUALITY_NO_VARIANCE = "quality_no_variance"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}

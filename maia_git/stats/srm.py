@@ -1,0 +1,32 @@
+"""Sample-ratio mismatch: do the arms' sizes fit the configured split?
+
+Pearson's chi-square goodness-of-fit test with one degree of freedom against the expected counts
+N * share and N * (1 - share) (Fabijan et al., "Diagnosing Sample Ratio Mismatch in Online
+Controlled Experiments", KDD 2019, recommend it and a threshold of p < 0.0005-0.001). For one
+degree of freedom the survival function is exact in closed form: P(chi2_1 > x) = erfc(sqrt(x/2)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SrmCheck:
+    """``flagged`` is False when there is nothing to check (no interactions at all)."""
+
+    chi2: float | None
+    p_value: float | None
+    flagged: bool
+
+
+def srm_check(n_control: int, n_treatment: int, control_share: float, srm_alpha: float) -> SrmCheck:
+    total = n_control + n_treatment
+    if total == 0:
+        return SrmCheck(None, None, False)
+    expected_c = total * control_share
+    expected_t = total - expected_c
+    chi2 = (n_control - expected_c) ** 2 / expected_c + (n_treatment - expected_t) ** 2 / expected_t
+    p = math.erfc(math.sqrt(chi2 / 2.0))
+    return SrmCheck(chi2, p, p < srm_alpha)
