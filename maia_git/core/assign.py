@@ -1,0 +1,128 @@
+"""Deterministic assignment of users to the control or treatment arm.
+
+The rule is a cross-language contract (DESIGN.md, "Assignment"); the repository ships test vectors
+in ``maia_git/spec/assignment-vectors.csv`` that other runtimes check themselves against:
+
+    bucket = int.from_bytes(md5(f"{experiment_id}:{user_id}".encode("utf-8")).digest()[:8], "big")
+             % 10000
+    arm    = "control" if bucket < round(control_share * 10000) else "treatment"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Iterable, Iterator
+from functools import lru_cache, partial
+from struct import Struct
+from typing import Any, Literal
+
+from maia_git.core.ids import check_id
+from maia_git.errors import UsageError
+
+Arm = Literal["control", "treatment"]
+CONTROL: Arm = "control"
+TREATMENT: Arm = "treatment"
+ARMS: tuple[Arm, Arm] = (CONTROL, TREATMENT)
+BUCKETS = 10000
+
+# C0 controls (newline, tab, ...), DEL and the C1 controls: Unicode category Cc.
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _md5_constructor() -> Any:
+    # CPython's built-in MD5 (the module hashlib falls back to) hashes a short id about twice as
+    # fast as OpenSSL's through hashlib, whose every copy() allocates an EVP context. Same digest:
+    # the vectors in spec/ come from hashlib.
+    try:
+        return importlib.import_module("_md5").md5
+    except ImportError:
+        return partial(hashlib.md5, usedforsecurity=False)
+
+
+_MD5 = _md5_constructor()
+
+# The first 8 digest bytes as a big-endian unsigned integer, without slicing a new bytes object.
+_FIRST_8_BYTES = Struct(">Q").unpack_from
+
+
+def user_id_problem(user_id: Any) -> str | None:
+    """Why ``user_id`` cannot be assigned, or None if it can."""
+    if not isinstance(user_id, str):
+        return f"must be a string, got {type(user_id).__name__}"
+    if user_id.isprintable() and user_id:
+        return None  # the common case, in one C call: no controls, no lone surrogates
+    if not user_id:
+        return "must not be empty"
+    found = CONTROL_CHARS.search(user_id)
+    if found:
+        return f"contains a control character (U+{ord(found.group()):04X})"
+    try:
+        user_id.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"is not valid Unicode ({err.reason})"
+    return None
+
+
+def check_user_id(user_id: str) -> str:
+    """Return ``user_id`` if it can be assigned, else raise UsageError (exit 2)."""
+    problem = user_id_problem(user_id)
+    if problem:
+        raise UsageError(f"invalid user id {str(user_id)[:70]!r}: {problem}")
+    return user_id
+
+
+def control_threshold(control_share: float) -> int:
+    """Buckets below this number are control; ``control_share`` must be within [0, 1]."""
+    if (
+        isinstance(control_share, bool)
+        or not isinstance(control_share, (int, float))
+        or not 0 <= control_share <= 1
+    ):
+        raise UsageError(f"control share must be a number from 0 to 1, got {control_share!r}")
+    # Python's round() halves to even; the vectors use 0.5, where every language agrees.
+    return round(control_share * BUCKETS)
+
+
+@lru_cache(maxsize=256)
+def _prefix(experiment_id: str) -> Any:
+    # Hashing "id:" once and copying the state per user is the fastest pure-Python way
+    # (NOTES.md, "Throughput"); the cached object is only ever copied, never updated.
+    return _MD5(f"{check_id(experiment_id)}:".encode())
+
+
+def bucket(experiment_id: str, user_id: str) -> int:
+    """The user's bucket in ``[0, 10000)`` for this experiment."""
+    digest = _prefix(experiment_id).copy()
+    digest.update(check_user_id(user_id).encode("utf-8"))
+    return int(_FIRST_8_BYTES(digest.digest())[0] % BUCKETS)
+
+
+def arm(experiment_id: str, user_id: str, control_share: float = 0.5) -> Arm:
+    """The user's arm: the same on every machine and in every language."""
+    threshold = control_threshold(control_share)
+    return CONTROL if bucket(experiment_id, user_id) < threshold else TREATMENT
+
+
+def assign_many(
+    experiment_id: str, users: Iterable[str], control_share: float = 0.5
+) -> Iterator[tuple[str, Arm]]:
+    """Yield ``(user_id, arm)`` for each user, lazily, in constant memory.
+
+    The experiment id and share are checked at once; a bad user id raises when it is reached,
+    after the users before it have been yielded.
+    """
+    return _assign(_prefix(experiment_id).copy, control_threshold(control_share), users)
+
+
+def _assign(copy: Any, threshold: int, users: Iterable[str]) -> Iterator[tuple[str, Arm]]:
+    first_8 = _FIRST_8_BYTES
+    for user in users:
+        # isprintable() is one C call that is true for nearly every real id; only the rest
+        # (empty, controls, but also ZWJ emoji or NBSP, which are fine) take the full check.
+        if not (user and user.isprintable()):
+            check_user_id(user)
+        digest = copy()
+        digest.update(user.encode())  # str.encode() is UTF-8, and faster without the argument
+        yield user, CONTROL if first_8(digest.digest())[0] % BUCKETS < threshold else TREATMENT

@@ -1,0 +1,181 @@
+"""One interaction-log line: validating a line someone wrote, and making one to record.
+
+The rules are those of ``maia_git/spec/interaction.schema.json`` (DESIGN.md, "Interaction logs"),
+written out by hand so that checking a million lines needs no jsonschema and stays fast. Fields the
+schema does not name are allowed and ignored, so a newer writer's extra field never makes an older
+reader drop the line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from maia_git.core import assign
+from maia_git.core.assign import ARMS, user_id_problem
+from maia_git.errors import UsageError
+
+REQUIRED = ("ts", "user_id", "arm", "success")
+
+# RFC 3339 date-time in UTC: "Z" or "+00:00" ("-00:00" means "offset unknown", so it is refused).
+TS_PATTERN = re.compile(
+    r"([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|\+00:00)"
+)
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _is_number(value: Any) -> bool:
+    # JSON true/false are not numbers, but Python's bool is an int.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _ts_problem(value: Any) -> str | None:
+    match = TS_PATTERN.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return "must be an RFC 3339 UTC timestamp like 2024-05-01T12:00:00Z"
+    if match[3] > "28":  # the pattern already bounds the day by 31; only these days need a calendar
+        try:
+            date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return f"{value!r} is not a calendar date"
+    return None
+
+
+def _arm_problem(value: Any) -> str | None:
+    return None if isinstance(value, str) and value in ARMS else "must be control or treatment"
+
+
+def _success_problem(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _quality_problem(value: Any) -> str | None:
+    if _is_number(value) and 0 <= value <= 100:
+        return None
+    return "must be a number from 0 to 100"
+
+
+def _tokens_problem(value: Any) -> str | None:
+    # JSON Schema's "integer" is a mathematical integer, so a line holding 12.0 is valid.
+    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if _is_number(value) and integral and value >= 0:
+        return None
+    return "must be an integer >= 0"
+
+
+def _recorded_tokens_problem(value: Any) -> str | None:
+    # What we write ourselves is a Python int, never 12.0.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return None
+    return "must be an integer >= 0"
+
+
+def _latency_problem(value: Any) -> str | None:
+    return None if _is_number(value) and 0 <= value < math.inf else "must be a number >= 0"
+
+
+FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "ts": _ts_problem,
+    "user_id": user_id_problem,
+    "arm": _arm_problem,
+    "success": _success_problem,
+    "quality_score": _quality_problem,
+    "tokens": _tokens_problem,
+    "latency_ms": _latency_problem,
+    # The same rule as user ids: non-empty, no control characters, encodable as UTF-8.
+    "interaction_id": user_id_problem,
+}
+
+
+def check_line(
+    obj: Any, experiment_id: str | None = None, control_share: float = 0.5
+) -> str | None:
+    """Why a parsed log line breaks the schema, or None if it is valid.
+
+    With ``experiment_id``, the arm must also equal the user's assignment.
+    """
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    for name in REQUIRED:
+        if name not in obj:
+            return f"missing required field {name!r}"
+    for name, problem_of in FIELD_CHECKS.items():
+        if name in obj:
+            problem = problem_of(obj[name])
+            if problem:
+                return f"{name} {problem}"
+    if experiment_id is not None:
+        expected = assign.arm(experiment_id, obj["user_id"], control_share)
+        if obj["arm"] != expected:
+            return f"arm {obj['arm']} is not the assignment of this user ({expected})"
+    return None
+
+
+def format_ts(now: datetime) -> str:
+    """``now`` as an RFC 3339 UTC timestamp with microseconds."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise UsageError("the time of an interaction must carry a time zone")
+    return now.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
+
+
+def _checked(name: str, value: Any, problem_of: Callable[[Any], str | None]) -> Any:
+    problem = problem_of(value)
+    if problem:
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:76] + "..."
+        raise UsageError(f"invalid {name} {shown}: {problem}")
+    return value
+
+
+def make_record(
+    experiment_id: str,
+    user_id: str,
+    *,
+    success: bool,
+    now: datetime,
+    control_share: float = 0.5,
+    arm: str | None = None,
+    quality_score: float | None = None,
+    tokens: int | None = None,
+    latency_ms: float | None = None,
+    interaction_id: str | None = None,
+) -> dict[str, Any]:
+    """The log record of one interaction; bad input raises UsageError (exit 2).
+
+    The arm is the user's assignment; ``arm`` (the CLI's ``--arm``), if given, must agree.
+    """
+    _checked("user id", user_id, user_id_problem)
+    if arm is not None:
+        _checked("arm", arm, _arm_problem)
+    assigned = assign.arm(experiment_id, user_id, control_share)
+    if arm is not None and arm != assigned:
+        raise UsageError(
+            f"arm {arm!r} disagrees with the assignment of user {user_id!r} "
+            f"in {experiment_id}: {assigned}"
+        )
+    record: dict[str, Any] = {
+        "ts": format_ts(now),
+        "user_id": user_id,
+        "arm": assigned,
+        "success": _checked("success", success, _success_problem),
+    }
+    optional = (
+        ("quality_score", "quality", quality_score, _quality_problem),
+        ("tokens", "tokens", tokens, _recorded_tokens_problem),
+        ("latency_ms", "latency", latency_ms, _latency_problem),
+        ("interaction_id", "interaction id", interaction_id, user_id_problem),
+    )
+    for field, shown, value, problem_of in optional:
+        if value is not None:
+            record[field] = _checked(shown, value, problem_of)
+    return record
+
+
+def to_line(record: dict[str, Any]) -> str:
+    """One compact JSON line, newline included (UTF-8 kept as is; NaN refused)."""
+    return _ENCODER.encode(record) + "\n"
