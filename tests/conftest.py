@@ -35,8 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory,
-                 monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes the real home, git config or GitHub settings."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -45,17 +44,30 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITHUB_TOKEN", "GH_TOKEN",
-                "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_REPOSITORY",
-                "GITHUB_API_URL", "MAIA_CRASH_AT", "MAIA_WRITER", "NO_COLOR"):
+    for key in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "GITHUB_REPOSITORY",
+        "GITHUB_API_URL",
+        "MAIA_CRASH_AT",
+        "MAIA_WRITER",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MAIA_WRITER", "test-writer")
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n", encoding="utf-8")
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 @dataclass
@@ -66,8 +78,9 @@ class Result:
 
 
 @pytest.fixture
-def maia(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-         ) -> Callable[..., Result]:
+def maia(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
     """Run the maia CLI in-process in a directory; returns exit code, stdout and stderr."""
     from maia_git.cli.main import main
 
@@ -90,7 +103,8 @@ def repo(tmp_path: Path) -> Path:
     (top / "agents").mkdir()
     (top / "agents" / "helper.md").write_text("You are a helpful agent.\n", encoding="utf-8")
     (top / "agents" / "helper_v2.md").write_text(
-        "You are a helpful agent. Think step by step.\n", encoding="utf-8")
+        "You are a helpful agent. Think step by step.\n", encoding="utf-8"
+    )
     (top / "README.md").write_text("project\n", encoding="utf-8")
     git(top, "add", "-A")
     git(top, "commit", "-q", "-m", "initial")
@@ -106,15 +120,33 @@ def ws(repo: Path, maia: Callable[..., Result]) -> Iterator[Path]:
 
 
 def new_exp(maia: Callable[..., Result], top: Path, *extra: str, agent: str = "helper") -> str:
-    result = maia("exp", "new", "An experiment", "--agent", agent, "--control",
-                  "agents/helper.md", "--treatment", "agents/helper_v2.md", *extra, cwd=top)
+    result = maia(
+        "exp",
+        "new",
+        "An experiment",
+        "--agent",
+        agent,
+        "--control",
+        "agents/helper.md",
+        "--treatment",
+        "agents/helper_v2.md",
+        *extra,
+        cwd=top,
+    )
     assert result.code == 0, result.err
     return result.out.split()[1]
 
 
-def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run maia as a real process (``python -m maia_git``)."""
     full = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "maia_git", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "maia_git", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

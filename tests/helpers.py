@@ -9,6 +9,7 @@ from pathlib import Path
 
 def snapshot(top: Path) -> dict[str, str]:
     """HEAD, every ref, the index's entries and every working-tree file's content hash."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=top, capture_output=True, text=True).stdout
 

@@ -17,8 +17,13 @@ def test_init_writes_workspace_in_one_commit_and_is_idempotent(repo: Path, maia)
     files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert {"maia.yaml", ".gitattributes", "queue/.gitkeep", "experiments/.gitkeep"} <= set(files)
     settings = (repo / "maia.yaml").read_text()
-    for line in ("max_concurrent: 3", "min_samples: 30", "min_lift: 0.15", "alpha: 0.05",
-                 "method: sequential"):
+    for line in (
+        "max_concurrent: 3",
+        "min_samples: 30",
+        "min_lift: 0.15",
+        "alpha: 0.05",
+        "method: sequential",
+    ):
         assert line in settings
     assert "merge=union" in (repo / ".gitattributes").read_text()
     snap = snapshot(repo)
@@ -53,8 +58,12 @@ def test_new_generates_sequential_ids_and_writes_definition(ws: Path, maia) -> N
 
 def test_every_transition_is_one_commit_with_trailers(ws: Path, maia) -> None:
     exp_id = new_exp(maia, ws, "--id", "flow")
-    steps = [("start", "draft->queued"), ("pause", "active->paused"),
-             ("resume", "paused->queued"), ("complete", "active->completed")]
+    steps = [
+        ("start", "draft->queued"),
+        ("pause", "active->paused"),
+        ("resume", "paused->queued"),
+        ("complete", "active->completed"),
+    ]
     for event, arrow in steps:
         count = int(git(ws, "rev-list", "--count", "HEAD"))
         result = maia("exp", event, exp_id, cwd=ws)
@@ -64,8 +73,13 @@ def test_every_transition_is_one_commit_with_trailers(ws: Path, maia) -> None:
     assert json.loads(maia("exp", "show", exp_id, "--json", cwd=ws).out)["status"] == "completed"
     log = maia("exp", "log", exp_id, "--json", cwd=ws)
     chain = [e["transition"] for e in json.loads(log.out)]
-    assert chain == ["none->draft", "draft->queued->active", "active->paused",
-                     "paused->queued->active", "active->completed"]
+    assert chain == [
+        "none->draft",
+        "draft->queued->active",
+        "active->paused",
+        "paused->queued->active",
+        "active->completed",
+    ]
 
 
 def test_cancel_from_each_unfinished_state_and_not_after(ws: Path, maia) -> None:
@@ -116,8 +130,19 @@ def test_dry_run_prints_message_and_changes_nothing(ws: Path, maia) -> None:
     assert "Maia-Transition: draft->queued" in result.out
     assert "Maia-Transition: queued->active" in result.out
     assert snapshot(ws) == snap
-    new_dry = maia("exp", "new", "X", "--agent", "a2", "--control", "agents/helper.md",
-                   "--treatment", "agents/helper_v2.md", "--dry-run", cwd=ws)
+    new_dry = maia(
+        "exp",
+        "new",
+        "X",
+        "--agent",
+        "a2",
+        "--control",
+        "agents/helper.md",
+        "--treatment",
+        "agents/helper_v2.md",
+        "--dry-run",
+        cwd=ws,
+    )
     assert new_dry.code == 0 and "none->draft" in new_dry.out
     assert snapshot(ws) == snap
 
@@ -134,8 +159,18 @@ def test_list_filters_by_status_and_has_json_fields(ws: Path, maia) -> None:
 
 
 def test_prompt_paths_relative_to_current_directory(ws: Path, maia) -> None:
-    result = maia("exp", "new", "From sub", "--agent", "helper", "--control", "helper.md",
-                  "--treatment", "helper_v2.md", cwd=ws / "agents")
+    result = maia(
+        "exp",
+        "new",
+        "From sub",
+        "--agent",
+        "helper",
+        "--control",
+        "helper.md",
+        "--treatment",
+        "helper_v2.md",
+        cwd=ws / "agents",
+    )
     assert result.code == 0, result.err
     shown = json.loads(maia("exp", "show", "exp_001", "--json", cwd=ws).out)
     assert shown["control"] == "agents/helper.md"

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakegithub import FakeGitHub
 
 from maia_git.errors import MaiaError, UsageError
 from maia_git.github import (
@@ -23,6 +22,8 @@ from maia_git.github import (
     repo_from,
     token_from_env,
 )
+
+from fakegithub import FakeGitHub
 
 TOKEN = "ghs_test_0123456789"
 HEAD = "maia/promote/exp_001"

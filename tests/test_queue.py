@@ -53,18 +53,25 @@ def test_five_started_with_max_three(five: Path, maia) -> None:
 
 
 def test_three_active_in_priority_order_when_queued_together(ws: Path, maia) -> None:
-    (ws / "maia.yaml").write_text((ws / "maia.yaml").read_text().replace(
-        "max_concurrent: 3", "max_concurrent: 1"))
+    (ws / "maia.yaml").write_text(
+        (ws / "maia.yaml").read_text().replace("max_concurrent: 3", "max_concurrent: 1")
+    )
     git(ws, "commit", "-qam", "one slot")
     levels = ["low", "medium", "high", "high", "medium"]
     for i, level in enumerate(levels, start=1):
         new_exp(maia, ws, "--priority", level, agent=f"agent{i}")
         maia("exp", "start", f"exp_00{i}", cwd=ws)
     line = json.loads(maia("queue", "list", "--json", cwd=ws).out)
-    assert [e["experiment_id"] for e in line] == ["exp_001", "exp_003", "exp_004", "exp_002",
-                                                   "exp_005"]
-    (ws / "maia.yaml").write_text((ws / "maia.yaml").read_text().replace(
-        "max_concurrent: 1", "max_concurrent: 3"))
+    assert [e["experiment_id"] for e in line] == [
+        "exp_001",
+        "exp_003",
+        "exp_004",
+        "exp_002",
+        "exp_005",
+    ]
+    (ws / "maia.yaml").write_text(
+        (ws / "maia.yaml").read_text().replace("max_concurrent: 1", "max_concurrent: 3")
+    )
     git(ws, "commit", "-qam", "three slots")
     # Two slots open at once: the next two in line (high, high) and then medium start.
     maia("exp", "complete", "exp_001", cwd=ws)
@@ -72,8 +79,9 @@ def test_three_active_in_priority_order_when_queued_together(ws: Path, maia) -> 
 
 
 def test_priority_change_reorders_the_line(ws: Path, maia) -> None:
-    (ws / "maia.yaml").write_text((ws / "maia.yaml").read_text().replace(
-        "max_concurrent: 3", "max_concurrent: 1"))
+    (ws / "maia.yaml").write_text(
+        (ws / "maia.yaml").read_text().replace("max_concurrent: 3", "max_concurrent: 1")
+    )
     git(ws, "commit", "-qam", "one slot")
     for i in range(1, 4):
         new_exp(maia, ws, agent=f"agent{i}")
@@ -122,24 +130,31 @@ def test_one_active_per_agent_and_its_switch(ws: Path, maia) -> None:
         maia("exp", "start", exp_id, cwd=ws)
     assert active_ids(maia, ws) == [first, third]
     assert status(maia, ws)["queue_counts"]["queued"] == 1
-    (ws / "maia.yaml").write_text((ws / "maia.yaml").read_text().replace(
-        "one_active_per_agent: true", "one_active_per_agent: false"))
+    (ws / "maia.yaml").write_text(
+        (ws / "maia.yaml")
+        .read_text()
+        .replace("one_active_per_agent: true", "one_active_per_agent: false")
+    )
     git(ws, "commit", "-qam", "allow two per agent")
     fourth = new_exp(maia, ws, agent="dog")
     maia("exp", "start", fourth, cwd=ws)  # the start re-runs the scheduler
     assert second in active_ids(maia, ws)
 
 
-@pytest.mark.parametrize("value,needle", [
-    ("0", "max_concurrent must be a whole number of at least 1"),
-    ("-2", "at least 1"),
-    ("three", "not 'three'"),
-    ("1.5", "whole number"),
-])
+@pytest.mark.parametrize(
+    "value,needle",
+    [
+        ("0", "max_concurrent must be a whole number of at least 1"),
+        ("-2", "at least 1"),
+        ("three", "not 'three'"),
+        ("1.5", "whole number"),
+    ],
+)
 def test_bad_max_concurrent_is_refused(ws: Path, maia, value: str, needle: str) -> None:
     new_exp(maia, ws)
-    (ws / "maia.yaml").write_text((ws / "maia.yaml").read_text().replace(
-        "max_concurrent: 3", f"max_concurrent: {value}"))
+    (ws / "maia.yaml").write_text(
+        (ws / "maia.yaml").read_text().replace("max_concurrent: 3", f"max_concurrent: {value}")
+    )
     snap = snapshot(ws)
     result = maia("exp", "start", "exp_001", cwd=ws)
     assert result.code == 3

@@ -24,8 +24,12 @@ ALLOWED = {
     "pause": {"active": "paused", "queued": "paused"},
     "resume": {"paused": "queued"},
     "complete": {"active": "completed", "paused": "completed"},
-    "cancel": {"draft": "cancelled", "queued": "cancelled", "active": "cancelled",
-               "paused": "cancelled"},
+    "cancel": {
+        "draft": "cancelled",
+        "queued": "cancelled",
+        "active": "cancelled",
+        "paused": "cancelled",
+    },
 }
 
 
@@ -33,8 +37,10 @@ class QueueMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.top = Path(tempfile.mkdtemp(prefix="maia-stateful-"))
-        run = lambda *a: subprocess.run(["git", *a], cwd=self.top, check=True,  # noqa: E731
-                                        capture_output=True)
+
+        def run(*args: str) -> None:
+            subprocess.run(["git", *args], cwd=self.top, check=True, capture_output=True)
+
         run("init", "-q", "-b", "main")
         (self.top / "p").mkdir()
         (self.top / "p/c.md").write_text("c\n")
@@ -43,8 +49,9 @@ class QueueMachine(RuleBasedStateMachine):
         run("commit", "-qm", "init")
         assert self.maia("init") == 0
         settings_file = self.top / "maia.yaml"
-        settings_file.write_text(settings_file.read_text().replace(
-            "max_concurrent: 3", f"max_concurrent: {MAX}"))
+        settings_file.write_text(
+            settings_file.read_text().replace("max_concurrent: 3", f"max_concurrent: {MAX}")
+        )
         run("commit", "-qam", "max")
         self.model: dict[str, dict[str, object]] = {}
         self.clock = 0
@@ -56,8 +63,10 @@ class QueueMachine(RuleBasedStateMachine):
         old = Path.cwd()
         os.chdir(self.top)
         try:
-            with contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 return main(list(args))
         finally:
             os.chdir(old)
@@ -67,22 +76,36 @@ class QueueMachine(RuleBasedStateMachine):
         while True:
             active = [e for e in self.model.values() if e["status"] == "active"]
             busy = {e["agent"] for e in active}
-            waiting = [(RANK[str(e["priority"])], e["queued"], i) for i, e in self.model.items()
-                       if e["status"] == "queued" and e["agent"] not in busy]
+            waiting = [
+                (RANK[str(e["priority"])], e["queued"], i)
+                for i, e in self.model.items()
+                if e["status"] == "queued" and e["agent"] not in busy
+            ]
             if len(active) >= MAX or not waiting:
                 return
             self.model[min(waiting)[2]]["status"] = "active"
 
     @precondition(lambda self: len(self.model) < 8)
-    @rule(agent=st.sampled_from(["a", "b", "c"]),
-          priority=st.sampled_from(["high", "medium", "low"]))
+    @rule(
+        agent=st.sampled_from(["a", "b", "c"]), priority=st.sampled_from(["high", "medium", "low"])
+    )
     def new(self, agent: str, priority: str) -> None:
-        code = self.maia("exp", "new", "x", "--agent", agent, "--control", "p/c.md",
-                         "--treatment", "p/t.md", "--priority", priority)
+        code = self.maia(
+            "exp",
+            "new",
+            "x",
+            "--agent",
+            agent,
+            "--control",
+            "p/c.md",
+            "--treatment",
+            "p/t.md",
+            "--priority",
+            priority,
+        )
         assert code == 0
         exp_id = f"exp_{len(self.model) + 1:03d}"
-        self.model[exp_id] = {"status": "draft", "priority": priority, "agent": agent,
-                              "queued": 0}
+        self.model[exp_id] = {"status": "draft", "priority": priority, "agent": agent, "queued": 0}
 
     @precondition(lambda self: self.model)
     @rule(data=st.data(), event=st.sampled_from(sorted(ALLOWED)))
@@ -116,9 +139,11 @@ class QueueMachine(RuleBasedStateMachine):
     def files_agree_with_model(self) -> None:
         entries = state.load_entries(self.top)
         assert {i: str(e.status) for i, e in entries.items()} == {
-            i: e["status"] for i, e in self.model.items()}
+            i: e["status"] for i, e in self.model.items()
+        }
         assert {i: str(e.priority) for i, e in entries.items()} == {
-            i: e["priority"] for i, e in self.model.items()}
+            i: e["priority"] for i, e in self.model.items()
+        }
 
     @invariant()
     def capacity_and_no_idle_slot(self) -> None:
@@ -131,12 +156,19 @@ class QueueMachine(RuleBasedStateMachine):
 
     @invariant()
     def committed_equals_working_tree(self) -> None:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "queue", "experiments"],
-                               cwd=self.top, capture_output=True, text=True).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "queue", "experiments"],
+            cwd=self.top,
+            capture_output=True,
+            text=True,
+        ).stdout
         assert dirty == ""
 
 
 QueueMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=25, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=40,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 TestQueueStateful = QueueMachine.TestCase

@@ -12,20 +12,39 @@ PRIORITIES = click.Choice(["high", "medium", "low"], case_sensitive=False)
 @click.command()
 @click.argument("name")
 @click.option("--agent", required=True, help="The agent whose prompt is tested.")
-@click.option("--control", required=True, type=click.Path(dir_okay=False),
-              help="The current prompt file (promotion overwrites it).")
-@click.option("--treatment", required=True, type=click.Path(dir_okay=False),
-              help="The candidate prompt file.")
+@click.option(
+    "--control",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The current prompt file (promotion overwrites it).",
+)
+@click.option(
+    "--treatment", required=True, type=click.Path(dir_okay=False), help="The candidate prompt file."
+)
 @click.option("--hypothesis", default="", help="What you expect and why.")
 @click.option("--id", "exp_id", default=None, help="Experiment id (default: the next exp_NNN).")
 @click.option("--priority", type=PRIORITIES, default="medium", show_default=True)
-@click.option("--control-share", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.5, show_default=True, help="Share of users in the control arm.")
+@click.option(
+    "--control-share",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="Share of users in the control arm.",
+)
 @click.option("--notes", default="", help="Free text kept with the queue entry.")
 @dry_run_option
-def new(name: str, agent: str, control: str, treatment: str, hypothesis: str,
-        exp_id: str | None, priority: str, control_share: float, notes: str,
-        dry_run: bool) -> None:
+def new(
+    name: str,
+    agent: str,
+    control: str,
+    treatment: str,
+    hypothesis: str,
+    exp_id: str | None,
+    priority: str,
+    control_share: float,
+    notes: str,
+    dry_run: bool,
+) -> None:
     """Create a draft experiment comparing two prompt files.
 
     \b
@@ -37,15 +56,26 @@ def new(name: str, agent: str, control: str, treatment: str, hypothesis: str,
     from maia_git.usecases.experiments import new_experiment
     from maia_git.workspace import Workspace
 
-    change = new_experiment(Workspace.find(), name=name, agent=agent, control=control,
-                            treatment=treatment, hypothesis=hypothesis, exp_id=exp_id,
-                            priority=priority, control_share=control_share, notes=notes,
-                            dry_run=dry_run)
+    change = new_experiment(
+        Workspace.find(),
+        name=name,
+        agent=agent,
+        control=control,
+        treatment=treatment,
+        hypothesis=hypothesis,
+        exp_id=exp_id,
+        priority=priority,
+        control_share=control_share,
+        notes=notes,
+        dry_run=dry_run,
+    )
     if dry_run:
         print_change(change)
     else:
-        click.echo(f"created {change.experiment_id} (draft); start it with "
-                   f"`maia exp start {change.experiment_id}`")
+        click.echo(
+            f"created {change.experiment_id} (draft); start it with "
+            f"`maia exp start {change.experiment_id}`"
+        )
 
 
 def _event_command(event: str, doc: str, text_option: str | None = None) -> click.Command:
@@ -57,13 +87,20 @@ def _event_command(event: str, doc: str, text_option: str | None = None) -> clic
 
     params: list[click.Parameter] = [click.Argument(["exp_id"], metavar="ID")]
     if text_option:
-        params.append(click.Option([f"--{text_option}", "text"], default=None,
-                                   help=f"The {text_option}, kept in the queue entry."))
+        params.append(
+            click.Option(
+                [f"--{text_option}", "text"],
+                default=None,
+                help=f"The {text_option}, kept in the queue entry.",
+            )
+        )
     command = click.Command(event, callback=run, params=params, help=doc)
     return dry_run_option(command)
 
 
-start = _event_command("start", """Put a draft experiment in the queue.
+start = _event_command(
+    "start",
+    """Put a draft experiment in the queue.
 
 It becomes active at once when a slot is free (fewer than max_concurrent active and, by default,
 no other active experiment on the same agent); otherwise it waits its turn by priority.
@@ -71,28 +108,44 @@ no other active experiment on the same agent); otherwise it waits its turn by pr
 \b
 Example:
   maia exp start exp_001
-""")
-pause = _event_command("pause", """Pause an active experiment; its slot goes to the next queued one.
+""",
+)
+pause = _event_command(
+    "pause",
+    """Pause an active experiment; its slot goes to the next queued one.
 
 \b
 Example:
   maia exp pause exp_001 --reason "waiting for the tool fix"
-""", "reason")
-resume = _event_command("resume", """Put a paused experiment back in line (active at once if a slot is free).
+""",
+    "reason",
+)
+resume = _event_command(
+    "resume",
+    """Put a paused experiment back in line (active at once if a slot is free).
 
 \b
 Example:
   maia exp resume exp_001
-""")
-complete = _event_command("complete", """Complete an active or paused experiment.
+""",
+)
+complete = _event_command(
+    "complete",
+    """Complete an active or paused experiment.
 
 \b
 Example:
   maia exp complete exp_001 --outcome "no difference; keep control"
-""", "outcome")
-cancel = _event_command("cancel", """Cancel an experiment that has not finished.
+""",
+    "outcome",
+)
+cancel = _event_command(
+    "cancel",
+    """Cancel an experiment that has not finished.
 
 \b
 Example:
   maia exp cancel exp_002 --reason "hypothesis invalidated"
-""", "reason")
+""",
+    "reason",
+)

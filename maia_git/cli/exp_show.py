@@ -33,8 +33,9 @@ def show(exp_id: str, as_json: bool) -> None:
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice(STATUSES), default=None,
-              help="Only experiments in this state.")
+@click.option(
+    "--status", type=click.Choice(STATUSES), default=None, help="Only experiments in this state."
+)
 @json_option
 def list_(status: str | None, as_json: bool) -> None:
     """List experiments with their agent, status and priority.
@@ -53,9 +54,12 @@ def list_(status: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no experiments" + (f" with status {status}" if status else ""))
         return
-    click.echo(table(["ID", "STATUS", "PRIORITY", "AGENT", "NAME"],
-                     [[r["id"], r["status"], r["priority"], r["agent"], r.get("name")]
-                      for r in rows]))
+    click.echo(
+        table(
+            ["ID", "STATUS", "PRIORITY", "AGENT", "NAME"],
+            [[r["id"], r["status"], r["priority"], r["agent"], r.get("name")] for r in rows],
+        )
+    )
 
 
 @click.command()

@@ -4,8 +4,11 @@ import click
 
 
 @click.command()
-@click.option("--github", is_flag=True,
-              help="Also write .github/workflows/maia-analyze.yml (analysis on every push).")
+@click.option(
+    "--github",
+    is_flag=True,
+    help="Also write .github/workflows/maia-analyze.yml (analysis on every push).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be written; change nothing.")
 def init(github: bool, dry_run: bool) -> None:
     """Make the current git repository a maia workspace (one commit).

@@ -13,16 +13,20 @@ from maia_git.errors import MaiaError
 C = "maia_git.cli"
 
 
-@click.group(cls=LazyGroup, lazy={
-    "init": f"{C}.init_cmd:init",
-    "exp": f"{C}.exp:exp",
-    "queue": f"{C}.queue_cmd:queue",
-    "score": f"{C}.score_cmd:score",
-    "sync": f"{C}.sync_cmd:sync",
-    "ci": f"{C}.ci_cmd:ci",
-    "doctor": f"{C}.doctor_cmd:doctor",
-    "demo": f"{C}.demo_cmd:demo",
-}, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "init": f"{C}.init_cmd:init",
+        "exp": f"{C}.exp:exp",
+        "queue": f"{C}.queue_cmd:queue",
+        "score": f"{C}.score_cmd:score",
+        "sync": f"{C}.sync_cmd:sync",
+        "ci": f"{C}.ci_cmd:ci",
+        "doctor": f"{C}.doctor_cmd:doctor",
+        "demo": f"{C}.demo_cmd:demo",
+    },
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="maia")
 def cli() -> None:
     """Git-native A/B experiments on LLM agent prompts.
@@ -46,8 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("maia: aborted", err=True)
         return 130
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx else "maia"
+        click.echo(f"maia: error: {err.format_message()} (see `{where} --help`)", err=True)
+        return err.exit_code
     except click.ClickException as err:
-        err.show()
+        click.echo(f"maia: error: {err.format_message()}", err=True)
         return err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code

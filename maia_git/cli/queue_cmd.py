@@ -20,8 +20,16 @@ def queue() -> None:
 
 
 def _rows(items: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[i["experiment_id"], i["status"], i["priority"], i["agent_name"],
-             i["started_at"] or i["queued_at"]] for i in items]
+    return [
+        [
+            i["experiment_id"],
+            i["status"],
+            i["priority"],
+            i["agent_name"],
+            i["started_at"] or i["queued_at"],
+        ]
+        for i in items
+    ]
 
 
 @queue.command()
@@ -41,8 +49,10 @@ def status(as_json: bool) -> None:
         emit_json(data)
         return
     cap, counts = data["capacity"], data["queue_counts"]
-    click.echo(f"active {cap['active']}/{cap['max_concurrent']}, queued {counts['queued']}, "
-               f"paused {counts['paused']}, available slots {cap['available_slots']}")
+    click.echo(
+        f"active {cap['active']}/{cap['max_concurrent']}, queued {counts['queued']}, "
+        f"paused {counts['paused']}, available slots {cap['available_slots']}"
+    )
     for title, key in (("active", "active_experiments"), ("queued", "queued_experiments")):
         if data[key]:
             click.echo(f"\n{title}:")
@@ -90,10 +100,23 @@ def history(limit: int, as_json: bool) -> None:
     if not items:
         click.echo("no finished experiments yet")
         return
-    click.echo(table(
-        ["ID", "STATUS", "AGENT", "CREATED", "STARTED", "FINISHED", "OUTCOME / REASON"],
-        [[i["experiment_id"], i["status"], i["agent_name"], i["created_at"], i["started_at"],
-          i["completed_at"], i["outcome"] or i["reason"] or i["notes"]] for i in items]))
+    click.echo(
+        table(
+            ["ID", "STATUS", "AGENT", "CREATED", "STARTED", "FINISHED", "OUTCOME / REASON"],
+            [
+                [
+                    i["experiment_id"],
+                    i["status"],
+                    i["agent_name"],
+                    i["created_at"],
+                    i["started_at"],
+                    i["completed_at"],
+                    i["outcome"] or i["reason"] or i["notes"],
+                ]
+                for i in items
+            ],
+        )
+    )
 
 
 @queue.command()

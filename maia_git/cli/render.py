@@ -25,11 +25,11 @@ def emit_json(data: Any) -> None:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-              for r in cells]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines)
 
 
@@ -43,7 +43,8 @@ def _cell(value: Any) -> str:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 dry_run_option = click.option(
-    "--dry-run", is_flag=True, help="Print the transition and commit message; change nothing.")
+    "--dry-run", is_flag=True, help="Print the transition and commit message; change nothing."
+)
 
 
 def print_change(change: Any) -> None:
@@ -55,5 +56,7 @@ def print_change(change: Any) -> None:
     for t in change.transitions:
         if t.event == "new":
             continue
-        click.echo(f"{t.id}: {t.before} -> {style(str(t.after), bold=True)}"
-                   + (" (started by the queue)" if t.event == "activate" else ""))
+        click.echo(
+            f"{t.id}: {t.before} -> {style(str(t.after), bold=True)}"
+            + (" (started by the queue)" if t.event == "activate" else "")
+        )

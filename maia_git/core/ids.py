@@ -15,11 +15,39 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # Names git gives meaning to (refs and pseudo-refs, in any case), names Windows refuses as file
 # names, and plain scalars that YAML 1.1 or 1.2 resolves to something other than a string.
 _RESERVED = frozenset(
-    {"head", "fetch_head", "orig_head", "merge_head", "cherry_pick_head", "revert_head",
-     "bisect_head", "auto_merge", "stash", "refs", "objects", "hooks", "info",
-     "con", "prn", "aux", "nul", "clock",
-     *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
-     "null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
+    {
+        "head",
+        "fetch_head",
+        "orig_head",
+        "merge_head",
+        "cherry_pick_head",
+        "revert_head",
+        "bisect_head",
+        "auto_merge",
+        "stash",
+        "refs",
+        "objects",
+        "hooks",
+        "info",
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        "clock",
+        *(f"com{i}" for i in range(10)),
+        *(f"lpt{i}" for i in range(10)),
+        "null",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "nan",
+        "inf",
+    }
 )
 _YAML_NUMBER_OR_DATE = re.compile(
     r"[0-9][0-9_]*|0x[0-9a-f_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*e[0-9]+|"

@@ -17,6 +17,7 @@ class Settings:
     min_lift: float = 0.15
     alpha: float = 0.05
     method: str = "sequential"
+    sequential_tuning: float = 1000.0
     quality_margin: float = 0.0
     srm_alpha: float = 0.001
     remote: str = "origin"
@@ -35,6 +36,8 @@ COMMENTS = {
     "min_lift": "relative completion-rate lift the treatment must exceed (0.15 = 15%)",
     "alpha": "significance level",
     "method": "sequential (safe to re-check on every push) or fixed (one planned look)",
+    "sequential_tuning": "planned total interactions (both arms); the sequential interval is "
+    "tightest there",
     "quality_margin": "quality points the treatment may trail control by (non-inferiority)",
     "srm_alpha": "sample-ratio-mismatch is flagged below this p-value",
     "remote": "the remote that promotion branches are pushed to",
@@ -62,6 +65,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "min_lift": (lambda v: _number(v) and v >= 0, "a number of at least 0 (0.15 = 15%)"),
     "alpha": (_open_unit, "a number between 0 and 1"),
     "method": (lambda v: v in METHODS, "one of: sequential, fixed"),
+    "sequential_tuning": (lambda v: _number(v) and v > 0, "a positive number of interactions"),
     "quality_margin": (lambda v: _number(v) and v >= 0, "a number of at least 0"),
     "srm_alpha": (_open_unit, "a number between 0 and 1"),
     "remote": (lambda v: isinstance(v, str) and bool(v) and not v.startswith("-"), "a name"),
@@ -80,8 +84,8 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None
         check, expected = _CHECKS[key]
         if not check(value):
             return None, key, f"{key} must be {expected}, not {value!r}"
-    values = {k: (float(v) if k in _FLOATS else v) for k, v in data.items()}
+    values: dict[str, Any] = {k: (float(v) if k in _FLOATS else v) for k, v in data.items()}
     return Settings(**values), None, ""
 
 
-_FLOATS = {"min_lift", "alpha", "quality_margin", "srm_alpha", "lock_timeout"}
+_FLOATS = {"min_lift", "alpha", "quality_margin", "srm_alpha", "lock_timeout", "sequential_tuning"}

@@ -16,11 +16,21 @@ from maia_git import crash
 from maia_git.errors import MaiaError, UsageError
 
 # Variables that would point git somewhere other than the repository maia found.
-_REFUSED_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                "GIT_NAMESPACE", "GIT_COMMON_DIR")
+_REFUSED_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_NAMESPACE",
+    "GIT_COMMON_DIR",
+)
 _IN_PROGRESS = {
-    "rebase-merge": "a rebase", "rebase-apply": "a rebase or am", "MERGE_HEAD": "a merge",
-    "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert", "BISECT_LOG": "a bisect",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase or am",
+    "MERGE_HEAD": "a merge",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+    "BISECT_LOG": "a bisect",
 }
 
 
@@ -83,18 +93,46 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def run(repo: Repo | Path, *args: str, stdin: bytes | None = None, check: bool = True,
-        env: dict[str, str] | None = None) -> str:
+def run(
+    repo: Repo | Path,
+    *args: str,
+    stdin: bytes | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run ``git args`` in the repository and return stdout; raise GitError on failure."""
     cwd = repo.top if isinstance(repo, Repo) else repo
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
-                              env=env or git_env(), check=False)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env=env or git_env(),
+            check=False,
+        )
     except FileNotFoundError:
         raise MaiaError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
         raise GitError(_complaint(args, proc.stderr))
     return proc.stdout.decode("utf-8", "replace")
+
+
+def attempt(repo: Repo, *args: str) -> tuple[int, str, str]:
+    """Run ``git args`` and return (exit code, stdout, stderr) without raising."""
+    proc = subprocess.run(
+        ["git", *args], cwd=repo.top, capture_output=True, env=git_env(), check=False
+    )
+    return (
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+
+
+def complaint(args: Sequence[str], stderr: str, stdout: str = "") -> str:
+    """git's own first line of complaint, for a one-line error message."""
+    return _complaint(args, (stderr or stdout).encode("utf-8"))
 
 
 def _complaint(args: Sequence[str], stderr: bytes) -> str:
@@ -112,8 +150,18 @@ def commit_paths(repo: Repo, paths: Sequence[str], message: str) -> None:
     """
     run(repo, "add", "-A", "-f", "--", *paths)
     crash.point("after_add")
-    run(repo, "commit", "--only", "--no-verify", "-q", "-F", "-", "--", *paths,
-        stdin=message.encode("utf-8"))
+    run(
+        repo,
+        "commit",
+        "--only",
+        "--no-verify",
+        "-q",
+        "-F",
+        "-",
+        "--",
+        *paths,
+        stdin=message.encode("utf-8"),
+    )
 
 
 def has_commits(repo: Repo) -> bool:

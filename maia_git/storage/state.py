@@ -69,8 +69,12 @@ _EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
 _EXPERIMENT_REQUIRED = ("id", "name", "control", "treatment")
 
 
-def _check(doc: StateDoc, spec: dict[str, tuple[Callable[[Any], bool], str]],
-           required: tuple[str, ...], exp_id: str) -> None:
+def _check(
+    doc: StateDoc,
+    spec: dict[str, tuple[Callable[[Any], bool], str]],
+    required: tuple[str, ...],
+    exp_id: str,
+) -> None:
     for key, value in doc.data.items():
         if key not in spec:
             raise doc.error(key, f"unknown field {key!r}")
@@ -92,10 +96,18 @@ def load_entry(top: Path, exp_id: str) -> QueueEntry:
     _check(doc, _ENTRY_FIELDS, _ENTRY_REQUIRED, exp_id)
     d = doc.data
     return QueueEntry(
-        id=exp_id, agent=d["agent"], status=Status(d["status"]), priority=Priority(d["priority"]),
-        created=d.get("created", ""), queued=d.get("queued"), started=d.get("started"),
-        paused=d.get("paused"), finished=d.get("finished"), notes=d.get("notes", ""),
-        reason=d.get("reason"), outcome=d.get("outcome"),
+        id=exp_id,
+        agent=d["agent"],
+        status=Status(d["status"]),
+        priority=Priority(d["priority"]),
+        created=d.get("created", ""),
+        queued=d.get("queued"),
+        started=d.get("started"),
+        paused=d.get("paused"),
+        finished=d.get("finished"),
+        notes=d.get("notes", ""),
+        reason=d.get("reason"),
+        outcome=d.get("outcome"),
     )
 
 
@@ -107,8 +119,11 @@ def queue_ids(top: Path) -> list[str]:
     folder = top / "queue"
     if not folder.is_dir():
         return []
-    return sorted(p.name[:-5] for p in folder.iterdir()
-                  if p.name.endswith(".yaml") and not p.name.startswith("."))
+    return sorted(
+        p.name[:-5]
+        for p in folder.iterdir()
+        if p.name.endswith(".yaml") and not p.name.startswith(".")
+    )
 
 
 def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
@@ -140,9 +155,14 @@ def load_experiment(top: Path, exp_id: str) -> Experiment:
     _check(doc, _EXPERIMENT_FIELDS, _EXPERIMENT_REQUIRED, exp_id)
     d = doc.data
     return Experiment(
-        id=exp_id, name=d["name"], control=d["control"], treatment=d["treatment"],
-        hypothesis=d.get("hypothesis", ""), control_share=float(d.get("control_share", 0.5)),
-        created=d.get("created", ""), winner=d.get("winner"),
+        id=exp_id,
+        name=d["name"],
+        control=d["control"],
+        treatment=d["treatment"],
+        hypothesis=d.get("hypothesis", ""),
+        control_share=float(d.get("control_share", 0.5)),
+        created=d.get("created", ""),
+        winner=d.get("winner"),
         promotion_branch=d.get("promotion_branch"),
     )
 

@@ -15,8 +15,14 @@ from maia_git.storage import state
 from maia_git.workspace import Transaction, Workspace, utcnow
 
 # The option each event records its free text in.
-_TEXT_FIELD = {"pause": "reason", "cancel": "reason", "complete": "outcome", "resume": None,
-               "start": None, "promote": "outcome"}
+_TEXT_FIELD = {
+    "pause": "reason",
+    "cancel": "reason",
+    "complete": "outcome",
+    "resume": None,
+    "start": None,
+    "promote": "outcome",
+}
 
 
 @dataclass
@@ -61,10 +67,20 @@ def next_id(top: Path) -> str:
     return f"exp_{max(numbers, default=0) + 1:03d}"
 
 
-def new_experiment(ws: Workspace, *, name: str, agent: str, control: str | Path,
-                   treatment: str | Path, hypothesis: str = "", exp_id: str | None = None,
-                   priority: str | Priority = Priority.MEDIUM, control_share: float = 0.5,
-                   notes: str = "", dry_run: bool = False) -> Change:
+def new_experiment(
+    ws: Workspace,
+    *,
+    name: str,
+    agent: str,
+    control: str | Path,
+    treatment: str | Path,
+    hypothesis: str = "",
+    exp_id: str | None = None,
+    priority: str | Priority = Priority.MEDIUM,
+    control_share: float = 0.5,
+    notes: str = "",
+    dry_run: bool = False,
+) -> Change:
     check_id(agent, "agent name")
     if exp_id is not None:
         check_id(exp_id)
@@ -82,13 +98,17 @@ def new_experiment(ws: Workspace, *, name: str, agent: str, control: str | Path,
         if (ws.top / state.queue_rel(new_id)).exists() or state.has_experiment(ws.top, new_id):
             raise UsageError(f"experiment {new_id!r} already exists")
         now = utcnow()
-        experiment = Experiment(new_id, name.strip(), control_rel, treatment_rel,
-                                hypothesis.strip(), control_share, now)
+        experiment = Experiment(
+            new_id, name.strip(), control_rel, treatment_rel, hypothesis.strip(), control_share, now
+        )
         entry = QueueEntry(new_id, agent, Status.DRAFT, level, created=now, notes=notes)
         transition = Transition(new_id, "new", Status.DRAFT, Status.DRAFT)
         message = messages.transition_message(
-            f"new experiment {new_id}: {name}", [], details=[f"Agent: {agent}", hypothesis],
-            extra=[("Maia-Experiment", new_id), ("Maia-Transition", "none->draft")])
+            f"new experiment {new_id}: {name}",
+            [],
+            details=[f"Agent: {agent}", hypothesis],
+            extra=[("Maia-Experiment", new_id), ("Maia-Transition", "none->draft")],
+        )
         change = Change(new_id, [transition], message, dry_run, [entry])
         if not dry_run:
             tx.write(state.experiment_rel(new_id), state.experiment_bytes(experiment))
@@ -97,8 +117,14 @@ def new_experiment(ws: Workspace, *, name: str, agent: str, control: str | Path,
     return change
 
 
-def apply_event(ws: Workspace, exp_id: str, event: str, text: str | None = None,
-                dry_run: bool = False, **fields: str | None) -> Change:
+def apply_event(
+    ws: Workspace,
+    exp_id: str,
+    event: str,
+    text: str | None = None,
+    dry_run: bool = False,
+    **fields: str | None,
+) -> Change:
     """Run a lifecycle event (start, pause, resume, complete, cancel) as one commit."""
     check_id(exp_id)
     with ws.transaction() as tx:
@@ -112,9 +138,16 @@ def apply_event(ws: Workspace, exp_id: str, event: str, text: str | None = None,
         return _commit_decision(tx, exp_id, event, decision, text, dry_run)
 
 
-def reschedule(tx: Transaction, ws: Workspace, entries: dict[str, QueueEntry], subject: str,
-               exp_id: str, dry_run: bool, extra_entries: tuple[QueueEntry, ...] = (),
-               transitions: tuple[Transition, ...] = ()) -> Change:
+def reschedule(
+    tx: Transaction,
+    ws: Workspace,
+    entries: dict[str, QueueEntry],
+    subject: str,
+    exp_id: str,
+    dry_run: bool,
+    extra_entries: tuple[QueueEntry, ...] = (),
+    transitions: tuple[Transition, ...] = (),
+) -> Change:
     """Commit ``extra_entries`` plus whatever the queue starts because of them."""
     decision = decide(entries, None, None, ws.settings, utcnow())
     merged = {e.id: e for e in (*extra_entries, *decision.changed)}
@@ -122,12 +155,12 @@ def reschedule(tx: Transaction, ws: Workspace, entries: dict[str, QueueEntry], s
     return _commit_decision(tx, exp_id, subject, combined, None, dry_run)
 
 
-def _commit_decision(tx: Transaction, exp_id: str, event: str, decision: Decision,
-                     text: str | None, dry_run: bool) -> Change:
+def _commit_decision(
+    tx: Transaction, exp_id: str, event: str, decision: Decision, text: str | None, dry_run: bool
+) -> Change:
     details = [f"{_TEXT_FIELD.get(event, 'note') or 'note'}: {text}".capitalize()] if text else []
     message = messages.transition_message(f"{event} {exp_id}", decision.transitions, details)
-    change = Change(exp_id, list(decision.transitions), message, dry_run,
-                    list(decision.changed))
+    change = Change(exp_id, list(decision.transitions), message, dry_run, list(decision.changed))
     if not dry_run:
         for entry in decision.changed:
             tx.write(state.queue_rel(entry.id), state.entry_bytes(entry))
@@ -135,8 +168,9 @@ def _commit_decision(tx: Transaction, exp_id: str, event: str, decision: Decisio
     return change
 
 
-def set_priority(ws: Workspace, exp_id: str, priority: str | Priority,
-                 dry_run: bool = False) -> Change:
+def set_priority(
+    ws: Workspace, exp_id: str, priority: str | Priority, dry_run: bool = False
+) -> Change:
     check_id(exp_id)
     level = parse_priority(priority)
     with ws.transaction() as tx:
@@ -144,12 +178,15 @@ def set_priority(ws: Workspace, exp_id: str, priority: str | Priority,
         if entry.status is not Status.QUEUED:
             raise TransitionError(
                 f"cannot change the priority of {exp_id}: it is {entry.status}, "
-                "and only queued experiments can be reprioritised")
+                "and only queued experiments can be reprioritised"
+            )
         updated = entry.with_(priority=level)
         subject = f"priority {exp_id} {entry.priority}->{level}"
         message = messages.transition_message(
-            subject, [], extra=[("Maia-Experiment", exp_id), ("Maia-Priority",
-                                                              f"{entry.priority}->{level}")])
+            subject,
+            [],
+            extra=[("Maia-Experiment", exp_id), ("Maia-Priority", f"{entry.priority}->{level}")],
+        )
         change = Change(exp_id, [], message, dry_run, [updated])
         if not dry_run and level is not entry.priority:
             tx.write(state.queue_rel(exp_id), state.entry_bytes(updated))
@@ -157,8 +194,14 @@ def set_priority(ws: Workspace, exp_id: str, priority: str | Priority,
     return change
 
 
-def add_to_queue(ws: Workspace, exp_id: str, agent: str, priority: str | Priority,
-                 notes: str = "", dry_run: bool = False) -> Change:
+def add_to_queue(
+    ws: Workspace,
+    exp_id: str,
+    agent: str,
+    priority: str | Priority,
+    notes: str = "",
+    dry_run: bool = False,
+) -> Change:
     """Queue an experiment by id (the guide's ``ExperimentQueue.add_experiment``).
 
     A draft experiment is started; an id with no entry at all gets a queued entry of its own

@@ -32,11 +32,15 @@ def settings_text() -> bytes:
         if key == "rubric":
             continue
         lines.append(f"# {COMMENTS[key]}")
-        shown = ('""' if value == "" else str(value).lower() if isinstance(value, bool)
-                 else value)
+        shown = '""' if value == "" else str(value).lower() if isinstance(value, bool) else value
         lines.append(f"{key}: {shown}")
-    lines += ["", "# The scoring rubric: leave out for the default (see docs/scoring.md).",
-              "# rubric:", "#   task_completion: 40", ""]
+    lines += [
+        "",
+        "# The scoring rubric: leave out for the default (see docs/scoring.md).",
+        "# rubric:",
+        "#   task_completion: 40",
+        "",
+    ]
     return "\n".join(lines).encode("utf-8")
 
 
@@ -59,8 +63,11 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
                 continue  # the user's settings are theirs; init only adds what is missing
             if rel in KEEP and any(p.name != ".gitkeep" for p in path.parent.glob("*")):
                 continue
-            if not path.exists() or (rel != WORKFLOW and path.read_bytes() != data) or (
-                    not _tracked(ws, rel)):
+            if (
+                not path.exists()
+                or (rel != WORKFLOW and path.read_bytes() != data)
+                or (not _tracked(ws, rel))
+            ):
                 tx.write(rel, data)
                 result.written.append(rel)
         if result.written and not dry_run:
@@ -73,8 +80,11 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
 def _gitattributes(ws: Workspace) -> bytes:
     path = ws.top / ".gitattributes"
     current = path.read_text(encoding="utf-8") if path.exists() else ""
-    missing = [ln for ln in GITATTRIBUTES.splitlines() if ln and not ln.startswith("#")
-               and ln not in current.splitlines()]
+    missing = [
+        ln
+        for ln in GITATTRIBUTES.splitlines()
+        if ln and not ln.startswith("#") and ln not in current.splitlines()
+    ]
     if not missing:
         return current.encode("utf-8")
     sep = "" if not current or current.endswith("\n") else "\n"

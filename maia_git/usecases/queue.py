@@ -33,8 +33,12 @@ def line_order(entries: list[QueueEntry]) -> list[QueueEntry]:
     rank = {Status.ACTIVE: 0, Status.QUEUED: 1, Status.PAUSED: 2}
     return sorted(
         (e for e in entries if e.status in rank),
-        key=lambda e: (rank[e.status], e.priority.rank if e.status is Status.QUEUED else 0,
-                       e.queued or "", e.id),
+        key=lambda e: (
+            rank[e.status],
+            e.priority.rank if e.status is Status.QUEUED else 0,
+            e.queued or "",
+            e.id,
+        ),
     )
 
 
@@ -47,8 +51,11 @@ def status(ws: Workspace) -> dict[str, Any]:
     ordered = line_order(entries)
     return {
         "queue_counts": counts,
-        "capacity": {"max_concurrent": limit, "active": counts["active"],
-                     "available_slots": max(0, limit - counts["active"])},
+        "capacity": {
+            "max_concurrent": limit,
+            "active": counts["active"],
+            "available_slots": max(0, limit - counts["active"]),
+        },
         "active_experiments": [entry_view(e) for e in ordered if e.status is Status.ACTIVE],
         "queued_experiments": [entry_view(e) for e in ordered if e.status is Status.QUEUED],
         "paused_experiments": [entry_view(e) for e in ordered if e.status is Status.PAUSED],

@@ -13,9 +13,15 @@ from maia_git.workspace import Workspace
 
 def describe(ws: Workspace, entry: QueueEntry) -> dict[str, Any]:
     """One experiment as the commands print it: definition and queue entry, joined."""
-    data: dict[str, Any] = {"id": entry.id, "name": None, "agent": entry.agent,
-                            "status": str(entry.status), "priority": str(entry.priority),
-                            "control": None, "treatment": None}
+    data: dict[str, Any] = {
+        "id": entry.id,
+        "name": None,
+        "agent": entry.agent,
+        "status": str(entry.status),
+        "priority": str(entry.priority),
+        "control": None,
+        "treatment": None,
+    }
     if state.has_experiment(ws.top, entry.id):
         experiment = state.load_experiment(ws.top, entry.id)
         data.update({k: v for k, v in experiment.to_dict().items() if k != "id"})
@@ -31,8 +37,11 @@ def show(ws: Workspace, exp_id: str) -> dict[str, Any]:
 def list_experiments(ws: Workspace, status: str | None = None) -> list[dict[str, Any]]:
     if status is not None and status not in Status.__members__.values():
         raise UsageError(f"unknown status {status!r}: use one of {', '.join(Status)}")
-    finished = status is None or Status(status) in (Status.COMPLETED, Status.PROMOTED,
-                                                    Status.CANCELLED)
+    finished = status is None or Status(status) in (
+        Status.COMPLETED,
+        Status.PROMOTED,
+        Status.CANCELLED,
+    )
     entries = state.load_entries(ws.top, finished=finished)
     rows = [describe(ws, e) for e in entries.values() if status is None or e.status == status]
     return sorted(rows, key=lambda r: r["id"])
@@ -46,14 +55,19 @@ def history(ws: Workspace, exp_id: str) -> list[dict[str, Any]]:
         raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
     if not git.has_commits(ws.repo):
         return []
-    out = git.run(ws.repo, "log", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%B%x1e", "--",
-                  *paths)
+    out = git.run(ws.repo, "log", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%B%x1e", "--", *paths)
     events = []
     for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
         sha, date, author, body = record.split("\x1f", 3)
-        events.append({"commit": sha, "date": date, "author": author,
-                       "subject": body.splitlines()[0] if body else "",
-                       "transition": _transition_for(body, exp_id)})
+        events.append(
+            {
+                "commit": sha,
+                "date": date,
+                "author": author,
+                "subject": body.splitlines()[0] if body else "",
+                "transition": _transition_for(body, exp_id),
+            }
+        )
     return events
 
 

@@ -39,6 +39,9 @@ def test_two_queued_for_one_free_agent_start_only_one() -> None:
 
 
 def test_paused_and_finished_entries_hold_no_slot() -> None:
-    entries = [QueueEntry("p", "p", Status.PAUSED), QueueEntry("c", "c", Status.COMPLETED),
-               q("x", L, "1")]
+    entries = [
+        QueueEntry("p", "p", Status.PAUSED),
+        QueueEntry("c", "c", Status.COMPLETED),
+        q("x", L, "1"),
+    ]
     assert pick_next(entries, 1, True) == ["x"]

@@ -1,0 +1,131 @@
+"""Recording interactions: the fast path that agent runtimes call.
+
+Recording appends one line to this writer's shard and never commits (``maia sync`` does). What it
+needs to know about the experiment (its status and control share) is cached and re-read only when
+the experiment's files change on disk, so a long-running runtime pays for YAML once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from maia_git.core import interaction
+from maia_git.core.ids import check_id, sanitise_writer
+from maia_git.core.models import Status
+from maia_git.errors import NotFound, UsageError
+from maia_git.storage import state
+from maia_git.storage.jsonl import Appender
+
+_SHARE_LINE = re.compile(rb"^control_share: ([0-9.eE+-]+)[ \t]*$", re.MULTILINE)
+
+
+def writer_name(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
+    """``MAIA_WRITER`` (checked) or the host name (sanitised to the id pattern)."""
+    given = environ.get("MAIA_WRITER")
+    if given:
+        return check_id(given, "writer name (MAIA_WRITER)")
+    return sanitise_writer(socket.gethostname())
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def control_share(top: Path, exp_id: str) -> float:
+    """The experiment's control share; 0.5 for a queue entry with no definition.
+
+    The share line maia writes is read without YAML (``maia exp assign`` stays cheap); anything
+    else falls back to the full, checked load.
+    """
+    path = top / state.experiment_rel(exp_id)
+    try:
+        raw = path.read_bytes() if not path.is_symlink() else b""
+    except FileNotFoundError:
+        if (top / state.queue_rel(exp_id)).exists():
+            return 0.5
+        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)") from None
+    match = _SHARE_LINE.search(raw)
+    if match is not None:
+        try:
+            share = float(match.group(1))
+        except ValueError:
+            share = -1.0
+        if 0 < share < 1:
+            return share
+    return state.load_experiment(top, exp_id).control_share
+
+
+@dataclass
+class _Known:
+    stamp: tuple[Any, ...]
+    status: Status
+    agent: str
+    share: float
+
+
+class Recorder:
+    """Appends interaction records for one workspace; reuse one per process."""
+
+    def __init__(self, top: Path, writer: str | None = None) -> None:
+        self.top = top
+        self.writer = check_id(writer, "writer name") if writer else writer_name()
+        self.appender = Appender()
+        self._known: dict[str, _Known] = {}
+
+    def close(self) -> None:
+        self.appender.close()
+
+    def experiment(self, exp_id: str) -> _Known:
+        queue_file = self.top / state.queue_rel(exp_id)
+        exp_file = self.top / state.experiment_rel(exp_id)
+        stamp = (_stamp(queue_file), _stamp(exp_file))
+        known = self._known.get(exp_id)
+        if known is None or known.stamp != stamp:
+            check_id(exp_id)
+            entry = state.load_entry(self.top, exp_id)
+            known = _Known(stamp, entry.status, entry.agent, control_share(self.top, exp_id))
+            self._known[exp_id] = known
+        return known
+
+    def record(
+        self,
+        exp_id: str,
+        user_id: str,
+        success: bool,
+        *,
+        quality_score: float | None = None,
+        tokens: int | None = None,
+        latency_ms: float | None = None,
+        interaction_id: str | None = None,
+        arm: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Append one interaction; refused unless the experiment is active."""
+        known = self.experiment(exp_id)
+        if known.status is not Status.ACTIVE:
+            raise UsageError(f"cannot record to {exp_id}: it is {known.status}, not active")
+        record = interaction.make_record(
+            exp_id,
+            user_id,
+            success=success,
+            now=now or datetime.now(UTC),
+            control_share=known.share,
+            arm=arm,
+            quality_score=quality_score,
+            tokens=tokens,
+            latency_ms=latency_ms,
+            interaction_id=interaction_id,
+        )
+        shard = self.top / state.interactions_rel(exp_id) / f"{self.writer}.jsonl"
+        self.appender.append(shard, interaction.to_line(record))
+        return record
