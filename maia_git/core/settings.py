@@ -23,7 +23,7 @@ class Settings:
     remote: str = "origin"
     github_api_url: str = ""
     lock_timeout: float = 30.0
-    rubric: Mapping[str, Any] | None = None
+    rubric: Mapping[str, Any] | str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
