@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def parse_priority(value: str | Priority) -> Priority:
         raise UsageError(f"unknown priority {value!r}: use high, medium or low") from None
 
 
-def prompt_path(ws: Workspace, raw: str | Path, role: str) -> str:
+def prompt_path(ws: Workspace, raw: str | os.PathLike[str], role: str) -> str:
     """The repository-relative POSIX path of an existing prompt file inside the workspace."""
     given = Path(raw)
     absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
@@ -72,8 +73,8 @@ def new_experiment(
     *,
     name: str,
     agent: str,
-    control: str | Path,
-    treatment: str | Path,
+    control: str | os.PathLike[str],
+    treatment: str | os.PathLike[str],
     hypothesis: str = "",
     exp_id: str | None = None,
     priority: str | Priority = Priority.MEDIUM,

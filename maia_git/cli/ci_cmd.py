@@ -1,0 +1,85 @@
+"""``maia ci analyze``: what the GitHub Actions workflow runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def ci() -> None:
+    """Commands for continuous integration.
+
+    \b
+    Example:
+      maia ci analyze --base "$BEFORE" --auto-promote --open-pr
+    """
+
+
+@ci.command()
+@click.option(
+    "--base",
+    default=None,
+    metavar="REV",
+    help="Analyse experiments whose logs changed since REV (default: every active).",
+)
+@click.option("--auto-promote", is_flag=True, help="Promote each experiment that qualifies.")
+@click.option("--open-pr", is_flag=True, help="With --auto-promote: push and open pull requests.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) -> int:
+    """Analyse experiments, write the step summary and outputs, and optionally promote.
+
+    In GitHub Actions (GITHUB_STEP_SUMMARY and GITHUB_OUTPUT set) it writes a Markdown summary
+    (a table and a chart per experiment), the outputs `promotable`, `analyzed` and `results`,
+    and annotations. Elsewhere it prints the summary. Exits 1 if a promotion failed.
+
+    \b
+    Example:
+      maia ci analyze --base HEAD~1
+    """
+    from maia_git.usecases import ci as run_ci
+    from maia_git.workspace import Workspace
+
+    ws = Workspace.find()
+    report = run_ci.analyze_all(ws, base)
+    if auto_promote:
+        run_ci.promote_all(ws, report, open_pr, os.environ)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    output_path = os.environ.get("GITHUB_OUTPUT")
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(report.markdown)
+    if output_path:
+        run_ci.write_outputs(
+            Path(output_path),
+            {
+                "promotable": json.dumps(report.promotable),
+                "analyzed": json.dumps(report.analyzed),
+                "results": json.dumps(report.results),
+            },
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "analyzed": report.analyzed,
+                    "promotable": report.promotable,
+                    "promoted": report.promoted,
+                    "errors": report.errors,
+                    "results": report.results,
+                },
+                indent=2,
+            )
+        )
+    elif not summary_path:
+        click.echo(report.markdown.rstrip())
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in run_ci.annotation_lines(report):
+            click.echo(line)
+    else:
+        for error in report.errors:
+            click.echo(f"maia: error: {error}", err=True)
+    return 1 if report.errors else 0

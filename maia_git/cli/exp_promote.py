@@ -1,0 +1,75 @@
+"""``maia exp promote``."""
+
+from __future__ import annotations
+
+import click
+
+from maia_git.cli.render import emit_json, style
+
+
+@click.command()
+@click.argument("exp_id", metavar="ID")
+@click.option("--push", is_flag=True, help="Push the promotion branch to the remote.")
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="Push and open a pull request (GITHUB_TOKEN or GH_TOKEN; implies --push).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be committed; change nothing.")
+@click.option("--force", is_flag=True, help="Promote although the analysis does not decide so.")
+@click.option("--reason", default=None, help="Why --force (recorded in commit and PR).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def promote(
+    exp_id: str,
+    push: bool,
+    open_pr: bool,
+    dry_run: bool,
+    force: bool,
+    reason: str | None,
+    as_json: bool,
+) -> None:
+    """Promote the treatment prompt on a branch maia/promote/ID, for review as a pull request.
+
+    Refuses (listing the unmet conditions) unless the analysis decides `promote`. The branch is
+    built without checking it out: your working tree and index are not touched. On the current
+    branch the experiment is completed with the winner, and the queue starts the next one.
+
+    \b
+    Example:
+      maia exp promote exp_001 --open-pr
+      maia exp promote exp_002 --force --reason "manual review: clearly better"
+    """
+    from maia_git.usecases.promotion import promote as run_promote
+    from maia_git.workspace import Workspace
+
+    result = run_promote(
+        Workspace.find(),
+        exp_id,
+        push=push,
+        open_pr=open_pr,
+        dry_run=dry_run,
+        force=force,
+        reason=reason,
+    )
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if result.dry_run:
+        click.echo("dry run: nothing was changed. Would commit on the current branch:\n")
+        click.echo(result.message.rstrip())
+        click.echo(f"\nand create branch {result.branch} with the treatment prompt.")
+        return
+    verb = "reused" if result.reused else "created"
+    click.echo(
+        f"{style('promoted', bold=True)} {exp_id}: branch {result.branch} {verb} "
+        f"({(result.commit or '')[:10]})"
+    )
+    if result.pushed:
+        click.echo(f"pushed {result.branch}")
+    if result.pull_request:
+        what = "opened" if result.pull_request_created else "already open"
+        click.echo(
+            f"pull request #{result.pull_request.get('number')} {what}: "
+            f"{result.pull_request.get('html_url')}"
+        )
+    click.echo(f"review it: git log -p {result.branch}")

@@ -1,0 +1,104 @@
+"""Readable summaries of an analysis, for commit messages, pull requests and CI step summaries."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: Any) -> str:
+    if value is None:
+        return "-"
+    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
+def arms_table(analysis: Mapping[str, Any]) -> list[str]:
+    rows = [
+        "| arm | interactions | successes | completion | quality (mean ± sd) | tokens |"
+        " latency ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in ("control", "treatment"):
+        arm = analysis.get(name) or {}
+        quality = (
+            f"{_num(arm.get('quality_mean'))} ± {_num(arm.get('quality_std'))}"
+            if arm.get("quality_mean") is not None
+            else "-"
+        )
+        rows.append(
+            f"| {name} | {arm.get('n', 0)} | {arm.get('successes', 0)} | "
+            f"{_pct(arm.get('rate'))} | {quality} | {_num(arm.get('tokens_mean'), 0)} | "
+            f"{_num(arm.get('latency_mean'), 0)} |"
+        )
+    return rows
+
+
+def tests_lines(analysis: Mapping[str, Any]) -> list[str]:
+    ci = analysis.get("lift_ci") or [None, None]
+    return [
+        f"- **Lift** (completion, relative): {_pct(analysis.get('lift'))} "
+        f"(CI {_pct(ci[0])} to {_pct(ci[1])})",
+        f"- **p-value** ({analysis.get('method')}): {_p(analysis.get('p_value'))}; "
+        f"quality (Welch): {_p(analysis.get('quality_p_value'))}; "
+        f"sample ratio: {_p(analysis.get('srm_p_value'))}",
+        f"- **Decision**: `{analysis.get('decision')}`",
+        *[f"  - {r.get('message', r.get('code'))}" for r in analysis.get("reasons") or []],
+    ]
+
+
+def prompt_diff(old: str, new: str, old_name: str, new_name: str, limit: int = 200) -> str:
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(), new.splitlines(), f"a/{old_name}", f"b/{new_name}", lineterm=""
+        )
+    )
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more diff lines)"]
+    return "\n".join(lines) or "(no textual difference)"
+
+
+def promotion_body(
+    analysis: Mapping[str, Any],
+    experiment: Mapping[str, Any],
+    diff: str,
+    forced_by: str | None = None,
+    reason: str | None = None,
+) -> str:
+    head = [
+        f"Promotes the treatment prompt of **{experiment['id']}** "
+        f"({experiment.get('name', '')}) for agent `{experiment.get('agent')}`.",
+        "",
+    ]
+    if experiment.get("hypothesis"):
+        head += [f"> {experiment['hypothesis']}", ""]
+    if forced_by:
+        head += [f"**Forced** by {forced_by}: {reason}", ""]
+    return (
+        "\n".join(
+            [
+                *head,
+                *arms_table(analysis),
+                "",
+                *tests_lines(analysis),
+                "",
+                f"`{experiment.get('control')}` now holds the content of "
+                f"`{experiment.get('treatment')}`:",
+                "",
+                "```diff",
+                diff,
+                "```",
+                "",
+                "Merging this pull request is the promotion.",
+            ]
+        )
+        + "\n"
+    )

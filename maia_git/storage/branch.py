@@ -1,0 +1,78 @@
+"""Building a commit on another branch without touching the user's checkout.
+
+A private index (``GIT_INDEX_FILE`` under the git directory) is loaded from the parent commit,
+the changed files are written as blobs and entered into it, and ``commit-tree`` makes the commit;
+``update-ref`` then moves the branch only if it still points where we expect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from maia_git.storage import git
+
+ZERO = "0" * 40
+
+
+def _env(repo: git.Repo) -> dict[str, str]:
+    env = git.git_env()
+    env["GIT_INDEX_FILE"] = str(repo.git_dir / f"maia-index-{os.getpid()}")
+    return env
+
+
+def blob_of(repo: git.Repo, rev: str, path: str) -> str | None:
+    """The blob id of ``path`` at ``rev``, or None when it is not there."""
+    code, out, _ = git.attempt(repo, "rev-parse", "-q", "--verify", f"{rev}:{path}")
+    return out.strip() if code == 0 else None
+
+
+def read_blob(repo: git.Repo, blob: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "cat-file", "blob", blob],
+        cwd=repo.top,
+        check=True,
+        capture_output=True,
+        env=git.git_env(),
+    ).stdout
+
+
+def ref_sha(repo: git.Repo, ref: str) -> str | None:
+    code, out, _ = git.attempt(repo, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
+    return out.strip() if code == 0 else None
+
+
+def commit_on(repo: git.Repo, parent: str, files: Mapping[str, bytes], message: str) -> str:
+    """A new commit whose tree is ``parent``'s with ``files`` replaced; returns its id."""
+    env = _env(repo)
+    index = env["GIT_INDEX_FILE"]
+    try:
+        git.run(repo, "read-tree", parent, env=env)
+        for path, data in files.items():
+            blob = git.run(
+                repo, "hash-object", "-w", "--stdin", "--path", path, stdin=data, env=env
+            ).strip()
+            git.run(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        tree = git.run(repo, "write-tree", env=env).strip()
+        return git.run(
+            repo,
+            "commit-tree",
+            tree,
+            "-p",
+            parent,
+            "-F",
+            "-",
+            stdin=message.encode("utf-8"),
+            env=env,
+        ).strip()
+    finally:
+        for leftover in (index, index + ".lock"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def move_branch(repo: git.Repo, branch: str, new: str, old: str | None) -> None:
+    """Point ``refs/heads/<branch>`` at ``new`` if it is still at ``old`` (None: absent)."""
+    git.run(repo, "update-ref", "-m", "maia: promote", f"refs/heads/{branch}", new, old or ZERO)

@@ -1,0 +1,265 @@
+"""Promotion: the winning prompt on a branch ``maia/promote/<id>``, reviewed as a pull request.
+
+On the current branch the experiment is completed with the winner and the branch name (and the
+queue starts the next one). On the promotion branch, built on top of that commit without touching
+the user's checkout, the agent's prompt file holds the treatment, the experiment is marked
+promoted and the analysis is saved beside it. Merging the pull request is the promotion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from maia_git.core import messages, summary
+from maia_git.core.decide import decide
+from maia_git.core.ids import check_id
+from maia_git.core.lifecycle import Transition, apply
+from maia_git.core.models import Experiment, QueueEntry, Status
+from maia_git.errors import MaiaError, TransitionError, UsageError
+from maia_git.storage import branch as plumbing
+from maia_git.storage import git, state
+from maia_git.workspace import Transaction, Workspace, utcnow
+
+
+@dataclass
+class Promotion:
+    experiment_id: str
+    branch: str
+    winner: str = "treatment"
+    commit: str | None = None
+    reused: bool = False
+    forced: bool = False
+    dry_run: bool = False
+    pushed: bool = False
+    pull_request: dict[str, Any] | None = None
+    pull_request_created: bool = False
+    analysis: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    transitions: list[Transition] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        pr = self.pull_request or {}
+        return {
+            "experiment_id": self.experiment_id,
+            "winner": self.winner,
+            "branch": self.branch,
+            "commit": self.commit,
+            "reused": self.reused,
+            "forced": self.forced,
+            "dry_run": self.dry_run,
+            "pushed": self.pushed,
+            "pull_request": {
+                "number": pr.get("number"),
+                "url": pr.get("html_url"),
+                "created": self.pull_request_created,
+            }
+            if pr
+            else None,
+            "decision": self.analysis.get("decision"),
+        }
+
+
+def branch_name(exp_id: str) -> str:
+    return f"maia/promote/{exp_id}"
+
+
+def promote(
+    ws: Workspace,
+    exp_id: str,
+    *,
+    push: bool = False,
+    open_pr: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    reason: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Promotion:
+    check_id(exp_id)
+    if force and not (reason and reason.strip()):
+        raise UsageError("--force needs --reason TEXT (recorded in the commit and pull request)")
+    with ws.transaction() as tx:
+        promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason)
+    if dry_run:
+        return promotion
+    if push or open_pr:
+        _push(ws, promotion)
+    if open_pr:
+        _open_pull(ws, promotion, environ)
+    return promotion
+
+
+def _promote_locally(
+    ws: Workspace, tx: Transaction, exp_id: str, dry_run: bool, force: bool, reason: str | None
+) -> Promotion:
+    from maia_git.usecases.analysis import analyze_experiment
+
+    entry = state.load_entry(ws.top, exp_id)
+    experiment = state.load_experiment(ws.top, exp_id)
+    name = branch_name(exp_id)
+    resuming = entry.status is Status.COMPLETED and experiment.promotion_branch == name
+    if entry.status not in (Status.ACTIVE, Status.COMPLETED):
+        raise TransitionError(
+            f"cannot promote {exp_id}: it is {entry.status}; only active or "
+            "completed experiments can be promoted"
+        )
+    if entry.status is Status.COMPLETED and experiment.winner == "control" and not force:
+        raise MaiaError(f"not promoting {exp_id}: it was completed with control as the winner")
+    analysis = analyze_experiment(ws, exp_id).to_dict()
+    if analysis["decision"] != "promote" and not force and not resuming:
+        unmet = "; ".join(r.get("message", r.get("code", "")) for r in analysis["reasons"])
+        raise MaiaError(f"not promoting {exp_id} (decision {analysis['decision']}): {unmet}")
+    treatment_blob = plumbing.blob_of(ws.repo, "HEAD", experiment.treatment)
+    if treatment_blob is None:
+        raise MaiaError(
+            f"treatment prompt {experiment.treatment} is not committed at HEAD; commit it first"
+        )
+    forced_by = _identity(ws) if force and not resuming else None
+    promotion = Promotion(
+        exp_id, name, forced=forced_by is not None, dry_run=dry_run, analysis=analysis
+    )
+    existing = plumbing.ref_sha(ws.repo, f"refs/heads/{name}")
+    if existing is not None:
+        _check_existing(ws, existing, experiment, treatment_blob, name)
+    if not resuming:
+        _complete_here(ws, tx, entry, experiment, promotion, forced_by, reason)
+    if dry_run:
+        return promotion
+    if existing is not None:
+        promotion.commit, promotion.reused = existing, True
+        return promotion
+    promotion.commit = _build_branch(ws, exp_id, treatment_blob, analysis, forced_by, reason)
+    plumbing.move_branch(ws.repo, name, promotion.commit, None)
+    return promotion
+
+
+def _identity(ws: Workspace) -> str:
+    ident = git.run(ws.repo, "var", "GIT_AUTHOR_IDENT").rsplit(" ", 2)[0]
+    return ident or os.environ.get("USER", "unknown")
+
+
+def _check_existing(
+    ws: Workspace, sha: str, experiment: Experiment, treatment_blob: str, name: str
+) -> None:
+    if plumbing.blob_of(ws.repo, sha, experiment.control) != treatment_blob or (
+        plumbing.blob_of(ws.repo, sha, f"experiments/{experiment.id}/analysis.json") is None
+    ):
+        raise MaiaError(
+            f"branch {name} already exists with other content; inspect it, then "
+            f"delete it (`git branch -D {name}`) or rename it, and promote again"
+        )
+
+
+def _complete_here(
+    ws: Workspace,
+    tx: Transaction,
+    entry: QueueEntry,
+    experiment: Experiment,
+    promotion: Promotion,
+    forced_by: str | None,
+    reason: str | None,
+) -> None:
+    """Complete the experiment on the current branch, naming the winner and the branch."""
+    outcome = f"treatment promoted on {promotion.branch}"
+    transitions: list[Transition] = []
+    if entry.status is Status.ACTIVE:
+        entries = state.load_entries(ws.top, finished=False)
+        decision = decide(entries, entry.id, "complete", ws.settings, utcnow(), outcome=outcome)
+        for changed in decision.changed:
+            tx.write(state.queue_rel(changed.id), state.entry_bytes(changed))
+        transitions = list(decision.transitions)
+    updated = replace(experiment, winner="treatment", promotion_branch=promotion.branch)
+    tx.write(state.experiment_rel(entry.id), state.experiment_bytes(updated))
+    details = [f"Winner: treatment; review and merge {promotion.branch} to promote it."]
+    extra = [("Maia-Promotion", promotion.branch)]
+    if forced_by:
+        details.append(f"Forced by {forced_by}: {reason}")
+        extra.append(("Maia-Forced-By", forced_by))
+    if not transitions:
+        extra = [("Maia-Experiment", entry.id), *extra]
+    promotion.message = messages.transition_message(
+        f"complete {entry.id} (treatment wins)", transitions, details, extra
+    )
+    promotion.transitions = transitions
+    if promotion.dry_run:
+        tx.files.clear()
+        return
+    tx.commit(promotion.message)
+
+
+def _build_branch(
+    ws: Workspace,
+    exp_id: str,
+    treatment_blob: str,
+    analysis: dict[str, Any],
+    forced_by: str | None,
+    reason: str | None,
+) -> str:
+    experiment = state.load_experiment(ws.top, exp_id)
+    entry = state.load_entry(ws.top, exp_id)
+    promoted, transition = apply(entry, "promote", utcnow())
+    control_blob = plumbing.blob_of(ws.repo, "HEAD", experiment.control)
+    old = plumbing.read_blob(ws.repo, control_blob) if control_blob else b""
+    new = plumbing.read_blob(ws.repo, treatment_blob)
+    files = {
+        experiment.control: new,
+        state.queue_rel(exp_id): state.entry_bytes(promoted),
+        f"experiments/{exp_id}/analysis.json": (json.dumps(analysis, indent=2) + "\n").encode(),
+    }
+    diff = summary.prompt_diff(
+        old.decode("utf-8", "replace"),
+        new.decode("utf-8", "replace"),
+        experiment.control,
+        experiment.control,
+    )
+    body = summary.promotion_body(
+        analysis, {**experiment.to_dict(), "agent": entry.agent}, diff, forced_by, reason
+    )
+    trailers = [("Maia-Experiment", exp_id), ("Maia-Transition", transition.arrow)]
+    if forced_by:
+        trailers.append(("Maia-Forced-By", forced_by))
+    message = f"maia: promote {exp_id}: {experiment.name}\n\n{body}\n" + "".join(
+        f"{k}: {messages.one_line(v)}\n" for k, v in trailers
+    )
+    return plumbing.commit_on(ws.repo, "HEAD", files, message)
+
+
+def _push(ws: Workspace, promotion: Promotion) -> None:
+    remote = ws.settings.remote
+    code, out, err = git.attempt(
+        ws.repo,
+        "push",
+        "--porcelain",
+        remote,
+        f"refs/heads/{promotion.branch}:refs/heads/{promotion.branch}",
+    )
+    if code != 0:
+        raise MaiaError(
+            f"push of {promotion.branch} to {remote} failed "
+            f"({git.complaint(['push'], err, out)}); the branch is kept: push it "
+            f"with `git push {remote} {promotion.branch}`"
+        )
+    promotion.pushed = True
+
+
+def _open_pull(ws: Workspace, promotion: Promotion, environ: Mapping[str, str]) -> None:
+    from maia_git.github import GitHubClient, api_url_from, repo_from, token_from_env
+
+    token = token_from_env(environ)
+    code, url, _ = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)
+    repo = repo_from(environ, url.strip() if code == 0 else None)
+    timeout = float(environ.get("MAIA_GITHUB_TIMEOUT", "10"))
+    client = GitHubClient(
+        api_url_from(ws.settings.github_api_url, environ), token, repo, timeout=timeout
+    )
+    base = ws.repo.branch() or "main"
+    message = git.run(ws.repo, "log", "-1", "--format=%B", promotion.commit or promotion.branch)
+    title, _, body = message.partition("\n")
+    body = "\n".join(ln for ln in body.strip().splitlines() if not ln.startswith("Maia-"))
+    pull, created = client.open_or_reuse_pull(
+        promotion.branch, base, title.removeprefix("maia: ").strip(), body.strip() + "\n"
+    )
+    promotion.pull_request, promotion.pull_request_created = pull, created
