@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, new_exp, run_cli
-from fakegithub import FakeGitHub
 from maia_git.core.assign import arm
 from maia_git.usecases.ci import write_outputs
 from maia_git.usecases.recording import Recorder
+
+from conftest import git, new_exp, run_cli
+from fakegithub import FakeGitHub
 
 
 def fill(
