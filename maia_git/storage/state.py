@@ -137,14 +137,26 @@ def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
     for exp_id in queue_ids(top):
         if not is_valid_id(exp_id):
             continue
-        if not finished:
-            path = top / queue_rel(exp_id)
-            if not path.is_symlink():
-                match = _STATUS_LINE.search(path.read_bytes()[:4096])
-                if match and match.group(1) in _FINISHED_BYTES:
-                    continue
-        out[exp_id] = load_entry(top, exp_id)
+        if not finished and _finished_at_a_glance(top / queue_rel(exp_id)):
+            continue
+        try:
+            out[exp_id] = load_entry(top, exp_id)
+        except NotFound:
+            continue  # removed since the folder was listed (a recovery, a user): not there
     return out
+
+
+def _finished_at_a_glance(path: Path) -> bool:
+    """Whether the entry's status line says finished; anything unusual is parsed in full."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    match = _STATUS_LINE.search(head)
+    return match is not None and match.group(1) in _FINISHED_BYTES
 
 
 def load_experiment(top: Path, exp_id: str) -> Experiment:

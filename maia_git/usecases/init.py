@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from maia_git.core.settings import COMMENTS, Settings
+from maia_git.errors import StateFileError
 from maia_git.storage import git
 from maia_git.storage.state import SETTINGS_FILE
 from maia_git.workspace import Workspace
@@ -79,7 +80,12 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
 
 def _gitattributes(ws: Workspace) -> bytes:
     path = ws.top / ".gitattributes"
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+    except UnicodeDecodeError:
+        raise StateFileError(".gitattributes:1:1: not valid UTF-8; fix or remove it") from None
+    except IsADirectoryError:
+        raise StateFileError(".gitattributes:1:1: is a folder, not a file") from None
     missing = [
         ln
         for ln in GITATTRIBUTES.splitlines()

@@ -1,0 +1,183 @@
+"""``maia exp analyze`` and ``maia exp plan``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from maia_git.cli.render import emit_json, json_option, style, table
+from maia_git.errors import UsageError
+
+SHOWN_PROBLEMS = 5
+ARM_COLUMNS = ["ARM", "INTERACTIONS", "SUCCESSES", "RATE", "QUALITY", "QUALITY SD", "TOKENS",
+               "LATENCY MS"]  # fmt: skip
+DECISION_COLOURS = {"promote": "green", "keep_running": "yellow", "stop_no_winner": "red"}
+
+
+@click.command()
+@click.argument("exp_id", metavar="ID")
+@click.option("--method", type=click.Choice(["sequential", "fixed"]), default=None,
+              help="sequential: safe to re-check after every push; fixed: one planned look. "
+                   "Default: maia.yaml's method.")  # fmt: skip
+@json_option
+def analyze(exp_id: str, method: str | None, as_json: bool) -> None:
+    """Analyse an experiment's logs: both arms, the tests, and the decision with its reasons.
+
+    Works in any status. Lines that break the log format are reported with file:line and not
+    counted; shards unchanged since the last analysis are not read again.
+
+    \b
+    Example:
+      maia exp analyze exp_001
+      maia exp analyze exp_001 --method fixed --json
+    """
+    from maia_git.usecases.analysis import analyze_experiment
+    from maia_git.workspace import Workspace
+
+    data = analyze_experiment(Workspace.find(), exp_id, method).to_dict()
+    if as_json:
+        emit_json(data)
+        return
+    click.echo("\n".join(report_lines(data)))
+
+
+def report_lines(d: dict[str, Any]) -> list[str]:
+    """The analysis as a readable report: arms, tests, decision and reasons, log problems."""
+    lines = [style(f"{d['experiment_id']}: {d['name']} ({d['status']})", bold=True), ""]
+    rows = [_arm_row(name, d[name]) for name in ("control", "treatment")]
+    lines += [table(ARM_COLUMNS, rows), ""]
+    lines += _tests(d)
+    colour = DECISION_COLOURS.get(d["decision"], "white")
+    lines += ["", "decision: " + style(d["decision"], fg=colour, bold=True)]
+    lines += [f"  - {r['code']}: {r['message']}" for r in d["reasons"]]
+    lines += [f"  note: {r['message']}" for r in d["notes"]]
+    return lines + _log_lines(d)
+
+
+def _arm_row(name: str, arm: dict[str, Any]) -> list[Any]:
+    return [name, arm["n"], arm["successes"], _pct(arm["rate"]), _num(arm["quality_mean"]),
+            _num(arm["quality_std"]), _num(arm["tokens_mean"], 0),
+            _num(arm["latency_mean"], 0)]  # fmt: skip
+
+
+def _tests(d: dict[str, Any]) -> list[str]:
+    ci = d["lift_ci"]
+    level = f"{1 - d['alpha']:.0%}"
+    interval = (
+        f"{level} interval {_pct(ci[0], True)} to {_pct(ci[1], True)}" if ci else "no interval"
+    )
+    quality = (
+        "not compared"
+        if d["quality_p_value"] is None and d["quality_diff"] is None
+        else (f"p = {_p(d['quality_p_value'])} (treatment - control: {_num(d['quality_diff'])})")
+    )
+    srm = "mismatch" if d["srm"] else "ok"
+    return [
+        f"method:       {d['method']}",
+        f"lift:         {_pct(d['lift'], True)} ({interval})",
+        f"p-value:      {_p(d['p_value'])} ({d['method']}); z-test {_p(d['z_test_p_value'])}",
+        f"quality:      {quality}",
+        f"sample ratio: p = {_p(d['srm_p_value'])} ({srm})",
+    ]  # fmt: skip
+
+
+def _log_lines(d: dict[str, Any]) -> list[str]:
+    lines = []
+    if d["invalid_lines"] or d["problems"]:
+        shown = d["problems"][:SHOWN_PROBLEMS]
+        more = " (more with --json)" if d["invalid_lines"] > len(shown) else ""
+        lines += ["", f"{d['invalid_lines']} invalid line(s), not counted{more}:"]
+        lines += [f"  {p['file']}:{p['line']}: {p['error']}" for p in shown]
+    if d["duplicate_lines"]:
+        lines += ["", f"{d['duplicate_lines']} line(s) repeat an interaction_id: counted once"]
+    if not d["shards"]:
+        lines += ["", "no interaction logs yet"]
+    return lines
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+@click.command()
+@click.option("--baseline", metavar="P", help="Control's completion rate, between 0 and 1.")
+@click.option(
+    "--mde",
+    metavar="M",
+    help="Smallest relative lift worth detecting (0.2 = +20%; negative for a drop).",
+)
+@click.option("--alpha", metavar="A", help="Significance level. Default: maia.yaml's, or 0.05.")
+@click.option(
+    "--power",
+    metavar="B",
+    default="0.8",
+    show_default=True,
+    help="Chance to detect a true lift of the given size.",
+)
+@json_option
+def plan(baseline: str | None, mde: str | None, alpha: str | None, power: str,
+         as_json: bool) -> None:  # fmt: skip
+    """How many interactions per arm an experiment needs, for each method.
+
+    The sequential method may look after every push; it pays for that with more interactions.
+
+    \b
+    Example:
+      maia exp plan --baseline 0.4 --mde 0.2
+    """
+    from maia_git.usecases.analysis import plan_sample_size
+
+    result = plan_sample_size(
+        _required("--baseline", baseline), _required("--mde", mde),
+        None if alpha is None else _number("--alpha", alpha), _number("--power", power),
+        _workspace(),
+    ).to_dict()  # fmt: skip
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"baseline {result['baseline']:.1%} -> {result['treatment_rate']:.1%} "
+        f"(relative lift {result['mde']:+.1%}), alpha {result['alpha']:g}, "
+        f"power {result['power']:.0%}\n"
+        f"fixed horizon (one planned look):     {result['fixed_per_arm']:,} interactions per arm\n"
+        f"sequential (a look after every push): {result['sequential_per_arm']:,} "
+        "interactions per arm"
+    )
+
+
+def _required(name: str, text: str | None) -> float:
+    if text is None:
+        raise UsageError(f"{name} is required (see `maia exp plan --help`)")
+    return _number(name, text)
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{name} must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, not {text!r}")
+    return value
+
+
+def _workspace() -> Any:
+    """The workspace here, for its settings, or None: planning needs no repository."""
+    from maia_git.workspace import Workspace
+
+    try:
+        return Workspace.find()
+    except UsageError:
+        return None

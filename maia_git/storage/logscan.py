@@ -1,0 +1,510 @@
+"""Reading one interaction-log shard into per-arm sufficient statistics, fast, in bounded memory.
+
+The rules are those of ``core.interaction.check_line`` (arm included) and of
+``storage.jsonl.read_lines`` (line numbers, blank lines, over-long and torn lines). A loop of
+``json.loads`` + ``check_line`` costs about 5 us a line; this reader takes batches of a few
+thousand lines instead (bench/bench_analyze.py has the numbers):
+
+1. parse a batch with one JSON call on its lines joined into an array, when that provably equals
+   parsing them one by one (``_parse_joined``), else line by line in C (``_parse_each``);
+2. check it column by column with C-level ``map``/``set``/``min``/``max`` (``_Columns.valid``);
+3. add up whole columns per arm (``_Columns.arm_stats``).
+
+A batch that fails a check is split, down to a few lines that go through ``check_line`` one by
+one: a bad line costs about 5 ms, is reported with its number, and is never counted.
+
+Memory: one batch, and a set of 60-bit hashes of the interaction ids counted (about 90 bytes an
+id, measured), the only part that grows with the log, and only when lines carry an id.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import importlib
+import os
+import re
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from itertools import compress, repeat
+from json import JSONDecoder
+from json.scanner import make_scanner
+from operator import is_not, itemgetter, mul, not_, rshift
+from typing import Any, BinaryIO
+
+from maia_git.core.assign import ARMS, CONTROL, assign_many
+from maia_git.core.interaction import TS_PATTERN, check_line
+from maia_git.errors import UsageError
+from maia_git.stats import ArmStats
+from maia_git.storage.jsonl import MAX_LINE_BYTES
+from maia_git.storage.jsonl import _parse as parse_line  # read_lines' own per-line rules
+
+CHUNK_BYTES = 1 << 20
+MAX_PROBLEMS = 50
+LEAF = 16  # a failing part this small is checked line by line
+SPLIT = 8
+TORN = "torn last line (no newline at the end of the file): not counted"
+
+
+@dataclass
+class ShardScan:
+    """What one shard holds: per-arm sums, its invalid lines, its repeated interaction ids."""
+
+    control: ArmStats = field(default_factory=ArmStats)
+    treatment: ArmStats = field(default_factory=ArmStats)
+    invalid: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, error): the first 50
+    duplicates: int = 0
+    ids: set[int] = field(default_factory=set)  # id_hashes of the interaction ids counted
+
+    def problem(self, line: int, error: str) -> None:
+        self.invalid += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append((line, error))
+
+
+def scan_shard(
+    path: str | os.PathLike[str],
+    experiment_id: str,
+    control_share: float = 0.5,
+    seen: set[int] | None = None,
+) -> ShardScan:
+    """Read one shard. A line whose interaction id is in ``seen`` (hashes of ids counted before,
+    see ``id_hashes``) is a repeat; ``seen`` gains this shard's ids and is the result's ``ids``."""
+    scan = ShardScan(ids=set() if seen is None else seen)
+    reader = _Reader(scan, experiment_id, control_share)
+    with open(path, "rb") as file, _gc_paused():
+        for first, item in raw_batches(file):
+            if isinstance(item, str):
+                scan.problem(first, item)
+            else:
+                reader.add(first, item)
+    return scan
+
+
+def id_hashes(ids: list[str]) -> list[int]:
+    """Stable 60-bit hashes of valid interaction ids (no newline in them).
+
+    At 60 bits a Python int takes 32 bytes instead of 48. Among a million distinct ids, two
+    collide with a probability of about 4e-7; a collision would drop one line as a repeat.
+    """
+    if not ids:
+        return []
+    keys = "\n".join(ids).encode().split(b"\n")
+    digests = array("Q", b"".join(map(_DIGEST, map(_BLAKE8, keys))))
+    return list(map(rshift, digests, repeat(4)))
+
+
+_BLAKE8 = partial(hashlib.blake2b, digest_size=8)
+_DIGEST = hashlib.blake2b.digest
+
+
+# ---- a file as batches of raw lines, numbered as read_lines numbers them ----
+
+
+def raw_batches(
+    file: BinaryIO, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, list[bytes] | str]]:
+    """Yield ``(first_line_number, lines)`` batches and ``(line_number, error)`` entries."""
+    number, rest, skipping = 0, b"", False
+    while chunk := file.read(CHUNK_BYTES):
+        if skipping:  # inside a line already reported as too long
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            chunk, skipping = chunk[end + 1 :], False
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from _split_long(number + 1, lines, max_line_bytes)
+        number += len(lines)
+        if len(rest) > max_line_bytes:
+            number += 1
+            yield number, _too_long(max_line_bytes)
+            rest, skipping = b"", True
+    if rest:
+        yield number + 1, TORN
+
+
+def _split_long(
+    first: int, lines: list[bytes], limit: int
+) -> Iterator[tuple[int, list[bytes] | str]]:
+    if not lines or max(map(len, lines)) <= limit:
+        if lines:
+            yield first, lines
+        return
+    start = 0
+    for index, raw in enumerate(lines):
+        if len(raw) > limit:
+            if start < index:
+                yield first + start, lines[start:index]
+            yield first + index, _too_long(limit)
+            start = index + 1
+    if start < len(lines):
+        yield first + start, lines[start:]
+
+
+def _too_long(limit: int) -> str:
+    return f"line longer than {limit} bytes: not read"
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Parsed lines hold no cycles and are dropped batch by batch, but the thousands of dicts of
+    # each batch would set off a cyclic collection every 700 allocations (measured: 15-20%).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# ---- parsing a batch ----
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = JSONDecoder(parse_constant=_reject_constant)
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)  # type: ignore[arg-type]
+
+
+def _optional_orjson() -> Callable[[bytes], Any] | None:
+    # orjson parses about twice as fast (bench/bench_analyze.py); used only when installed.
+    try:
+        loads: Callable[[bytes], Any] = importlib.import_module("orjson").loads
+    except ImportError:
+        return None
+    return loads
+
+
+ORJSON = _optional_orjson()
+
+
+def parse_batch(raws: list[bytes]) -> tuple[list[Any], list[int]]:
+    """The values of the lines that parse on their own, and the offsets of those that do not."""
+    values = _parse_joined(raws)
+    if values is not None:
+        return values, []
+    return _parse_each(raws)
+
+
+def _parse_joined(raws: list[bytes]) -> list[Any] | None:
+    """All lines as one JSON array, or None when that could differ from parsing them one by one.
+
+    Joined with ",\\n", a line boundary inside a string is an error (a raw newline), and so is one
+    inside an object when the next line starts with "{" (a key must come there). Only inside an
+    array may "{" come: so the batch must hold no "[", every line must start with "{" and end
+    with "}", and the array must have one element per line.
+    """
+    joined = b",\n".join(raws)
+    if (
+        joined[:1] != b"{"
+        or joined[-1:] != b"}"
+        or joined.count(b"},\n{") != len(raws) - 1
+        or b"[" in joined
+    ):
+        return None
+    try:
+        if ORJSON is not None:
+            values = ORJSON(b"[" + joined + b"]")
+        else:
+            values = _DECODER.decode("[" + joined.decode("utf-8") + "]")
+    except (ValueError, RecursionError):  # JSON and UTF-8 errors are ValueErrors
+        return None
+    return values if isinstance(values, list) and len(values) == len(raws) else None
+
+
+def _parse_each(raws: list[bytes]) -> tuple[list[Any], list[int]]:
+    values: list[Any] = []
+    failed: list[int] = []
+    start = 0
+    while start < len(raws):
+        before = len(values)
+        # extend() keeps what it appended before an exception: the failing line is the next one.
+        with suppress(ValueError, RecursionError):
+            values.extend(_each(raws[start:]))
+        bad = start + len(values) - before
+        if bad < len(raws):
+            failed.append(bad)
+        start = bad + 1
+    return values, failed
+
+
+def _each(raws: list[bytes]) -> Iterator[Any]:
+    if ORJSON is not None:
+        return map(ORJSON, raws)
+    return map(_whole_value, map(bytes.decode, raws))
+
+
+def _whole_value(text: str) -> Any:
+    """The JSON value that is all of ``text``, by the C scanner; raises ValueError, or
+    StopIteration (nothing parses at the start), which ends the caller's map early."""
+    value, end = _SCAN(text, 0)
+    if end != len(text):
+        raise ValueError("extra data after the value")
+    return value
+
+
+# ---- checking and adding up a batch ----
+
+
+class _Missing:
+    """An absent field: unlike an explicit null (which is invalid), absence is allowed."""
+
+
+MISSING = _Missing()
+_present = partial(is_not, MISSING)
+
+
+class _Reader:
+    """Adds batches to a ShardScan: column checks first, ``check_line`` for what they refuse."""
+
+    def __init__(self, scan: ShardScan, experiment_id: str, control_share: float) -> None:
+        self.scan = scan
+        self.experiment_id = experiment_id
+        self.control_share = control_share
+        self.found: list[tuple[int, str]] = []  # the batch's problems, put in order at its end
+
+    def add(self, first: int, raws: list[bytes]) -> None:
+        values, failed = parse_batch(raws)
+        numbers: range | list[int] = range(first, first + len(raws))
+        if failed:
+            values, numbers = self._merge(first, raws, values, failed)
+        self._check(numbers, values)
+        for line, error in sorted(self.found):
+            self.scan.problem(line, error)
+        self.found.clear()
+
+    def _merge(
+        self, first: int, raws: list[bytes], values: list[Any], failed: list[int]
+    ) -> tuple[list[Any], list[int]]:
+        """Every line's value in order, the failed lines parsed by ``parse_line`` (which skips a
+        blank line and says why a line is not JSON)."""
+        merged: list[Any] = []
+        numbers: list[int] = []
+        parsed, bad = iter(values), set(failed)
+        for offset, raw in enumerate(raws):
+            value = parse_line(raw) if offset in bad else next(parsed)
+            if isinstance(value, str):
+                self.found.append((first + offset, value))
+            elif value is not None:
+                merged.append(value)
+                numbers.append(first + offset)
+        return merged, numbers
+
+    def _check(self, numbers: range | list[int], values: list[Any]) -> None:
+        """Add the batch whole if it passes; else split it in SPLIT parts and try each, down to
+        LEAF lines taken one by one. (Eight parts, not two: a part that fails is checked again
+        in pieces, so halving would check each line about twice, even for one bad line.)"""
+        if not values or self._fast(values):
+            return
+        parts = _split(0, len(values))
+        while parts:
+            low, high = parts.pop()
+            if high - low <= LEAF:
+                self._leaf(numbers[low:high], values[low:high])
+            elif not self._fast(values[low:high]):
+                parts += _split(low, high)
+
+    def _fast(self, values: list[Any]) -> bool:
+        """Add the batch if every line is valid; otherwise change nothing and return False."""
+        columns = _Columns.of(values)
+        if columns is None or not columns.valid(self.experiment_id, self.control_share):
+            return False
+        keep = self._keep(columns.ids)
+        if keep is not None:
+            columns = columns.select(keep)
+        in_control = list(map(CONTROL.__eq__, columns.arm))
+        self.scan.control += columns.arm_stats(in_control)
+        self.scan.treatment += columns.arm_stats(list(map(not_, in_control)))
+        return True
+
+    def _keep(self, ids: list[Any]) -> list[bool] | None:
+        """Which lines count (None: all of them): a repeated interaction id counts once."""
+        if ids.count(MISSING) == len(ids):
+            return None
+        hashes = id_hashes(list(filter(_present, ids)))
+        seen = self.scan.ids
+        if len(set(hashes)) == len(hashes) and seen.isdisjoint(hashes):
+            seen.update(hashes)
+            return None
+        found = iter(hashes)
+        return [value is MISSING or self._first_time(next(found)) for value in ids]
+
+    def _first_time(self, hashed: int) -> bool:
+        if hashed in self.scan.ids:
+            self.scan.duplicates += 1
+            return False
+        self.scan.ids.add(hashed)
+        return True
+
+    def _leaf(self, numbers: range | list[int], values: list[Any]) -> None:
+        """Lines one by one: ``check_line``'s verdict, then the first of each interaction id."""
+        kept: list[tuple[int, dict[str, Any]]] = []
+        for number, value in zip(numbers, values, strict=True):
+            if isinstance(value, dict):
+                problem = check_line(value, self.experiment_id, self.control_share)
+            else:  # read_lines' words for it
+                problem = f"not a JSON object but {type(value).__name__}"
+            if problem:
+                self.found.append((number, problem))
+                continue
+            interaction_id = value.get("interaction_id")
+            if interaction_id is None or self._first_time(id_hashes([interaction_id])[0]):
+                kept.append((number, value))
+        for side in ARMS:
+            lines = [(n, v) for n, v in kept if v["arm"] == side]
+            if lines:
+                self._add(lines, side)
+
+    def _add(self, lines: list[tuple[int, dict[str, Any]]], side: str) -> None:
+        try:
+            self._add_to(side, ArmStats.from_records(value for _, value in lines))
+        except (OverflowError, UsageError):  # a number beyond any float: valid by the schema
+            for number, value in lines:  # find it (its interaction id stays seen: it is valid)
+                try:
+                    self._add_to(side, ArmStats.from_record(value))
+                except (OverflowError, UsageError):
+                    self.found.append((number, "a number too large to add up: not counted"))
+
+    def _add_to(self, side: str, stats: ArmStats) -> None:
+        if side == CONTROL:
+            self.scan.control += stats
+        else:
+            self.scan.treatment += stats
+
+
+def _split(low: int, high: int) -> list[tuple[int, int]]:
+    """SPLIT parts of ``range(low, high)``, the first last (it is popped first)."""
+    step = -(-(high - low) // SPLIT)
+    return [(i, min(i + step, high)) for i in reversed(range(low, high, step))]
+
+
+@dataclass
+class _Columns:
+    """A batch of parsed lines as one list per field (MISSING where a line lacks the field)."""
+
+    ts: list[Any]
+    user_id: list[Any]
+    arm: list[Any]
+    success: list[Any]
+    quality: list[Any]
+    tokens: list[Any]
+    latency: list[Any]
+    ids: list[Any]
+    sparse: set[str] = field(init=False, default_factory=set)  # number columns some lines lack
+
+    @classmethod
+    def of(cls, values: list[Any]) -> _Columns | None:
+        if set(map(type, values)) != {dict}:
+            return None
+        return cls(*(list(map(dict.get, values, repeat(key), repeat(MISSING))) for key in _KEYS))
+
+    def select(self, keep: list[bool]) -> _Columns:
+        picked = _Columns(*(list(compress(getattr(self, f), keep)) for f in _FIELDS))
+        picked.sparse = self.sparse
+        return picked
+
+    def valid(self, experiment_id: str, control_share: float) -> bool:
+        """True only if ``check_line`` accepts every line. (It may refuse valid lines, which
+        then go through ``check_line``.) Cheap checks first: the arm check hashes users."""
+        return (
+            set(map(type, self.success)) == {bool}
+            and set(map(type, self.arm)) == {str}
+            and set(self.arm) <= _ARM_SET
+            and _texts(self.user_id, required=True)
+            and _texts(self.ids, required=False)
+            and self._numbers("quality", _REAL, 0, 100)
+            and self._numbers("tokens", _INT, 0, _MAX_EXACT_INT)
+            and self._numbers("latency", _REAL, 0, _MAX_LATENCY)
+            and _timestamps(self.ts)
+            and self.arm == list(map(_ARM, assign_many(experiment_id, self.user_id, control_share)))
+        )
+
+    def _numbers(self, name: str, allowed: frozenset[type], low: float, high: float) -> bool:
+        column = getattr(self, name)
+        types = set(map(type, column))
+        if not types <= allowed:
+            return False  # bool is a type of its own here: true is not a number in JSON
+        if _Missing in types:
+            self.sparse.add(name)
+            column = list(filter(_present, column))
+        return not column or (low <= min(column) and max(column) <= high)
+
+    def arm_stats(self, mask: list[bool]) -> ArmStats:
+        success = list(compress(self.success, mask))
+        quality, tokens, latency = (self._picked(name, mask) for name in _NUMBERS)
+        return ArmStats(
+            len(success),
+            success.count(True),
+            len(quality),
+            float(sum(quality)),
+            float(sum(map(mul, quality, quality))),
+            len(tokens),
+            float(sum(tokens)),
+            len(latency),
+            float(sum(latency)),
+        )
+
+    def _picked(self, name: str, mask: list[bool]) -> list[Any]:
+        values = compress(getattr(self, name), mask)
+        return list(filter(_present, values) if name in self.sparse else values)
+
+
+_KEYS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latency_ms",
+         "interaction_id")  # fmt: skip
+_FIELDS = ("ts", "user_id", "arm", "success", "quality", "tokens", "latency", "ids")
+_NUMBERS = ("quality", "tokens", "latency")
+_ARM_SET = frozenset(ARMS)
+_ARM = itemgetter(1)
+_REAL = frozenset({int, float, _Missing})
+_INT = frozenset({int, _Missing})
+_TEXT = frozenset({str, _Missing})
+# Beyond these, lines go one by one, where a sum that overflows a float is caught and reported.
+_MAX_EXACT_INT = 1 << 53
+_MAX_LATENCY = 1e15
+
+
+def _texts(column: list[Any], *, required: bool) -> bool:
+    types = set(map(type, column))
+    if types == {str}:
+        values = column
+    elif not required and types <= _TEXT:
+        values = list(filter(_present, column))
+    else:
+        return False
+    # user_id_problem's own fast path: non-empty and printable (no controls, no lone surrogates).
+    return all(values) and all(map(str.isprintable, values))
+
+
+def _timestamps(column: list[Any]) -> bool:
+    if set(map(type, column)) != {str}:
+        return False
+    if all(map(_TS_TO_28.fullmatch, column)):
+        return True  # days every month has
+    return all(map(_TS.fullmatch, column)) and all(map(_calendar_date, set(map(_DATE, column))))
+
+
+# TS_PATTERN without its capturing groups: the same language, 15% faster to match; and the
+# same with days 01-28 only, which needs no calendar.
+_TS = re.compile(TS_PATTERN.pattern.replace("(", "(?:"))
+_DAYS, _DAYS_TO_28 = "-(?:0[1-9]|[12][0-9]|3[01])T", "-(?:0[1-9]|1[0-9]|2[0-8])T"
+if _TS.pattern.count(_DAYS) != 1:
+    raise ImportError("core.interaction.TS_PATTERN changed: update logscan's copy of its days")
+_TS_TO_28 = re.compile(_TS.pattern.replace(_DAYS, _DAYS_TO_28))
+_DATE = itemgetter(slice(0, 10))
+
+
+def _calendar_date(text: str) -> bool:
+    try:
+        date(int(text[:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,234 @@
+"""Analysing an experiment: its logs read into per-arm statistics (cached per shard), then the
+promotion rule of the stats package. What the rest of the code calls:
+
+    arm_stats(ws, exp_id) -> (control, treatment, logs)      the sums, and a LogReport
+    analyze_experiment(ws, exp_id, method=None) -> ExperimentAnalysis
+    plan_sample_size(baseline, mde, alpha=None, power=0.8, ws=None) -> stats.Plan
+
+Reading needs no lock and changes nothing in the repository (the cache lives in the git
+directory). A shard that git reports unchanged is not read again (``storage.statcache``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maia_git import stats
+from maia_git.core.ids import check_id
+from maia_git.core.settings import Settings
+from maia_git.stats import Analysis, ArmStats, Plan, Reason
+from maia_git.storage import state
+from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
+from maia_git.storage.statcache import Entry, Key, StatCache
+from maia_git.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line that breaks the schema (``line`` 0: a shard that could not be read at all)."""
+
+    file: str
+    line: int
+    error: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "error": self.error}
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """What reading the logs found besides the sums: nothing in it is counted."""
+
+    problems: tuple[Problem, ...] = ()  # the first MAX_PROBLEMS, in shard and line order
+    invalid_lines: int = 0
+    duplicate_lines: int = 0  # lines whose interaction_id came earlier
+    shards: int = 0
+    shards_read: int = 0  # the others came from the cache
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "invalid_lines": self.invalid_lines,
+            "problems": [p.to_dict() for p in self.problems],
+            "duplicate_lines": self.duplicate_lines,
+            "shards": self.shards,
+            "shards_read": self.shards_read,
+        }
+
+
+@dataclass(frozen=True)
+class ExperimentAnalysis:
+    """The stats package's ``Analysis`` of an experiment, with its status and log report."""
+
+    analysis: Analysis
+    logs: LogReport
+    name: str
+    status: str
+
+    @property
+    def decision(self) -> str:
+        return self.analysis.decision
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        return self.analysis.reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the analysis's fields, then name, status and the log report."""
+        head = {"name": self.name, "status": self.status}
+        return self.analysis.to_dict() | head | self.logs.to_dict()
+
+
+def analyze_experiment(ws: Workspace, exp_id: str, method: str | None = None) -> ExperimentAnalysis:
+    """Analyse ``exp_id`` in any status; ``method`` defaults to maia.yaml's. An unknown id is
+    NotFound (exit 2); no logs yet gives a result whose reasons say so, not an error."""
+    check_id(exp_id)
+    entry = state.load_entry(ws.top, exp_id)
+    experiment = state.load_experiment(ws.top, exp_id)
+    control, treatment, logs = _collect(ws, exp_id, experiment.control_share)
+    s: Settings = ws.settings
+    analysis = stats.analyze(
+        exp_id, control, treatment,
+        method=method or s.method, alpha=s.alpha, min_samples=s.min_samples,
+        min_lift=s.min_lift, quality_margin=s.quality_margin,
+        control_share=experiment.control_share, srm_alpha=s.srm_alpha,
+        sequential_tuning=s.sequential_tuning,
+    )  # fmt: skip
+    return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
+
+
+def arm_stats(ws: Workspace, exp_id: str) -> tuple[ArmStats, ArmStats, LogReport]:
+    """Control's and treatment's sufficient statistics from every shard, and the log report."""
+    check_id(exp_id)
+    experiment = state.load_experiment(ws.top, exp_id)
+    return _collect(ws, exp_id, experiment.control_share)
+
+
+def plan_sample_size(
+    baseline: float, mde: float, alpha: float | None = None, power: float = 0.8,
+    ws: Workspace | None = None,
+) -> Plan:  # fmt: skip
+    """Interactions per arm for both methods; alpha and the sequential tuning default to the
+    workspace's settings, or to maia.yaml's defaults outside one."""
+    s = ws.settings if ws is not None else Settings()
+    return stats.plan(baseline, mde, s.alpha if alpha is None else alpha, power,
+                      s.sequential_tuning)  # fmt: skip
+
+
+# ---- reading every shard, through the cache ----
+
+
+@dataclass
+class _Shard:
+    rel: str
+    key: Key | None
+    entry: Entry
+    ids: set[int] | None = None  # hashes of its interaction ids, when it was just read
+
+
+@dataclass
+class _Collector:
+    ws: Workspace
+    exp_id: str
+    share: float
+    cache: StatCache
+    read: int = 0
+    unreadable: list[Problem] = field(default_factory=list)
+
+    def shard(self, rel: str) -> _Shard | None:
+        key = self.cache.key(rel)
+        entry = self.cache.load(key) if key is not None else None
+        if entry is not None:
+            return _Shard(rel, key, entry)
+        scan = self.scan(rel)
+        if scan is None:
+            return None
+        if key is not None:
+            self.cache.store(key, scan, rel)
+        ids, scan.ids = scan.ids, set()  # one reference, dropped once merged (see across)
+        return _Shard(rel, key, Entry(scan, len(ids)), ids)
+
+    def scan(self, rel: str, seen: set[int] | None = None) -> ShardScan | None:
+        self.read += 1
+        try:
+            return scan_shard(self.ws.top / rel, self.exp_id, self.share, seen)
+        except OSError as err:
+            self.unreadable.append(Problem(rel, 0, f"cannot read: {err.strerror or err}"))
+            return None
+
+    def across(self, shards: list[_Shard]) -> None:
+        """Count an interaction id repeated in two shards once: in the first, by name."""
+        with_ids = [s for s in shards if s.entry.id_count]
+        if len(with_ids) < 2:
+            return
+        keys = [(s.rel, s.key) for s in with_ids if s.key is not None]
+        mark = self.cache.combined_key(keys) if len(keys) == len(with_ids) else None
+        if mark is not None and self.cache.marked(mark):
+            return  # these very shards were found disjoint before
+        seen: set[int] = set()
+        disjoint = True
+        for s in with_ids:
+            ids = s.ids if s.ids is not None else self._ids(s)
+            s.ids = None
+            if ids is not None and seen.isdisjoint(ids):
+                if seen:
+                    seen |= ids
+                else:
+                    seen = ids  # no copy: nothing else holds it any more
+                continue
+            disjoint = False  # read it again, skipping the ids of the shards before it
+            s.entry = Entry(self.scan(s.rel, seen) or ShardScan(), 0)
+        if disjoint and mark is not None:
+            self.cache.mark(mark)
+
+    def _ids(self, s: _Shard) -> set[int] | None:
+        return self.cache.load_ids(s.key, s.entry.id_count) if s.key is not None else None
+
+
+def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmStats, LogReport]:
+    folder = state.interactions_rel(exp_id)
+    rels, problems = _shard_files(ws.top, folder)
+    collector = _Collector(ws, exp_id, share, StatCache(ws.repo, folder, exp_id, share))
+    shards = [s for s in map(collector.shard, rels) if s is not None]
+    collector.across(shards)
+    return _total(shards, problems + collector.unreadable, len(rels), collector.read)
+
+
+def _shard_files(top: Path, folder: str) -> tuple[list[str], list[Problem]]:
+    """The shards' repo-relative paths, by name; a symlink or special file is refused."""
+    try:
+        entries = sorted(os.scandir(top / folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []  # no logs yet
+    except OSError as err:
+        return [], [Problem(folder, 0, f"cannot list the logs: {err.strerror or err}")]
+    rels: list[str] = []
+    problems: list[Problem] = []
+    for e in entries:
+        if not e.name.endswith(".jsonl"):
+            continue
+        rel = f"{folder}/{e.name}"
+        if e.is_file(follow_symlinks=False):
+            rels.append(rel)
+        else:
+            problems.append(Problem(rel, 0, "not a regular file (a link?): not read"))
+    return rels, problems
+
+
+def _total(
+    shards: list[_Shard], problems: list[Problem], count: int, read: int
+) -> tuple[ArmStats, ArmStats, LogReport]:
+    control, treatment = ArmStats(), ArmStats()
+    shown = list(problems)
+    invalid = duplicates = 0
+    for s in shards:
+        scan = s.entry.scan
+        control += scan.control
+        treatment += scan.treatment
+        invalid += scan.invalid
+        duplicates += scan.duplicates
+        shown += [Problem(s.rel, line, error) for line, error in scan.problems]
+    report = LogReport(tuple(shown[:MAX_PROBLEMS]), invalid, duplicates, count, read)
+    return control, treatment, report
