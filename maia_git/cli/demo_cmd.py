@@ -57,7 +57,7 @@ def demo(directory: Path | None, users: int, seed: int) -> None:
         f"experiment {result.experiment_id}: {result.users} users in "
         f"{result.batches} batches, analysed after each\n"
     )
-    click.echo("\n".join(arms_table(result.analysis)))
+    click.echo("\n".join(arms_table(result.analysis)) + "\n")
     click.echo("\n".join(tests_lines(result.analysis)))
     if result.promoted_branch:
         click.echo(
