@@ -162,7 +162,7 @@ class ABTestingFramework:
     def assign_treatment(self, experiment_id: str, user_id: str) -> str:
         from maia_git.core.assign import arm
         from maia_git.core.ids import check_id
-        from maia_git.usecases.recording import control_share
+        from maia_git.storage.state import control_share
 
         check_id(experiment_id)
         return arm(experiment_id, user_id, control_share(self.workspace.top, experiment_id))

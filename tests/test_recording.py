@@ -6,13 +6,14 @@ import json
 import multiprocessing
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from maia_git.core.assign import arm
 from maia_git.core.interaction import check_line
-from maia_git.usecases.recording import Recorder, writer_name
+from maia_git.usecases.recording import RECHECK_SECONDS, Recorder, writer_name
 
 from conftest import git, new_exp, run_cli
 from helpers import snapshot
@@ -151,6 +152,7 @@ def test_recorder_notices_when_the_experiment_is_paused(ws: Path, active: str, m
     recorder = Recorder(ws)
     recorder.record(active, "u1", True)
     assert maia("exp", "pause", active, cwd=ws).code == 0
+    time.sleep(RECHECK_SECONDS + 0.05)  # a recorder looks at the files again this often
     with pytest.raises(Exception, match="paused"):
         recorder.record(active, "u2", True)
     recorder.close()

@@ -38,16 +38,22 @@ def assign(exp_id: str, users: tuple[str, ...], users_file: IO[str] | None) -> N
       maia exp assign exp_001 alice@example.com bob@example.com
       cut -f1 users.tsv | maia exp assign exp_001 --users-file -
     """
+    # Only what assignment needs is imported: this command is on runtimes' hot path.
+    from pathlib import Path
+
     from maia_git.core.assign import assign_many
     from maia_git.core.ids import check_id
     from maia_git.errors import UsageError
-    from maia_git.usecases.recording import control_share
-    from maia_git.workspace import Workspace
+    from maia_git.storage.git import find_repo
+    from maia_git.storage.state import SETTINGS_FILE, control_share
 
     if not users and users_file is None:
         raise UsageError("give at least one USER or --users-file")
     check_id(exp_id)
-    share = control_share(Workspace.find().top, exp_id)
+    top = find_repo(Path.cwd()).top
+    if not (top / SETTINGS_FILE).is_file():
+        raise UsageError(f"{top} is not a maia workspace: run `maia init` there first")
+    share = control_share(top, exp_id)
     out = sys.stdout
     batch: list[str] = []
     for user, arm in assign_many(exp_id, _users(users, users_file), share):

@@ -14,6 +14,7 @@ from maia_git.storage import yamlio
 from maia_git.storage.yamlio import StateDoc
 
 SETTINGS_FILE = "maia.yaml"
+_SHARE_LINE = re.compile(rb"^control_share: ([0-9.eE+-]+)[ \t]*$", re.MULTILINE)
 
 
 def experiment_rel(exp_id: str) -> str:
@@ -189,3 +190,29 @@ def entry_bytes(entry: QueueEntry) -> bytes:
 
 def experiment_bytes(experiment: Experiment) -> bytes:
     return yamlio.dumps(experiment.to_dict())
+
+
+def control_share(top: Path, exp_id: str) -> float:
+    """The experiment's control share; 0.5 for a queue entry with no definition.
+
+    The share line maia writes is read without YAML (``maia exp assign`` stays cheap); anything
+    else falls back to the full, checked load.
+    """
+    path = top / experiment_rel(exp_id)
+    try:
+        raw = path.read_bytes() if not path.is_symlink() else b""
+    except FileNotFoundError:
+        if (top / queue_rel(exp_id)).exists():
+            return 0.5
+        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)") from None
+    except OSError:
+        raw = b""  # not a readable file: the checked load below says what is wrong
+    match = _SHARE_LINE.search(raw)
+    if match is not None:
+        try:
+            share = float(match.group(1))
+        except ValueError:
+            share = -1.0
+        if 0 < share < 1:
+            return share
+    return load_experiment(top, exp_id).control_share

@@ -8,8 +8,8 @@ the experiment's files change on disk, so a long-running runtime pays for YAML o
 from __future__ import annotations
 
 import os
-import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +18,10 @@ from typing import Any
 from maia_git.core import interaction
 from maia_git.core.ids import check_id, sanitise_writer
 from maia_git.core.models import Status
-from maia_git.errors import NotFound, UsageError
+from maia_git.errors import UsageError
 from maia_git.storage import state
 from maia_git.storage.jsonl import Appender
-
-_SHARE_LINE = re.compile(rb"^control_share: ([0-9.eE+-]+)[ \t]*$", re.MULTILINE)
+from maia_git.storage.state import control_share
 
 
 def writer_name(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
@@ -41,28 +40,9 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
-def control_share(top: Path, exp_id: str) -> float:
-    """The experiment's control share; 0.5 for a queue entry with no definition.
-
-    The share line maia writes is read without YAML (``maia exp assign`` stays cheap); anything
-    else falls back to the full, checked load.
-    """
-    path = top / state.experiment_rel(exp_id)
-    try:
-        raw = path.read_bytes() if not path.is_symlink() else b""
-    except FileNotFoundError:
-        if (top / state.queue_rel(exp_id)).exists():
-            return 0.5
-        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)") from None
-    match = _SHARE_LINE.search(raw)
-    if match is not None:
-        try:
-            share = float(match.group(1))
-        except ValueError:
-            share = -1.0
-        if 0 < share < 1:
-            return share
-    return state.load_experiment(top, exp_id).control_share
+# How long a recorder trusts what it read about an experiment before it looks at the files again:
+# a pause or completion by another process is noticed within this time.
+RECHECK_SECONDS = 0.1
 
 
 @dataclass
@@ -71,6 +51,7 @@ class _Known:
     status: Status
     agent: str
     share: float
+    checked: float
 
 
 class Recorder:
@@ -86,15 +67,20 @@ class Recorder:
         self.appender.close()
 
     def experiment(self, exp_id: str) -> _Known:
+        """What the recorder knows of the experiment, re-read when its files change."""
+        known = self._known.get(exp_id)
+        now = time.monotonic()
+        if known is not None and now - known.checked < RECHECK_SECONDS:
+            return known
         queue_file = self.top / state.queue_rel(exp_id)
         exp_file = self.top / state.experiment_rel(exp_id)
         stamp = (_stamp(queue_file), _stamp(exp_file))
-        known = self._known.get(exp_id)
         if known is None or known.stamp != stamp:
             check_id(exp_id)
             entry = state.load_entry(self.top, exp_id)
-            known = _Known(stamp, entry.status, entry.agent, control_share(self.top, exp_id))
+            known = _Known(stamp, entry.status, entry.agent, control_share(self.top, exp_id), now)
             self._known[exp_id] = known
+        known.checked = now
         return known
 
     def record(

@@ -7,8 +7,10 @@ again: shards are per writer and merge as a union, so the rebase never conflicts
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from maia_git.errors import MaiaError
 from maia_git.storage import git
@@ -60,13 +62,47 @@ def _settle(ws: Workspace, paths: list[str]) -> None:
     for rel in paths:
         path = ws.top / rel
         for _ in range(20):
-            data = path.read_bytes()[-1:] if path.exists() else b"\n"
-            if data in (b"\n", b""):
+            if _last_byte(path) in (b"\n", b""):
                 break
             time.sleep(0.005)
         else:
             with open(path, "ab") as handle:
                 handle.write(b"\n")
+
+
+def _last_byte(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return b""
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1)
+    except FileNotFoundError:
+        return b""
+
+
+def _committed_sizes(ws: Workspace, paths: list[str]) -> dict[str, int]:
+    """Each path's size at HEAD (absent: not there)."""
+    if not git.has_commits(ws.repo):
+        return {}
+    listing = git.run(ws.repo, "ls-tree", "-l", "-z", "HEAD", "--", *paths)
+    sizes = {}
+    for row in filter(None, listing.split("\0")):
+        meta, _, name = row.partition("\t")
+        sizes[name] = int(meta.split()[3])
+    return sizes
+
+
+def _new_lines(ws: Workspace, paths: list[str], before: dict[str, int]) -> int:
+    """Lines appended since HEAD: newlines past each shard's committed size (append-only)."""
+    total = 0
+    for rel in paths:
+        with open(ws.top / rel, "rb") as handle:
+            handle.seek(before.get(rel, 0))
+            while chunk := handle.read(1 << 20):
+                total += chunk.count(b"\n")
+    return total
 
 
 def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult:
@@ -75,6 +111,7 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
         result.files = changed_logs(ws)
         if result.files and not dry_run:
             _settle(ws, result.files)
+            before = _committed_sizes(ws, result.files)
             tx.appended = result.files
             experiments = sorted(
                 {p.split("/")[1] for p in result.files if p.startswith("experiments/")}
@@ -84,17 +121,12 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
                 + "".join(f"Maia-Experiment: {e}\n" for e in experiments)
                 + f"Maia-Sync: {len(result.files)} file(s)\n"
             )
+            result.lines = _new_lines(ws, result.files, before)
             tx.commit(result.message)
-            result.lines = _count_lines_committed(ws, result.files)
         if push and not dry_run:
             result.attempts = push_with_rebase(ws)
             result.pushed = True
     return result
-
-
-def _count_lines_committed(ws: Workspace, paths: list[str]) -> int:
-    out = git.run(ws.repo, "show", "--numstat", "--format=", "HEAD", "--", *paths)
-    return sum(int(row.split("\t")[0]) for row in out.splitlines() if row[:1].isdigit())
 
 
 def push_with_rebase(ws: Workspace, attempts: int = PUSH_ATTEMPTS) -> int:
