@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,14 +31,20 @@ class Workspace:
         self.repo = repo
         self.top = repo.top
         self._settings: Settings | None = None
+        self.initialised = False  # whether commands need maia.yaml (Workspace.find sets it)
 
     @classmethod
-    def find(cls, start: str | os.PathLike[str] | None = None, *, initialised: bool = True
-             ) -> Workspace:
+    def find(
+        cls, start: str | os.PathLike[str] | None = None, *, initialised: bool = True
+    ) -> Workspace:
         ws = cls(git.find_repo(Path(start) if start is not None else Path.cwd()))
-        if initialised and not (ws.top / SETTINGS_FILE).is_file():
-            raise UsageError(f"{ws.top} is not a maia workspace: run `maia init` there first")
+        ws.initialised = initialised
+        ws.check_initialised()
         return ws
+
+    def check_initialised(self) -> None:
+        if self.initialised and not (self.top / SETTINGS_FILE).is_file():
+            raise UsageError(f"{self.top} is not a maia workspace: run `maia init` there first")
 
     @property
     def settings(self) -> Settings:
@@ -52,12 +58,17 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         git.check_committable(self.repo)
-        configured = (self.settings.lock_timeout if (self.top / SETTINGS_FILE).is_file()
-                      else Settings().lock_timeout)
+        configured = (
+            self.settings.lock_timeout
+            if (self.top / SETTINGS_FILE).is_file()
+            else Settings().lock_timeout
+        )
         timeout = float(os.environ.get("MAIA_LOCK_TIMEOUT", configured))
         with WorkspaceLock(self.repo.git_dir, timeout):
             crash.point("after_lock")
             journal.recover(self.repo, wait=timeout)
+            # Recovery may have removed the maia.yaml of an init that never committed.
+            self.check_initialised()
             self._settings = None  # read fresh inside the lock
             yield Transaction(self)
             crash.point("before_unlock")
@@ -81,6 +92,17 @@ class Transaction:
         paths = sorted(self.files)
         journal.begin(repo, restore=paths, keep=self.appended)
         crash.point("after_journal")
+        try:
+            self._write_files()
+            crash.point("after_write")
+            git.commit_paths(repo, [*paths, *self.appended], message)
+        except MaiaError:
+            _undo(repo)
+            raise
+        crash.point("after_commit")
+        journal.end(repo)
+
+    def _write_files(self) -> None:
         for rel, data in self.files.items():
             target = self.ws.top / rel
             if target.is_symlink():
@@ -89,14 +111,16 @@ class Transaction:
                 target.unlink(missing_ok=True)
             else:
                 write_atomic(target, data)
-        crash.point("after_write")
-        try:
-            git.commit_paths(repo, [*paths, *self.appended], message)
-        except MaiaError:
-            journal.recover(repo, wait=0)  # put the old state back: nothing half done
-            raise
-        crash.point("after_commit")
-        journal.end(repo)
+
+
+def _undo(repo: git.Repo) -> None:
+    """Put the committed state back after a failed write or commit: nothing is left half done.
+
+    If that fails too (a full disk, a live git holding ``index.lock``), the journal stays and the
+    next transaction finishes the job; the caller reports the original error, not this one.
+    """
+    with suppress(MaiaError):
+        journal.recover(repo, wait=0)
 
 
 def load_settings(top: Path) -> Settings:
