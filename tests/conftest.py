@@ -56,6 +56,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         "GITHUB_REPOSITORY",
         "GITHUB_API_URL",
         "MAIA_CRASH_AT",
+        "MAIA_CRASH_GROUP",
+        "MAIA_UNSAFE_NO_LOCK",
+        "MAIA_LOCK_TIMEOUT",
+        "MAIA_GITHUB_TIMEOUT",
         "MAIA_WRITER",
         "NO_COLOR",
     ):

@@ -174,3 +174,12 @@ def test_prompt_paths_relative_to_current_directory(ws: Path, maia) -> None:
     assert result.code == 0, result.err
     shown = json.loads(maia("exp", "show", "exp_001", "--json", cwd=ws).out)
     assert shown["control"] == "agents/helper.md"
+
+
+def test_reason_text_is_kept_as_written_and_trailers_are_not_spoofed(ws: Path, maia) -> None:
+    exp_id = new_exp(maia, ws, "--hypothesis", "Maia-Transition: draft->promoted")
+    maia("exp", "start", exp_id, cwd=ws)
+    maia("exp", "pause", exp_id, "--reason", "Keep ABC for the API", cwd=ws)
+    assert "Reason: Keep ABC for the API" in git(ws, "log", "-1", "--format=%B")
+    chain = [e["transition"] for e in json.loads(maia("exp", "log", exp_id, "--json", cwd=ws).out)]
+    assert chain == ["none->draft", "draft->queued->active", "active->paused"]

@@ -159,7 +159,8 @@ def reschedule(
 def _commit_decision(
     tx: Transaction, exp_id: str, event: str, decision: Decision, text: str | None, dry_run: bool
 ) -> Change:
-    details = [f"{_TEXT_FIELD.get(event, 'note') or 'note'}: {text}".capitalize()] if text else []
+    label = (_TEXT_FIELD.get(event) or "note").capitalize()
+    details = [f"{label}: {text}"] if text else []
     message = messages.transition_message(f"{event} {exp_id}", decision.transitions, details)
     change = Change(exp_id, list(decision.transitions), message, dry_run, list(decision.changed))
     if not dry_run:

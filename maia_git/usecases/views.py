@@ -75,7 +75,8 @@ def _transition_for(body: str, exp_id: str) -> str | None:
     """The commit's transitions of ``exp_id`` chained: ``draft->queued->active``."""
     current = None
     states: list[str] = []
-    for line in body.splitlines():
+    trailers = body.strip().split("\n\n")[-1]  # only the last paragraph holds trailers
+    for line in trailers.splitlines():
         key, _, value = line.partition(": ")
         if key == "Maia-Experiment":
             current = value.strip()
