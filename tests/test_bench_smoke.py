@@ -173,5 +173,7 @@ def test_measure_reports_the_childs_own_peak_memory_and_exit_code() -> None:
     grow = Cmd([sys.executable, "-c", "b = bytearray(64 << 20); b[::4096] = b'x' * (16 << 10)"])
     small = Cmd([sys.executable, "-c", "raise SystemExit(3)"])
     big, done = measure(grow), measure(small)
+    # A forked child's peak can include the parent's pages before exec, so compare the two
+    # children rather than either with a fixed figure.
     assert big.code == 0 and big.peak_rss_kb >= 64 * 1024
-    assert done.code == 3 and done.peak_rss_kb < 64 * 1024
+    assert done.code == 3 and big.peak_rss_kb - done.peak_rss_kb >= 24 * 1024
