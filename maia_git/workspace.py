@@ -96,7 +96,7 @@ class Transaction:
             self._write_files()
             crash.point("after_write")
             git.commit_paths(repo, [*paths, *self.appended], message)
-        except MaiaError:
+        except BaseException:  # any failure, even an unexpected one, leaves nothing half done
             _undo(repo)
             raise
         crash.point("after_commit")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import git, new_exp
 from helpers import snapshot
 
@@ -183,3 +185,72 @@ def test_reason_text_is_kept_as_written_and_trailers_are_not_spoofed(ws: Path, m
     assert "Reason: Keep ABC for the API" in git(ws, "log", "-1", "--format=%B")
     chain = [e["transition"] for e in json.loads(maia("exp", "log", exp_id, "--json", cwd=ws).out)]
     assert chain == ["none->draft", "draft->queued->active", "active->paused"]
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["exp", "pause", "exp_001", "--reason", "a\x01b"], "control character"),
+        (["exp", "pause", "exp_001", "--reason", "bad \udcff bytes"], "not UTF-8"),
+        (
+            [
+                "exp",
+                "new",
+                "x",
+                "--agent",
+                "a",
+                "--control",
+                "agents/helper.md",
+                "--treatment",
+                "agents/helper_v2.md",
+                "--hypothesis",
+                "\udcff",
+            ],
+            "not UTF-8",
+        ),
+        (
+            [
+                "exp",
+                "new",
+                "x",
+                "--agent",
+                "a",
+                "--control",
+                "agents/helper.md",
+                "--treatment",
+                "agents/helper_v2.md",
+                "--notes",
+                "x\x00y",
+            ],
+            "control character",
+        ),
+    ],
+)
+def test_free_text_that_cannot_be_stored_is_refused(
+    ws: Path, maia, args: list[str], needle: str
+) -> None:
+    exp_id = new_exp(maia, ws)
+    maia("exp", "start", exp_id, cwd=ws)
+    snap = snapshot(ws)
+    result = maia(*args, cwd=ws)
+    assert result.code == 2 and needle in result.err
+    assert snapshot(ws) == snap
+
+
+def test_an_unexpected_failure_while_committing_is_undone(
+    ws: Path, maia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maia_git.storage import git as git_module
+
+    exp_id = new_exp(maia, ws)
+    snap = snapshot(ws)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(git_module, "commit_paths", broken)
+    with pytest.raises(RuntimeError):
+        maia("exp", "start", exp_id, cwd=ws)
+    monkeypatch.undo()
+    assert snapshot(ws) == snap
+    assert not (ws / ".git/maia-journal.json").exists()

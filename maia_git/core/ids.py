@@ -82,3 +82,24 @@ def sanitise_writer(raw: str) -> str:
     if not name or not is_valid_id(name):
         name = f"w-{name}"[:64].rstrip("-_") or "writer"
     return name
+
+
+# Free text (names, hypotheses, notes, reasons) goes into YAML and commit messages: it must be
+# valid Unicode without control characters other than tab and newline.
+_BAD_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(value: str, what: str, limit: int = 10_000) -> str:
+    """Return ``value`` if it is acceptable free text, else raise UsageError (exit 2)."""
+    found = _BAD_TEXT.search(value)
+    if found is not None:
+        char = found.group()
+        kind = (
+            "bytes that are not UTF-8"
+            if "\ud800" <= char <= "\udfff"
+            else (f"the control character {char!r}")
+        )
+        raise UsageError(f"the {what} contains {kind}")
+    if len(value) > limit:
+        raise UsageError(f"the {what} is {len(value)} characters long; the limit is {limit}")
+    return value

@@ -69,6 +69,9 @@ def loads(raw: bytes, shown: str) -> StateDoc:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise StateFileError(f"{shown}:1:1: not valid UTF-8 ({err.reason})") from None
+    quick = _fast_load(text)
+    if quick is not None:
+        return StateDoc(shown, *quick)
     node = _compose(text, shown)
     if node is None:
         raise StateFileError(f"{shown}:1:1: file is empty; expected a mapping")
@@ -154,6 +157,90 @@ def _scalar(kind: str, text: str) -> Any:
     return value
 
 
+# --- reading what ``dumps`` writes, without YAML ------------------------------------------------
+#
+# Files in exactly the shape ``dumps`` writes (and comments, blank lines) are read line by line:
+# it spares every transaction the YAML import and parse. Anything else, including every error, goes
+# through the full YAML path above; a property test checks both paths agree.
+
+_TOP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_CHILD = re.compile(r"  (?:- (.*)|([A-Za-z_][A-Za-z0-9_]*): (.*))")
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
+_NO_VALUE = object()
+
+
+def _fast_scalar(token: str) -> Any:
+    if token.startswith('"'):
+        try:
+            value = json.loads(token)
+        except ValueError:
+            return _NO_VALUE
+        # JSON and YAML differ on "\/" and on surrogate escapes: leave those to YAML.
+        plain_escapes = "\\/" not in token and "\\u" not in token
+        return value if isinstance(value, str) and plain_escapes else _NO_VALUE
+    if token in _WORDS:
+        return _WORDS[token]
+    if _INT.fullmatch(token):
+        return int(token)
+    if _FLOAT.fullmatch(token):
+        return float(token)
+    if _PLAIN_OK.fullmatch(token) and not _AMBIGUOUS.fullmatch(token):
+        return token
+    return _NO_VALUE
+
+
+_WORDS: dict[str, Any] = {"null": None, "true": True, "false": False, "[]": [], "{}": {}}
+
+
+def _fast_load(text: str) -> tuple[dict[str, Any], Marks] | None:
+    data: dict[str, Any] = {}
+    marks: Marks = {}
+    open_key: str | None = None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        child = _CHILD.fullmatch(line) if open_key is not None else None
+        if child is not None and open_key is not None:
+            if not _add_child(data, open_key, child):
+                return None
+            marks.setdefault(open_key, (number, 3))
+            continue
+        top = _TOP.fullmatch(line)
+        if top is None or top.group(1) in data or _AMBIGUOUS.fullmatch(top.group(1)):
+            return None
+        key, token = top.group(1), top.group(2)
+        if token is None:
+            data[key], open_key = None, key
+            continue
+        value = _fast_scalar(token)
+        if value is _NO_VALUE or (isinstance(value, list | dict) and value):
+            return None
+        data[key], open_key = (list(value) if isinstance(value, list) else value), None
+        if isinstance(value, dict):
+            data[key] = {}
+        marks[key] = (number, len(key) + 3)
+    return (data, marks) if data else None
+
+
+def _add_child(data: dict[str, Any], key: str, child: re.Match[str]) -> bool:
+    item, name, token = child.group(1), child.group(2), child.group(3)
+    current = data[key]
+    if item is not None:
+        value = _fast_scalar(item)
+        if value is _NO_VALUE or isinstance(value, list | dict) or isinstance(current, dict):
+            return False
+        data[key] = [*(current or []), value]
+        return True
+    value = _fast_scalar(token)
+    if value is _NO_VALUE or isinstance(value, list | dict) or isinstance(current, list):
+        return False
+    if (current is not None and name in current) or _AMBIGUOUS.fullmatch(name):
+        return False
+    data[key] = {**(current or {}), name: value}
+    return True
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 _PLAIN_OK = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
@@ -177,8 +264,17 @@ def dumps(data: Mapping[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+# What YAML may not hold even inside quotes (outside its printable set), written as \u escapes.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _quote(text: str) -> str:
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
 def _key(key: str) -> str:
-    return key if _PLAIN_OK.fullmatch(key) and not _AMBIGUOUS.fullmatch(key) else json.dumps(key)
+    return key if _PLAIN_OK.fullmatch(key) and not _AMBIGUOUS.fullmatch(key) else _quote(key)
 
 
 def _scalar_text(value: Any) -> str:
@@ -191,4 +287,4 @@ def _scalar_text(value: Any) -> str:
     text = str(value)
     if _PLAIN_OK.fullmatch(text) and not _AMBIGUOUS.fullmatch(text):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _quote(text)

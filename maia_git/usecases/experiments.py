@@ -8,7 +8,7 @@ from pathlib import Path
 
 from maia_git.core import messages
 from maia_git.core.decide import Decision, decide
-from maia_git.core.ids import check_id
+from maia_git.core.ids import check_id, check_text
 from maia_git.core.lifecycle import Transition
 from maia_git.core.models import Experiment, Priority, QueueEntry, Status
 from maia_git.errors import NotFound, TransitionError, UsageError
@@ -85,8 +85,10 @@ def new_experiment(
     check_id(agent, "agent name")
     if exp_id is not None:
         check_id(exp_id)
+    check_text(hypothesis, "hypothesis")
+    check_text(notes, "notes")
     level = parse_priority(priority)
-    if not name.strip() or not name.isprintable():
+    if not name.strip() or not name.isprintable() or len(name) > 200:
         raise UsageError("the experiment name must be non-empty printable text")
     if not 0 < control_share < 1:
         raise UsageError(f"control share must be between 0 and 1, not {control_share}")
@@ -128,6 +130,8 @@ def apply_event(
 ) -> Change:
     """Run a lifecycle event (start, pause, resume, complete, cancel) as one commit."""
     check_id(exp_id)
+    if text is not None:
+        check_text(text, _TEXT_FIELD.get(event) or "text")
     with ws.transaction() as tx:
         entries = state.load_entries(ws.top, finished=False)
         if exp_id not in entries:  # unknown (NotFound) or finished (refused by the table)
@@ -211,6 +215,7 @@ def add_to_queue(
     """
     check_id(exp_id)
     check_id(agent, "agent name")
+    check_text(notes, "notes")
     level = parse_priority(priority)
     with ws.transaction() as tx:
         entries = state.load_entries(ws.top, finished=False)

@@ -16,7 +16,7 @@ from typing import Any
 
 from maia_git.core import messages, summary
 from maia_git.core.decide import decide
-from maia_git.core.ids import check_id
+from maia_git.core.ids import check_id, check_text
 from maia_git.core.lifecycle import Transition, apply
 from maia_git.core.models import Experiment, QueueEntry, Status
 from maia_git.errors import MaiaError, TransitionError, UsageError
@@ -81,6 +81,8 @@ def promote(
     check_id(exp_id)
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason TEXT (recorded in the commit and pull request)")
+    if reason is not None:
+        check_text(reason, "reason")
     with ws.transaction() as tx:
         promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason)
     if dry_run:
