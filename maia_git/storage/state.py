@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -117,14 +118,19 @@ _FINISHED_BYTES = {s.value.encode() for s in FINISHED}
 
 
 def queue_ids(top: Path) -> list[str]:
-    folder = top / "queue"
-    if not folder.is_dir():
+    return sorted(name for name, _ in _queue_files(top))
+
+
+def _queue_files(top: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    try:
+        with os.scandir(top / "queue") as entries:
+            return [
+                (e.name[:-5], e)
+                for e in entries
+                if e.name.endswith(".yaml") and not e.name.startswith(".")
+            ]
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(
-        p.name[:-5]
-        for p in folder.iterdir()
-        if p.name.endswith(".yaml") and not p.name.startswith(".")
-    )
 
 
 def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
@@ -135,10 +141,10 @@ def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
     parsed and checked in full.
     """
     out: dict[str, QueueEntry] = {}
-    for exp_id in queue_ids(top):
+    for exp_id, entry in sorted(_queue_files(top), key=lambda pair: pair[0]):
         if not is_valid_id(exp_id):
             continue
-        if not finished and _finished_at_a_glance(top / queue_rel(exp_id)):
+        if not finished and _finished_at_a_glance(entry):
             continue
         try:
             out[exp_id] = load_entry(top, exp_id)
@@ -147,15 +153,20 @@ def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
     return out
 
 
-def _finished_at_a_glance(path: Path) -> bool:
+def _finished_at_a_glance(entry: os.DirEntry[str]) -> bool:
     """Whether the entry's status line says finished; anything unusual is parsed in full."""
-    if path.is_symlink() or not path.is_file():
-        return False
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
+        if not entry.is_file(follow_symlinks=False):
+            return False
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
+    try:
+        head = os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     match = _STATUS_LINE.search(head)
     return match is not None and match.group(1) in _FINISHED_BYTES
 

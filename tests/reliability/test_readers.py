@@ -8,6 +8,7 @@ loop. No reader may fail, print anything but JSON, or see a file that does not p
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -109,15 +110,15 @@ def test_a_reader_racing_a_recovery_that_removes_files(
     crashed = spawn_maia(top, new_args("zzz"), maia_env(MAIA_CRASH_AT="after_write"))
     crashed.communicate(timeout=60)
     assert (top / "queue/zzz.yaml").exists()  # left uncommitted by the kill
-    listing = state.queue_ids
+    listing = state._queue_files
 
-    def listed_then_recovered(where: Path) -> list[str]:
-        ids = listing(where)
-        if "zzz" in ids:
+    def listed_then_recovered(where: Path) -> list[tuple[str, os.DirEntry[str]]]:
+        found = listing(where)
+        if "zzz" in {name for name, _ in found}:
             assert run_maia(top, new_args("other")).returncode == 0  # recovers: zzz goes
-        return ids
+        return found
 
-    monkeypatch.setattr(state, "queue_ids", listed_then_recovered)
+    monkeypatch.setattr(state, "_queue_files", listed_then_recovered)
     result = maia_here(top, *reader)
     assert result.code == 0, result.err
     assert not (top / "queue/zzz.yaml").exists()
