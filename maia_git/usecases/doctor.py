@@ -440,3 +440,9 @@ def _with_attributes(top: Path) -> bytes:
     current = path.read_bytes() if path.exists() else b""
     sep = b"" if not current or current.endswith(b"\n") else b"\n"
     return current + sep + GITATTRIBUTES.encode("utf-8")
+
+
+# Checks of the append-only files live in their own module, which builds on the types above.
+from maia_git.usecases import doctor_logs  # noqa: E402
+
+CHECKS += [doctor_logs.interaction_logs, doctor_logs.score_files]

@@ -1,0 +1,115 @@
+"""Doctor's checks of the append-only files: interaction logs and score files.
+
+A line that breaks the schema is never counted by the analysis; doctor names each one by file and
+line so that the writer can be fixed. These files are never rewritten by maia, so there is no
+automatic repair: the fix is the user's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from maia_git.core.ids import is_valid_id
+from maia_git.storage import git
+from maia_git.usecases.doctor import Problem, Scan
+
+SHOWN = 20  # problems listed per kind of file; the rest are counted
+
+
+def interaction_logs(scan: Scan) -> list[Problem]:
+    """Every log line follows the schema and every shard belongs to a known experiment."""
+    from maia_git.usecases.analysis import arm_stats
+    from maia_git.workspace import Workspace
+
+    folder = scan.top / "experiments"
+    if not folder.is_dir() or scan.settings is None:
+        return []
+    ws = Workspace(git.Repo(scan.top, scan.git_dir))
+    found: list[Problem] = []
+    hidden = 0
+    for exp_dir in sorted(p for p in folder.iterdir() if (p / "interactions").is_dir()):
+        exp_id = exp_dir.name
+        if not is_valid_id(exp_id) or exp_id not in scan.queued:
+            found.append(
+                Problem(
+                    "logs",
+                    f"experiments/{exp_id}/interactions",
+                    (f"interaction logs for {exp_id!r}, which has no queue entry"),
+                    "remove the folder, or create the experiment it belongs to",
+                )
+            )
+            continue
+        found += _odd_shard_names(exp_id, exp_dir)
+        _, _, logs = arm_stats(ws, exp_id)
+        for p in logs.problems[: max(0, SHOWN - len(found))]:
+            found.append(
+                Problem(
+                    "logs",
+                    f"{p.file}:{p.line}",
+                    f"log line breaks the schema and is not counted: {p.error}",
+                    "fix the writer; correct or delete the line by hand",
+                )
+            )
+        hidden += logs.invalid_lines - min(len(logs.problems), SHOWN)
+    if hidden > 0:
+        found.append(
+            Problem(
+                "logs",
+                "experiments",
+                f"{hidden} more invalid log line(s)",
+                "`maia exp analyze ID --json` lists them per experiment",
+            )
+        )
+    return found
+
+
+def _odd_shard_names(exp_id: str, exp_dir: object) -> list[Problem]:
+    from pathlib import Path
+
+    assert isinstance(exp_dir, Path)
+    odd = [
+        p.name
+        for p in (exp_dir / "interactions").iterdir()
+        if not (p.name.endswith(".jsonl") and is_valid_id(p.name[:-6]))
+    ]
+    return [
+        Problem(
+            "logs",
+            f"experiments/{exp_id}/interactions/{name}",
+            "not a log shard (`<writer>.jsonl`, writer a valid name); it is not read",
+            "rename or remove it",
+        )
+        for name in sorted(odd)
+    ]
+
+
+def score_files(scan: Scan) -> list[Problem]:
+    """Every score line is a valid score record."""
+    from maia_git.storage.scores import read_scores
+
+    if not (scan.top / "scores").is_dir():
+        return []
+    loaded = read_scores(
+        scan.top, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+    )
+    found = []
+    for text in loaded.problems[:SHOWN]:
+        where, _, why = text.partition(": ")
+        found.append(
+            Problem(
+                "scores",
+                where,
+                f"score line is not counted: {why}",
+                "correct or delete the line by hand",
+            )
+        )
+    if len(loaded.problems) > SHOWN:
+        found.append(
+            Problem(
+                "scores",
+                "scores",
+                f"{len(loaded.problems) - SHOWN} more invalid score line(s)",
+                "fix them like the ones above",
+            )
+        )
+    return found
