@@ -285,8 +285,8 @@ STRESS_OPS = (
 OPS_BY_EVENT = {op.event: op for op in STRESS_OPS}
 
 # Commands that only read: none may fail while writers run. ``{id}`` is an existing experiment.
-# The analysis (``maia exp analyze {id} --json``) joins this table when it lands.
 READERS: tuple[tuple[str, ...], ...] = (
+    ("exp", "analyze", "{id}", "--json"),
     ("exp", "list", "--json"),
     ("exp", "show", "{id}", "--json"),
     ("queue", "status", "--json"),
