@@ -7,8 +7,9 @@ thousand lines instead (bench/bench_analyze.py has the numbers):
 
 1. parse a batch with one JSON call on its lines joined into an array, when that provably equals
    parsing them one by one (``_parse_joined``), else line by line in C (``_parse_each``);
-2. check it column by column with C-level ``map``/``set``/``min``/``max`` (``_Columns.valid``);
-3. add up whole columns per arm (``_Columns.arm_stats``).
+2. check it column by column with C-level ``map``/``set``/``min``/``max``
+   (``core.logcolumns.Columns.valid``);
+3. add up whole columns per arm (``Columns.arm_stats``).
 
 A batch that fails a check is split, down to a few lines that go through ``check_line`` one by
 one: a bad line costs about 5 ms, is reported with its number, and is never counted.
@@ -23,21 +24,20 @@ import gc
 import hashlib
 import importlib
 import os
-import re
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date
 from functools import partial
-from itertools import compress, repeat
+from itertools import repeat
 from json import JSONDecoder
 from json.scanner import make_scanner
-from operator import is_not, itemgetter, mul, not_, rshift
+from operator import not_, rshift
 from typing import Any, BinaryIO
 
-from maia_git.core.assign import ARMS, CONTROL, assign_many
-from maia_git.core.interaction import TS_PATTERN, check_line
+from maia_git.core.assign import ARMS, CONTROL
+from maia_git.core.interaction import check_line
+from maia_git.core.logcolumns import MISSING, Columns, present
 from maia_git.errors import UsageError
 from maia_git.stats import ArmStats
 from maia_git.storage.jsonl import MAX_LINE_BYTES
@@ -255,14 +255,6 @@ def _whole_value(text: str) -> Any:
 # ---- checking and adding up a batch ----
 
 
-class _Missing:
-    """An absent field: unlike an explicit null (which is invalid), absence is allowed."""
-
-
-MISSING = _Missing()
-_present = partial(is_not, MISSING)
-
-
 class _Reader:
     """Adds batches to a ShardScan: column checks first, ``check_line`` for what they refuse."""
 
@@ -315,7 +307,7 @@ class _Reader:
 
     def _fast(self, values: list[Any]) -> bool:
         """Add the batch if every line is valid; otherwise change nothing and return False."""
-        columns = _Columns.of(values)
+        columns = Columns.of(values)
         if columns is None or not columns.valid(self.experiment_id, self.control_share):
             return False
         keep = self._keep(columns.ids)
@@ -330,7 +322,7 @@ class _Reader:
         """Which lines count (None: all of them): a repeated interaction id counts once."""
         if ids.count(MISSING) == len(ids):
             return None
-        hashes = id_hashes(list(filter(_present, ids)))
+        hashes = id_hashes(list(filter(present, ids)))
         seen = self.scan.ids
         if len(set(hashes)) == len(hashes) and seen.isdisjoint(hashes):
             seen.update(hashes)
@@ -385,126 +377,3 @@ def _split(low: int, high: int) -> list[tuple[int, int]]:
     """SPLIT parts of ``range(low, high)``, the first last (it is popped first)."""
     step = -(-(high - low) // SPLIT)
     return [(i, min(i + step, high)) for i in reversed(range(low, high, step))]
-
-
-@dataclass
-class _Columns:
-    """A batch of parsed lines as one list per field (MISSING where a line lacks the field)."""
-
-    ts: list[Any]
-    user_id: list[Any]
-    arm: list[Any]
-    success: list[Any]
-    quality: list[Any]
-    tokens: list[Any]
-    latency: list[Any]
-    ids: list[Any]
-    sparse: set[str] = field(init=False, default_factory=set)  # number columns some lines lack
-
-    @classmethod
-    def of(cls, values: list[Any]) -> _Columns | None:
-        if set(map(type, values)) != {dict}:
-            return None
-        return cls(*(list(map(dict.get, values, repeat(key), repeat(MISSING))) for key in _KEYS))
-
-    def select(self, keep: list[bool]) -> _Columns:
-        picked = _Columns(*(list(compress(getattr(self, f), keep)) for f in _FIELDS))
-        picked.sparse = self.sparse
-        return picked
-
-    def valid(self, experiment_id: str, control_share: float) -> bool:
-        """True only if ``check_line`` accepts every line. (It may refuse valid lines, which
-        then go through ``check_line``.) Cheap checks first: the arm check hashes users."""
-        return (
-            set(map(type, self.success)) == {bool}
-            and set(map(type, self.arm)) == {str}
-            and set(self.arm) <= _ARM_SET
-            and _texts(self.user_id, required=True)
-            and _texts(self.ids, required=False)
-            and self._numbers("quality", _REAL, 0, 100)
-            and self._numbers("tokens", _INT, 0, _MAX_EXACT_INT)
-            and self._numbers("latency", _REAL, 0, _MAX_LATENCY)
-            and _timestamps(self.ts)
-            and self.arm == list(map(_ARM, assign_many(experiment_id, self.user_id, control_share)))
-        )
-
-    def _numbers(self, name: str, allowed: frozenset[type], low: float, high: float) -> bool:
-        column = getattr(self, name)
-        types = set(map(type, column))
-        if not types <= allowed:
-            return False  # bool is a type of its own here: true is not a number in JSON
-        if _Missing in types:
-            self.sparse.add(name)
-            column = list(filter(_present, column))
-        return not column or (low <= min(column) and max(column) <= high)
-
-    def arm_stats(self, mask: list[bool]) -> ArmStats:
-        success = list(compress(self.success, mask))
-        quality, tokens, latency = (self._picked(name, mask) for name in _NUMBERS)
-        return ArmStats(
-            len(success),
-            success.count(True),
-            len(quality),
-            float(sum(quality)),
-            float(sum(map(mul, quality, quality))),
-            len(tokens),
-            float(sum(tokens)),
-            len(latency),
-            float(sum(latency)),
-        )
-
-    def _picked(self, name: str, mask: list[bool]) -> list[Any]:
-        values = compress(getattr(self, name), mask)
-        return list(filter(_present, values) if name in self.sparse else values)
-
-
-_KEYS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latency_ms",
-         "interaction_id")  # fmt: skip
-_FIELDS = ("ts", "user_id", "arm", "success", "quality", "tokens", "latency", "ids")
-_NUMBERS = ("quality", "tokens", "latency")
-_ARM_SET = frozenset(ARMS)
-_ARM = itemgetter(1)
-_REAL = frozenset({int, float, _Missing})
-_INT = frozenset({int, _Missing})
-_TEXT = frozenset({str, _Missing})
-# Beyond these, lines go one by one, where a sum that overflows a float is caught and reported.
-_MAX_EXACT_INT = 1 << 53
-_MAX_LATENCY = 1e15
-
-
-def _texts(column: list[Any], *, required: bool) -> bool:
-    types = set(map(type, column))
-    if types == {str}:
-        values = column
-    elif not required and types <= _TEXT:
-        values = list(filter(_present, column))
-    else:
-        return False
-    # user_id_problem's own fast path: non-empty and printable (no controls, no lone surrogates).
-    return all(values) and all(map(str.isprintable, values))
-
-
-def _timestamps(column: list[Any]) -> bool:
-    if set(map(type, column)) != {str}:
-        return False
-    if all(map(_TS_TO_28.fullmatch, column)):
-        return True  # days every month has
-    return all(map(_TS.fullmatch, column)) and all(map(_calendar_date, set(map(_DATE, column))))
-
-
-# TS_PATTERN without its capturing groups: the same language, 15% faster to match; and the
-# same with days 01-28 only, which needs no calendar.
-_TS = re.compile(TS_PATTERN.pattern.replace("(", "(?:"))
-_DAYS, _DAYS_TO_28 = "-(?:0[1-9]|[12][0-9]|3[01])T", "-(?:0[1-9]|1[0-9]|2[0-8])T"
-if _TS.pattern.count(_DAYS) != 1:
-    raise ImportError("core.interaction.TS_PATTERN changed: update logscan's copy of its days")
-_TS_TO_28 = re.compile(_TS.pattern.replace(_DAYS, _DAYS_TO_28))
-_DATE = itemgetter(slice(0, 10))
-
-
-def _calendar_date(text: str) -> bool:
-    try:
-        date(int(text[:4]), int(text[5:7]), int(text[8:10]))
-    except ValueError:
-        return False
-    return True

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from maia_git.core.ids import is_valid_id
 from maia_git.storage import git
-from maia_git.usecases.doctor import Problem, Scan
+from maia_git.usecases.doctor_model import Problem, Scan
 
 SHOWN = 20  # problems listed per kind of file; the rest are counted
 

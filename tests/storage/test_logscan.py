@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from maia_git.core import logcolumns
 from maia_git.core.assign import arm, assign_many
 from maia_git.core.interaction import _ts_problem, check_line, make_record, to_line
 from maia_git.stats import ArmStats
@@ -296,7 +297,7 @@ def test_id_hashes_are_blake2b_and_stable() -> None:
 @given(st.text(alphabet="0123456789-:TZ+.", min_size=18, max_size=30)
        | st.dates().map(lambda d: f"{d.isoformat()}T23:59:60.5+00:00"))  # fmt: skip
 def test_the_timestamp_check_is_the_schemas(text: str) -> None:
-    assert logscan._timestamps([text]) is (_ts_problem(text) is None)
+    assert logcolumns._timestamps([text]) is (_ts_problem(text) is None)
 
 
 def _fast_lines(count: int, ids: bool) -> bytes:

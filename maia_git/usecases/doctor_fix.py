@@ -1,0 +1,69 @@
+"""``maia doctor --fix``: the repairs that cannot lose anything, made under the workspace lock."""
+
+from __future__ import annotations
+
+import os
+from contextlib import suppress
+from pathlib import Path
+
+from maia_git.core import messages
+from maia_git.core.decide import decide
+from maia_git.core.settings import Settings
+from maia_git.errors import MaiaError
+from maia_git.storage import journal, state
+from maia_git.usecases.doctor_checks import (
+    git_state,
+    gitattributes,
+    missing_attributes,
+    queue_is_moving,
+    stale_temp_files,
+)
+from maia_git.usecases.doctor_model import Report, Scan
+from maia_git.usecases.doctor_scan import scan
+from maia_git.usecases.init import GITATTRIBUTES
+from maia_git.workspace import Transaction, Workspace, load_settings, utcnow
+
+
+def lock_timeout(ws: Workspace) -> float:
+    configured = Settings().lock_timeout
+    with suppress(MaiaError):  # a broken maia.yaml is reported; the default wait will do
+        configured = load_settings(ws.top).lock_timeout
+    return float(os.environ.get("MAIA_LOCK_TIMEOUT", configured))
+
+
+def repair(ws: Workspace, report: Report, timeout: float) -> None:
+    """Make the safe repairs (the caller holds the lock); the committed ones as one commit."""
+    if journal.recover(ws.repo, wait=timeout):
+        report.fixed.append("put back the committed state that a killed maia command left")
+    for path in stale_temp_files(ws.top):
+        path.unlink(missing_ok=True)
+        report.fixed.append(f"deleted {path.relative_to(ws.top).as_posix()}")
+    found = scan(ws)
+    if not git_state(found):  # else nothing can be committed; that check says why
+        _commit_repairs(ws, found, report)
+
+
+def _commit_repairs(ws: Workspace, found: Scan, report: Report) -> None:
+    tx, done, transitions = Transaction(ws), [], []
+    if gitattributes(found):
+        tx.write(".gitattributes", _with_attributes(ws.top))
+        done.append(f"added to .gitattributes: {'; '.join(missing_attributes(ws.top))}")
+    if queue_is_moving(found) and found.settings is not None:
+        decision = decide(found.entries, None, None, found.settings, utcnow())
+        for entry in decision.changed:
+            tx.write(state.queue_rel(entry.id), state.entry_bytes(entry))
+        transitions = list(decision.transitions)
+        done.append(f"started {', '.join(t.id for t in transitions)} from the queue")
+    if done:
+        subject = "doctor: repair the workspace"
+        tx.commit(
+            messages.transition_message(subject, transitions, done, [("Maia-Doctor", "repair")])
+        )
+        report.fixed += done
+
+
+def _with_attributes(top: Path) -> bytes:
+    path = top / ".gitattributes"
+    current = path.read_bytes() if path.exists() else b""
+    sep = b"" if not current or current.endswith(b"\n") else b"\n"
+    return current + sep + GITATTRIBUTES.encode("utf-8")
