@@ -12,6 +12,7 @@ finding for the report, not a failure of the suite.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -61,6 +62,10 @@ TIMEOUT = {False: 240.0, True: 25.0}
 # --- other engineers' scripts -------------------------------------------------------------------
 
 
+# Modules a script's baseline needs: extras of the benchmark, not dependencies of maia.
+REQUIRES = {"bench_analyze.py": "duckdb"}
+
+
 def run_external(name: str, script: str, quick: bool) -> tuple[list[Row], Any]:
     """Run ``bench/<script> --out FILE`` and turn its JSON into rows (and keep the JSON)."""
     path = HERE / script
@@ -73,6 +78,18 @@ def run_external(name: str, script: str, quick: bool) -> tuple[list[Row], Any]:
                 "",
                 status="N/A",
                 note=f"not available: bench/{script} is not in this checkout",
+            )
+        ], None
+    missing = REQUIRES.get(script)
+    if missing and importlib.util.find_spec(missing) is None:
+        return [
+            Row(
+                name,
+                f"bench/{script}",
+                None,
+                "",
+                status="N/A",
+                note=f"not available: {missing} is not installed (pip install -e '.[bench]')",
             )
         ], None
     args = _external_args(path, quick)

@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("after_lock", "after_journal", "after_write", "after_add", "after_commit",
-          "before_unlock")
+POINTS = (
+    "after_lock",
+    "after_journal",
+    "after_write",
+    "after_add",
+    "after_commit",
+    "before_unlock",
+)
 
 
 def point(name: str) -> None:

@@ -254,3 +254,13 @@ def test_an_unexpected_failure_while_committing_is_undone(
     monkeypatch.undo()
     assert snapshot(ws) == snap
     assert not (ws / ".git/maia-journal.json").exists()
+
+
+def test_init_github_triggers_on_the_current_branch(tmp_path: Path, maia) -> None:
+    top = tmp_path / "trunk"
+    top.mkdir()
+    git(top, "init", "-q", "-b", "trunk")
+    assert maia("init", "--github", cwd=top).code == 0
+    workflow = (top / ".github/workflows/maia-analyze.yml").read_text()
+    assert 'branches: ["trunk"]' in workflow and "branches: [main]" not in workflow
+    assert ".github/workflows/maia-analyze.yml" in git(top, "show", "--name-only", "HEAD")

@@ -244,13 +244,21 @@ def test_api_failures_keep_the_branch_and_can_be_retried(
     assert json.loads(retry.out)["pull_request"]["number"] == 1
 
 
-def test_no_token_is_a_clear_error(
+def test_no_token_is_refused_before_anything_changes(
     winner: Path, remote: Path, maia, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_REPOSITORY", "octo/agents")
+    snap = snapshot(winner)
     result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
     assert result.code == 1 and "no token" in result.err
-    assert git(winner, "rev-parse", "--verify", BRANCH)
+    assert snapshot(winner) == snap
+
+
+def test_no_remote_is_refused_before_anything_changes(winner: Path, maia) -> None:
+    snap = snapshot(winner)
+    result = maia("exp", "promote", "exp_001", "--push", cwd=winner)
+    assert result.code == 2 and "no remote 'origin'" in result.err
+    assert snapshot(winner) == snap
 
 
 def test_rejected_push_keeps_the_local_branch(

@@ -267,3 +267,22 @@ def test_sync_push_to_a_missing_remote_fails_clearly(ws: Path, active: str, maia
     assert result.code == 1
     assert "push to origin failed" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_record_dry_run_checks_and_appends_nothing(ws: Path, active: str, maia) -> None:
+    snap = snapshot(ws)
+    result = maia("exp", "record", active, "--user", "alice", "--success", "--dry-run", cwd=ws)
+    assert result.code == 0, result.err
+    assert "would append to experiments/exp_001/interactions/test-writer.jsonl" in result.out
+    assert '"user_id":"alice"' in result.out
+    assert snapshot(ws) == snap
+    bad = maia("exp", "record", active, "--user", "", "--success", "--dry-run", cwd=ws)
+    assert bad.code == 2
+
+
+def test_sync_push_failure_says_the_commit_was_made(ws: Path, active: str, maia) -> None:
+    maia("exp", "record", active, "--user", "amy", "--success", cwd=ws)
+    result = maia("sync", "--push", cwd=ws)
+    assert result.code == 1
+    assert result.err.startswith("maia: error: committed 1 new line(s), but push to origin")
+    assert "Maia-Sync" in git(ws, "log", "-1", "--format=%B")

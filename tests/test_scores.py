@@ -342,7 +342,7 @@ def test_report_command_exits_1_under_fail_under_and_names_the_agent(ws: Path, m
     assert failing.err == "maia: mean below --fail-under 65: helper (mean 60)\n"
     assert "helper   2      60    90        -30     down   1" in failing.out
     assert "writer   1      95    85        +10     up     0" in failing.out
-    assert "h-poor" in failing.out and "scores below 60:" in failing.out
+    assert "h-poor" in failing.out and "scores below 60 (poor), the latest 1 of 1:" in failing.out
     assert (passing.code, passing.err) == (0, "")
     assert as_json.code == 1
     data = json.loads(as_json.out)

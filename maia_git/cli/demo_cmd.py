@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +43,23 @@ def demo(directory: Path | None, users: int, seed: int) -> None:
         "maia demo: the traffic below is SIMULATED by a synthetic agent whose "
         "treatment prompt completes more tasks."
     )
-    with click.progressbar(
-        length=users, label="simulated users", show_pos=True, item_show_func=lambda s: s
-    ) as bar:
-        state = {"seen": 0}
+    if sys.stdout.isatty():
+        with click.progressbar(
+            length=users, label="simulated users", show_pos=True, item_show_func=lambda s: s
+        ) as bar:
+            seen = {"users": 0}
 
-        def progress(served: int, analysis: dict[str, Any]) -> None:
-            bar.update(served - state["seen"], f"{analysis['decision']}")
-            state["seen"] = served
+            def progress(served: int, analysis: dict[str, Any]) -> None:
+                bar.update(served - seen["users"], f"{analysis['decision']}")
+                seen["users"] = served
 
-        result = run_demo.run(directory, users=users, seed=seed, progress=progress)
+            result = run_demo.run(directory, users=users, seed=seed, progress=progress)
+    else:  # no terminal: one line per batch instead of a bar
+
+        def report(served: int, analysis: dict[str, Any]) -> None:
+            click.echo(f"  {served} users: {analysis['decision']}")
+
+        result = run_demo.run(directory, users=users, seed=seed, progress=report)
     click.echo(f"\nworkspace: {result.directory}")
     click.echo(
         f"experiment {result.experiment_id}: {result.users} users in "

@@ -86,6 +86,9 @@ def assign(exp_id: str, users: tuple[str, ...], users_file: IO[str] | None) -> N
     help="The arm the runtime used; refused if it is not the user's assignment.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded line as JSON.")
+@click.option(
+    "--dry-run", is_flag=True, help="Check everything and print the line; append nothing."
+)
 def record(
     exp_id: str,
     user_id: str,
@@ -97,6 +100,7 @@ def record(
     interaction_id: str | None,
     arm: str | None,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     """Append one interaction to this writer's log (no commit; `maia sync` commits).
 
@@ -125,7 +129,12 @@ def record(
 
         known = recorder.experiment(exp_id)
         response_id = interaction_id or f"{exp_id}-{user_id}"
-        quality = quality_from_file(ws, quality_from, known.agent, response_id)
+        if dry_run:  # score it, but keep nothing
+            from maia_git.usecases.scores import score_file
+
+            quality = score_file(ws, quality_from, known.agent, response_id, save=False).overall
+        else:
+            quality = quality_from_file(ws, quality_from, known.agent, response_id)
     line = recorder.record(
         exp_id,
         user_id,
@@ -135,8 +144,13 @@ def record(
         latency_ms=latency_ms,
         interaction_id=interaction_id,
         arm=arm,
+        dry_run=dry_run,
     )
     recorder.close()
+    if dry_run:
+        shard = recorder.shard(exp_id).relative_to(ws.top)
+        click.echo(f"dry run: would append to {shard}:\n{to_line(line).rstrip()}")
+        return
     if as_json:
         click.echo(to_line(line).rstrip("\n"))
     else:

@@ -27,9 +27,10 @@ def show(exp_id: str, as_json: bool) -> None:
         emit_json(data)
         return
     click.echo(style(f"{data['id']}: {data.get('name') or '(no definition)'}", bold=True))
-    for key, value in data.items():
-        if key not in ("id", "name") and value not in (None, ""):
-            click.echo(f"  {key + ':':<17}{value}")
+    shown = {k: v for k, v in data.items() if k not in ("id", "name") and v not in (None, "")}
+    width = max((len(k) for k in shown), default=0) + 2
+    for key, value in shown.items():
+        click.echo(f"  {key + ':':<{width}}{value}")
 
 
 @click.command("list")

@@ -135,7 +135,9 @@ def priority(exp_id: str, level: str, dry_run: bool) -> None:
     from maia_git.workspace import Workspace
 
     change = set_priority(Workspace.find(), exp_id, level, dry_run=dry_run)
-    if dry_run:
+    if change.message.startswith("nothing to change"):
+        click.echo(change.message.strip())
+    elif dry_run:
         print_change(change)
     else:
         click.echo(f"{exp_id}: priority {change.entries[0].priority}")

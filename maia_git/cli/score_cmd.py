@@ -180,13 +180,17 @@ def _print_report(result: ScoresReport) -> None:
     )
     poor = [(a.agent, r) for a in result.report.agents for r in a.poor]
     if poor:
-        click.echo("\nscores below 60:")
+        shown = poor[-POOR_SHOWN:]  # the most recent; --json has them all
+        click.echo(f"\nscores below 60 (poor), the latest {len(shown)} of {len(poor)}:")
         click.echo(
             table(
                 ["AGENT", "TIME", "RESPONSE", "SCORE"],
-                [[agent, r["ts"], r["response_id"], f"{r['overall']:g}"] for agent, r in poor],
+                [[agent, r["ts"], r["response_id"], f"{r['overall']:g}"] for agent, r in shown],
             )
         )
+
+
+POOR_SHOWN = 10
 
 
 def _row(a: AgentReport) -> list[Any]:

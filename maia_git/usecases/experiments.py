@@ -193,6 +193,8 @@ def set_priority(
             [],
             extra=[("Maia-Experiment", exp_id), ("Maia-Priority", f"{entry.priority}->{level}")],
         )
+        if level is entry.priority:
+            message = f"nothing to change: {exp_id} is already {level} priority\n"
         change = Change(exp_id, [], message, dry_run, [updated])
         if not dry_run and level is not entry.priority:
             tx.write(state.queue_rel(exp_id), state.entry_bytes(updated))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -45,8 +46,12 @@ def settings_text() -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def workflow_text() -> bytes:
-    return resources.files("maia_git").joinpath("templates/maia-analyze.yml").read_bytes()
+def workflow_text(branch: str | None = None) -> bytes:
+    """The analysis workflow, triggered by pushes to ``branch`` (the one checked out)."""
+    text = resources.files("maia_git").joinpath("templates/maia-analyze.yml").read_bytes()
+    if branch and branch != "main":
+        text = text.replace(b"branches: [main]", f"branches: [{json.dumps(branch)}]".encode())
+    return text
 
 
 def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResult:
@@ -56,7 +61,7 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
             wanted[keep] = b""
         wanted[".gitattributes"] = _gitattributes(ws)
         if github:
-            wanted[WORKFLOW] = workflow_text()
+            wanted[WORKFLOW] = workflow_text(ws.repo.branch())
         result = InitResult(str(ws.top))
         for rel, data in wanted.items():
             path = ws.top / rel

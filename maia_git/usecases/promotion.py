@@ -83,15 +83,41 @@ def promote(
         raise UsageError("--force needs --reason TEXT (recorded in the commit and pull request)")
     if reason is not None:
         check_text(reason, "reason")
+    # What the push and the pull request need is checked before anything changes.
+    client = _client(ws, environ) if open_pr else None
+    if push or open_pr:
+        _remote_url(ws)
     with ws.transaction() as tx:
         promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason)
     if dry_run:
         return promotion
     if push or open_pr:
         _push(ws, promotion)
-    if open_pr:
-        _open_pull(ws, promotion, environ)
+    if client is not None:
+        _open_pull(ws, promotion, client)
     return promotion
+
+
+def _remote_url(ws: Workspace) -> str:
+    remote = ws.settings.remote
+    code, url, _ = git.attempt(ws.repo, "remote", "get-url", remote)
+    if code != 0:
+        raise UsageError(
+            f"no remote {remote!r} to push to: add one (`git remote add {remote} URL`) "
+            "or name another in maia.yaml (remote:)"
+        )
+    return url.strip()
+
+
+def _client(ws: Workspace, environ: Mapping[str, str]) -> Any:
+    from maia_git.github import GitHubClient, api_url_from, repo_from, token_from_env
+
+    token = token_from_env(environ)
+    code, url, _ = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)
+    repo = repo_from(environ, url.strip() if code == 0 else None)
+    timeout = float(environ.get("MAIA_GITHUB_TIMEOUT", "10"))
+    api_url = api_url_from(ws.settings.github_api_url, environ)
+    return GitHubClient(api_url, token, repo, timeout=timeout)
 
 
 def _promote_locally(
@@ -247,16 +273,7 @@ def _push(ws: Workspace, promotion: Promotion) -> None:
     promotion.pushed = True
 
 
-def _open_pull(ws: Workspace, promotion: Promotion, environ: Mapping[str, str]) -> None:
-    from maia_git.github import GitHubClient, api_url_from, repo_from, token_from_env
-
-    token = token_from_env(environ)
-    code, url, _ = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)
-    repo = repo_from(environ, url.strip() if code == 0 else None)
-    timeout = float(environ.get("MAIA_GITHUB_TIMEOUT", "10"))
-    client = GitHubClient(
-        api_url_from(ws.settings.github_api_url, environ), token, repo, timeout=timeout
-    )
+def _open_pull(ws: Workspace, promotion: Promotion, client: Any) -> None:
     base = ws.repo.branch() or "main"
     message = git.run(ws.repo, "log", "-1", "--format=%B", promotion.commit or promotion.branch)
     title, _, body = message.partition("\n")

@@ -95,6 +95,7 @@ class Recorder:
         interaction_id: str | None = None,
         arm: str | None = None,
         now: datetime | None = None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """Append one interaction; refused unless the experiment is active."""
         known = self.experiment(exp_id)
@@ -112,6 +113,10 @@ class Recorder:
             latency_ms=latency_ms,
             interaction_id=interaction_id,
         )
-        shard = self.top / state.interactions_rel(exp_id) / f"{self.writer}.jsonl"
-        self.appender.append(shard, interaction.to_line(record))
+        if not dry_run:
+            self.appender.append(self.shard(exp_id), interaction.to_line(record))
         return record
+
+    def shard(self, exp_id: str) -> Path:
+        """This writer's log file for the experiment."""
+        return self.top / state.interactions_rel(exp_id) / f"{self.writer}.jsonl"

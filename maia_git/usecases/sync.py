@@ -124,7 +124,12 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
             result.lines = _new_lines(ws, result.files, before)
             tx.commit(result.message)
         if push and not dry_run:
-            result.attempts = push_with_rebase(ws)
+            try:
+                result.attempts = push_with_rebase(ws)
+            except MaiaError as err:
+                if result.files:
+                    raise MaiaError(f"committed {result.lines} new line(s), but {err}") from None
+                raise
             result.pushed = True
     return result
 
