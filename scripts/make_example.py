@@ -49,27 +49,16 @@ def main() -> int:
     )
     framework = ABTestingFramework(top)
     scorer = AutomatedQualityScorer(top)
-    experiment = framework.create_experiment(
-        name="Plan-and-check support prompt",
-        hypothesis="Planning, tool use and a final check complete 20% more support tasks",
-        agent_name="support_agent",
-        control_prompt=agents / "support_agent.md",
-        treatment_prompt=agents / "support_agent_v2.md",
-    )
+    experiment = demo.create_experiment(framework, top)
     rng = random.Random(2026)
     for i in range(1, USERS + 1):
-        user = f"example-user-{i:04d}"
-        arm = framework.assign_treatment(experiment.experiment_id, user)
-        success, response = demo.simulated_response(rng, arm == "treatment")
-        score = scorer.evaluate_response(response, "support_agent", f"example-{i:04d}")
-        framework.record_interaction(
+        demo.serve(
+            framework,
+            scorer,
             experiment.experiment_id,
-            user,
-            success,
-            quality_score=score.overall_score,
-            tokens_used=response["token_count"],
-            latency_ms=response["execution_time_seconds"] * 1000,
-            interaction_id=f"example-{i:04d}",
+            f"example-user-{i:04d}",
+            f"example-{i:04d}",
+            rng,
         )
     framework.close()
     sync.sync(Workspace.find(top))

@@ -92,6 +92,35 @@ def simulated_response(rng: random.Random, treatment: bool) -> tuple[bool, dict[
     }
 
 
+def create_experiment(framework: Any, top: Path) -> Any:
+    """The example experiment on the support agent's two prompts (created and started)."""
+    return framework.create_experiment(
+        name="Plan-and-check support prompt",
+        hypothesis="Planning, tool use and a final check complete 20% more support tasks",
+        agent_name="support_agent",
+        control_prompt=top / "agents/support_agent.md",
+        treatment_prompt=top / "agents/support_agent_v2.md",
+    )
+
+
+def serve(
+    framework: Any, scorer: Any, exp_id: str, user: str, interaction_id: str, rng: random.Random
+) -> None:
+    """One simulated user, served as a runtime would: assign, answer, score, record."""
+    arm = framework.assign_treatment(exp_id, user)
+    success, response = simulated_response(rng, arm == "treatment")
+    score = scorer.evaluate_response(response, "support_agent", interaction_id)
+    framework.record_interaction(
+        exp_id,
+        user,
+        success,
+        quality_score=score.overall_score,
+        tokens_used=response["token_count"],
+        latency_ms=response["execution_time_seconds"] * 1000,
+        interaction_id=interaction_id,
+    )
+
+
 def run(
     directory: Path | None = None,
     users: int = 600,
@@ -127,13 +156,7 @@ def run(
     )
     framework = ABTestingFramework(top)
     scorer = AutomatedQualityScorer(top)
-    experiment = framework.create_experiment(
-        name="Plan-and-check support prompt",
-        hypothesis="Planning, tool use and a final check complete 20% more support tasks",
-        agent_name="support_agent",
-        control_prompt=top / "agents/support_agent.md",
-        treatment_prompt=top / "agents/support_agent_v2.md",
-    )
+    experiment = create_experiment(framework, top)
     exp_id = experiment.experiment_id
     rng = random.Random(seed)
     analysis: dict[str, Any] = {}
@@ -145,18 +168,7 @@ def run(
         for _ in range(min(batch, users - served)):
             served += 1
             user = f"user-{served:05d}@example.com"
-            arm = framework.assign_treatment(exp_id, user)
-            success, response = simulated_response(rng, arm == "treatment")
-            score = scorer.evaluate_response(response, "support_agent", f"{exp_id}-{served}")
-            framework.record_interaction(
-                exp_id,
-                user,
-                success,
-                quality_score=score.overall_score,
-                tokens_used=response["token_count"],
-                latency_ms=response["execution_time_seconds"] * 1000,
-                interaction_id=f"{exp_id}-{served}",
-            )
+            serve(framework, scorer, exp_id, user, f"{exp_id}-{served}", rng)
         batches += 1
         sync.sync(Workspace.find(top))
         analysis = analyze_experiment(Workspace.find(top), exp_id).to_dict()
