@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from maia_git import crash
-from maia_git.core.settings import Settings, parse_settings
-from maia_git.errors import MaiaError, StateFileError, UsageError
+from maia_git.core.settings import Settings, lock_timeout_from, parse_settings
+from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import git, journal, yamlio
-from maia_git.storage.atomic import write_atomic
+from maia_git.storage.atomic import check_inside, write_atomic
 from maia_git.storage.lock import WorkspaceLock
 from maia_git.storage.state import SETTINGS_FILE
 
@@ -63,7 +63,7 @@ class Workspace:
             if (self.top / SETTINGS_FILE).is_file()
             else Settings().lock_timeout
         )
-        timeout = float(os.environ.get("MAIA_LOCK_TIMEOUT", configured))
+        timeout = env_lock_timeout(configured)
         with WorkspaceLock(self.repo.git_dir, timeout):
             crash.point("after_lock")
             journal.recover(self.repo, wait=timeout)
@@ -103,10 +103,10 @@ class Transaction:
         journal.end(repo)
 
     def _write_files(self) -> None:
+        for rel in self.files:  # every path is checked before any is written
+            check_inside(self.ws.top, rel)
         for rel, data in self.files.items():
             target = self.ws.top / rel
-            if target.is_symlink():
-                raise StateFileError(f"{rel}:1:1: is a symlink; maia refuses to write through it")
             if data is None:
                 target.unlink(missing_ok=True)
             else:
@@ -121,6 +121,17 @@ def _undo(repo: git.Repo) -> None:
     """
     with suppress(MaiaError):
         journal.recover(repo, wait=0)
+
+
+def env_lock_timeout(configured: float) -> float:
+    """``MAIA_LOCK_TIMEOUT`` if set (checked), else the configured wait."""
+    raw = os.environ.get("MAIA_LOCK_TIMEOUT")
+    if raw is None:
+        return configured
+    try:
+        return lock_timeout_from(raw)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def load_settings(top: Path) -> Settings:

@@ -301,3 +301,29 @@ def test_python_api_returns_none_before_enough_data(ws: Path, maia, monkeypatch)
     assert framework.analyze_experiment(exp_id) is None
     assert framework.auto_promote_winner(exp_id) is None
     assert git(ws, "branch", "--list", "maia/*") == ""
+
+
+@pytest.mark.parametrize(
+    "setup,needle",
+    [
+        (lambda top: git(top, "branch", "maia"), "a branch named 'maia' exists"),
+        (
+            lambda top: (
+                git(top, "rm", "-q", "agents/helper.md"),
+                (top / "agents/helper.md").mkdir(),
+                (top / "agents/helper.md/f").write_text("x"),
+                git(top, "add", "-A"),
+                git(top, "commit", "-qm", "dir"),
+            ),
+            "not a committed file",
+        ),
+    ],
+)
+def test_promotion_checks_the_branch_can_be_built_before_completing(
+    winner: Path, maia, setup, needle: str
+) -> None:
+    setup(winner)
+    snap = snapshot(winner)
+    result = maia("exp", "promote", "exp_001", "--force", "--reason", "t", cwd=winner)
+    assert result.code == 1 and needle in result.err
+    assert snapshot(winner) == snap

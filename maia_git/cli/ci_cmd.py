@@ -40,6 +40,7 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
     Example:
       maia ci analyze --base HEAD~1
     """
+    from maia_git.errors import MaiaError
     from maia_git.usecases import ci as run_ci
     from maia_git.workspace import Workspace
 
@@ -49,18 +50,19 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
         run_ci.promote_all(ws, report, open_pr, os.environ)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     output_path = os.environ.get("GITHUB_OUTPUT")
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as handle:
-            handle.write(report.markdown)
-    if output_path:
-        run_ci.write_outputs(
-            Path(output_path),
-            {
+    try:
+        if summary_path:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(report.markdown)
+        if output_path:
+            outputs = {
                 "promotable": json.dumps(report.promotable),
                 "analyzed": json.dumps(report.analyzed),
                 "results": json.dumps(report.results),
-            },
-        )
+            }
+            run_ci.write_outputs(Path(output_path), outputs)
+    except OSError as err:
+        raise MaiaError(f"cannot write {err.filename}: {err.strerror}") from None
     if as_json:
         click.echo(
             json.dumps(

@@ -10,12 +10,18 @@ import click
 
 
 def _users(given: tuple[str, ...], handle: IO[str] | None) -> Iterator[str]:
+    from maia_git.errors import UsageError
+
     yield from given
-    if handle is not None:
+    if handle is None:
+        return
+    try:
         for line in handle:
             user = line.rstrip("\r\n")
             if user:
                 yield user
+    except UnicodeDecodeError:
+        raise UsageError("--users-file is not valid UTF-8") from None
 
 
 @click.command()
@@ -23,7 +29,7 @@ def _users(given: tuple[str, ...], handle: IO[str] | None) -> Iterator[str]:
 @click.argument("users", nargs=-1, metavar="USER...")
 @click.option(
     "--users-file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("r", encoding="utf-8-sig"),
     default=None,
     help="Read user ids, one per line, from FILE ('-' for stdin); streamed.",
 )
@@ -125,6 +131,17 @@ def record(
     ws = Workspace.find()
     recorder = Recorder(ws.top)
     if quality_from is not None:
+        # Everything else is checked before the response is scored and its score kept.
+        recorder.record(
+            exp_id,
+            user_id,
+            success,
+            tokens=tokens,
+            latency_ms=latency_ms,
+            interaction_id=interaction_id,
+            arm=arm,
+            dry_run=True,
+        )
         from maia_git.usecases.scores import quality_from_file
 
         known = recorder.experiment(exp_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from maia_git.cli.render import emit_json, json_option, style, table
+from maia_git.cli.render import emit_json, json_option, safe, style, table
 
 STATUSES = ["draft", "queued", "active", "paused", "completed", "promoted", "cancelled"]
 
@@ -26,11 +26,11 @@ def show(exp_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    click.echo(style(f"{data['id']}: {data.get('name') or '(no definition)'}", bold=True))
+    click.echo(style(safe(f"{data['id']}: {data.get('name') or '(no definition)'}"), bold=True))
     shown = {k: v for k, v in data.items() if k not in ("id", "name") and v not in (None, "")}
     width = max((len(k) for k in shown), default=0) + 2
     for key, value in shown.items():
-        click.echo(f"  {key + ':':<{width}}{value}")
+        click.echo(f"  {key + ':':<{width}}{safe(str(value))}")
 
 
 @click.command("list")

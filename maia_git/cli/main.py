@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 
 import click
@@ -42,11 +45,17 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected errors print one line on stderr and exit with their code."""
+    if sys.stdin is None:  # started with stdin closed: read it as empty
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (lives as long as we do)
     try:
         code = cli.main(args=argv, prog_name="maia", standalone_mode=False)
+        sys.stdout.flush()
     except MaiaError as err:
         click.echo(f"maia: error: {err}", err=True)
         return err.exit_code
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help() if err.ctx else "")
+        return 0
     except click.exceptions.Abort:
         click.echo("maia: aborted", err=True)
         return 130
@@ -60,12 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as err:
         return err.exit_code
     except BrokenPipeError:
-        sys.stderr.close()
+        _quiet_stdout()
         return 0
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EIO, errno.EBADF):
+            raise
+        _quiet_stdout()
+        click.echo(f"maia: error: cannot write the output: {err.strerror}", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("maia: interrupted", err=True)
         return 130
     return code if isinstance(code, int) else 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the flush at exit cannot fail a second time."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def entry() -> None:

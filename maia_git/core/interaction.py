@@ -69,11 +69,22 @@ def _tokens_problem(value: Any) -> str | None:
     return "must be an integer >= 0"
 
 
+# What we record stays within what the analysis adds up exactly (core/logcolumns.py).
+MAX_TOKENS = (1 << 53) - 1
+MAX_LATENCY_MS = 1e15
+
+
 def _recorded_tokens_problem(value: Any) -> str | None:
     # What we write ourselves is a Python int, never 12.0.
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
         return None
-    return "must be an integer >= 0"
+    return f"must be an integer from 0 to {MAX_TOKENS}"
+
+
+def _recorded_latency_problem(value: Any) -> str | None:
+    if _is_number(value) and 0 <= value <= MAX_LATENCY_MS:
+        return None
+    return "must be a number from 0 to 1e15"
 
 
 def _latency_problem(value: Any) -> str | None:
@@ -167,7 +178,7 @@ def make_record(
     optional = (
         ("quality_score", "quality", quality_score, _quality_problem),
         ("tokens", "tokens", tokens, _recorded_tokens_problem),
-        ("latency_ms", "latency", latency_ms, _latency_problem),
+        ("latency_ms", "latency", latency_ms, _recorded_latency_problem),
         ("interaction_id", "interaction id", interaction_id, user_id_problem),
     )
     for field, shown, value, problem_of in optional:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -51,26 +52,34 @@ def _positive_int(v: Any) -> bool:
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _open_unit(v: Any) -> bool:
     return _number(v) and 0 < v < 1
 
 
+def _level(v: Any) -> bool:
+    # A significance level: the tests' quantiles are computed down to 1e-12, not beyond.
+    return _number(v) and 1e-12 <= v <= 0.5
+
+
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_concurrent": (_positive_int, "a whole number of at least 1"),
     "one_active_per_agent": (lambda v: isinstance(v, bool), "true or false"),
     "min_samples": (_positive_int, "a whole number of at least 1"),
-    "min_lift": (lambda v: _number(v) and v >= 0, "a number of at least 0 (0.15 = 15%)"),
-    "alpha": (_open_unit, "a number between 0 and 1"),
+    "min_lift": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100 (0.15 = 15%)"),
+    "alpha": (_level, "a number from 1e-12 to 0.5"),
     "method": (lambda v: v in METHODS, "one of: sequential, fixed"),
-    "sequential_tuning": (lambda v: _number(v) and v > 0, "a positive number of interactions"),
-    "quality_margin": (lambda v: _number(v) and v >= 0, "a number of at least 0"),
-    "srm_alpha": (_open_unit, "a number between 0 and 1"),
+    "sequential_tuning": (
+        lambda v: _number(v) and 1 <= v <= 1e9,
+        "a number of interactions from 1 to 1e9",
+    ),
+    "quality_margin": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100"),
+    "srm_alpha": (_level, "a number from 1e-12 to 0.5"),
     "remote": (lambda v: isinstance(v, str) and bool(v) and not v.startswith("-"), "a name"),
     "github_api_url": (lambda v: isinstance(v, str), "a URL or empty"),
-    "lock_timeout": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0"),
+    "lock_timeout": (lambda v: _number(v) and 0 <= v <= 86400, "a number of seconds, 0 to 86400"),
     "rubric": (lambda v: v is None or isinstance(v, Mapping | str), "a mapping or a file name"),
 }
 
@@ -89,3 +98,14 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None
 
 
 _FLOATS = {"min_lift", "alpha", "quality_margin", "srm_alpha", "lock_timeout", "sequential_tuning"}
+
+
+def lock_timeout_from(raw: str) -> float:
+    """``MAIA_LOCK_TIMEOUT`` checked like the setting; ValueError names what is wrong."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"MAIA_LOCK_TIMEOUT must be a number of seconds, not {raw!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 86400):
+        raise ValueError(f"MAIA_LOCK_TIMEOUT must be from 0 to 86400 seconds, not {raw!r}")
+    return value

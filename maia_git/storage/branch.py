@@ -22,9 +22,14 @@ def _env(repo: git.Repo) -> dict[str, str]:
 
 
 def blob_of(repo: git.Repo, rev: str, path: str) -> str | None:
-    """The blob id of ``path`` at ``rev``, or None when it is not there."""
-    code, out, _ = git.attempt(repo, "rev-parse", "-q", "--verify", f"{rev}:{path}")
-    return out.strip() if code == 0 else None
+    """The blob id of the file ``path`` at ``rev``; None when absent, a folder or a symlink."""
+    code, out, _ = git.attempt(repo, "ls-tree", "-z", rev, "--", path)
+    for entry in filter(None, out.split("\0")) if code == 0 else []:
+        meta, _, name = entry.partition("\t")
+        mode, kind, sha = meta.split()
+        if name == path and kind == "blob" and mode in ("100644", "100755"):
+            return sha
+    return None
 
 
 def read_blob(repo: git.Repo, blob: str) -> bytes:
@@ -76,3 +81,13 @@ def commit_on(repo: git.Repo, parent: str, files: Mapping[str, bytes], message: 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None) -> None:
     """Point ``refs/heads/<branch>`` at ``new`` if it is still at ``old`` (None: absent)."""
     git.run(repo, "update-ref", "-m", "maia: promote", f"refs/heads/{branch}", new, old or ZERO)
+
+
+def blocking_ref(repo: git.Repo, branch: str) -> str | None:
+    """A branch whose name is a folder of ``branch`` (``maia`` blocks ``maia/promote/x``)."""
+    parts = branch.split("/")
+    for i in range(1, len(parts)):
+        name = "/".join(parts[:i])
+        if ref_sha(repo, f"refs/heads/{name}") is not None:
+            return name
+    return None

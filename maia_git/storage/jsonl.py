@@ -11,13 +11,16 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from maia_git.errors import MaiaError, NotFound
 
-_FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC
+# O_NOFOLLOW: never append through a symlink; O_NONBLOCK: a FIFO in a shard's place fails at
+# once instead of hanging (it means nothing for a regular file).
+_FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 _CHUNK = 1 << 20
 MAX_LINE_BYTES = 1 << 20
 
@@ -100,7 +103,11 @@ class Appender:
             fd = os.open(key, _FLAGS, 0o644)
         except OSError as err:
             raise MaiaError(f"cannot open {key} for appending: {err.strerror}") from err
-        identity = _identity(os.fstat(fd))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise MaiaError(f"cannot append to {key}: not a regular file")
+        identity = _identity(st)
         return _Shard(fd, identity, _ends_without_newline(key, identity))
 
     def _write(self, key: str, shard: _Shard, data: bytes) -> None:

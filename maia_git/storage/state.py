@@ -10,6 +10,7 @@ from typing import Any
 
 from maia_git.core.ids import is_valid_id
 from maia_git.core.models import FINISHED, Experiment, Priority, QueueEntry, Status
+from maia_git.core.times import canonical_ts
 from maia_git.errors import NotFound
 from maia_git.storage import yamlio
 from maia_git.storage.yamlio import StateDoc
@@ -34,6 +35,29 @@ def _text(v: Any) -> bool:
     return isinstance(v, str)
 
 
+def _time(v: Any) -> bool:
+    return isinstance(v, str) and canonical_ts(v) is not None
+
+
+def _opt_time(v: Any) -> bool:
+    return v is None or _time(v)
+
+
+def _prompt(v: Any) -> bool:
+    """A normalised, relative POSIX path inside the repository (never in .git)."""
+    if not isinstance(v, str) or not v or _CONTROL.search(v):
+        return False
+    parts = v.split("/")
+    return (
+        not v.startswith("/")
+        and all(p not in ("", ".", "..") for p in parts)
+        and (parts[0] != ".git")
+    )
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _opt_text(v: Any) -> bool:
     return v is None or isinstance(v, str)
 
@@ -47,11 +71,11 @@ _ENTRY_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "agent": (lambda v: isinstance(v, str) and is_valid_id(v), "a valid agent name"),
     "status": (lambda v: v in Status.__members__.values(), "one of " + ", ".join(Status)),
     "priority": (lambda v: v in Priority.__members__.values(), "one of high, medium, low"),
-    "created": (_text, "a timestamp string"),
-    "queued": (_opt_text, "a timestamp string or null"),
-    "started": (_opt_text, "a timestamp string or null"),
-    "paused": (_opt_text, "a timestamp string or null"),
-    "finished": (_opt_text, "a timestamp string or null"),
+    "created": (_opt_time, "an RFC 3339 UTC time such as 2026-01-31T12:00:00Z"),
+    "queued": (_opt_time, "an RFC 3339 UTC time or null"),
+    "started": (_opt_time, "an RFC 3339 UTC time or null"),
+    "paused": (_opt_time, "an RFC 3339 UTC time or null"),
+    "finished": (_opt_time, "an RFC 3339 UTC time or null"),
     "notes": (_text, "a string"),
     "reason": (_opt_text, "a string or null"),
     "outcome": (_opt_text, "a string or null"),
@@ -61,10 +85,10 @@ _EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "id": (_text, "a string"),
     "name": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
     "hypothesis": (_text, "a string"),
-    "control": (_text, "a path in the repository"),
-    "treatment": (_text, "a path in the repository"),
+    "control": (_prompt, "a relative path inside the repository, such as agents/a.md"),
+    "treatment": (_prompt, "a relative path inside the repository, such as agents/a.md"),
     "control_share": (_share, "a number between 0 and 1"),
-    "created": (_text, "a timestamp string"),
+    "created": (_opt_time, "an RFC 3339 UTC time such as 2026-01-31T12:00:00Z"),
     "winner": (lambda v: v in (None, "control", "treatment"), "control, treatment or null"),
     "promotion_branch": (_opt_text, "a branch name or null"),
 }
@@ -90,6 +114,10 @@ def _check(
         raise doc.error("id", f"id {doc.data['id']!r} does not match the file name ({exp_id})")
 
 
+def _ts(value: str | None) -> str | None:
+    return None if value is None else canonical_ts(value)
+
+
 def load_entry(top: Path, exp_id: str) -> QueueEntry:
     path = top / queue_rel(exp_id)
     if not path.exists() and not path.is_symlink():
@@ -102,11 +130,11 @@ def load_entry(top: Path, exp_id: str) -> QueueEntry:
         agent=d["agent"],
         status=Status(d["status"]),
         priority=Priority(d["priority"]),
-        created=d.get("created", ""),
-        queued=d.get("queued"),
-        started=d.get("started"),
-        paused=d.get("paused"),
-        finished=d.get("finished"),
+        created=_ts(d.get("created")) or "",
+        queued=_ts(d.get("queued")),
+        started=_ts(d.get("started")),
+        paused=_ts(d.get("paused")),
+        finished=_ts(d.get("finished")),
         notes=d.get("notes", ""),
         reason=d.get("reason"),
         outcome=d.get("outcome"),

@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import StatisticsError
 from typing import Any
 
 from maia_git import stats
 from maia_git.core.ids import check_id
 from maia_git.core.settings import Settings
+from maia_git.errors import UsageError
 from maia_git.stats import Analysis, ArmStats, Plan, Reason
 from maia_git.storage import state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
@@ -113,8 +115,14 @@ def plan_sample_size(
     """Interactions per arm for both methods; alpha and the sequential tuning default to the
     workspace's settings, or to maia.yaml's defaults outside one."""
     s = ws.settings if ws is not None else Settings()
-    return stats.plan(baseline, mde, s.alpha if alpha is None else alpha, power,
-                      s.sequential_tuning)  # fmt: skip
+    try:
+        return stats.plan(baseline, mde, s.alpha if alpha is None else alpha, power,
+                          s.sequential_tuning)  # fmt: skip
+    except (ArithmeticError, StatisticsError):
+        raise UsageError(
+            f"cannot plan for baseline {baseline:g}, mde {mde:g}: the numbers are "
+            "too extreme to compute; use values nearer the middle"
+        ) from None
 
 
 # ---- reading every shard, through the cache ----

@@ -81,7 +81,8 @@ def completion_series(ws: Workspace, exp_id: str, points: int = 12) -> dict[str,
     buckets: dict[str, list[int]] = {}
     width = 0
     folder = ws.top / state.interactions_rel(exp_id)
-    for shard in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+    shards = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+    for shard in (s for s in shards if s.is_file() and not s.is_symlink()):
         for _, record in read_lines(shard):
             if not (
                 isinstance(record, dict)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.settings import Settings
 from maia_git.errors import UsageError
 
 CONTROL = """# Support agent (v1)
@@ -132,28 +133,27 @@ def run(
     from maia_git.usecases import init, sync
     from maia_git.workspace import Workspace
 
-    if users < 60:
-        raise UsageError("--users must be at least 60 (30 per arm before any decision)")
+    if not 60 <= users <= 100_000:
+        raise UsageError("--users must be from 60 (30 per arm before any decision) to 100000")
     top = prepare(directory)
     ws = Workspace.find(top, initialised=False)
     init.init(ws)
     # The sequential interval is tightest at the planned sample size: plan for these users.
     settings = top / "maia.yaml"
-    settings.write_text(
-        settings.read_text(encoding="utf-8").replace(
-            "sequential_tuning: 1000.0", f"sequential_tuning: {float(users)}"
-        ),
-        encoding="utf-8",
+    planned = settings.read_text(encoding="utf-8").replace(
+        f"sequential_tuning: {Settings().sequential_tuning}", f"sequential_tuning: {float(users)}"
     )
-    _git(
-        top,
-        "commit",
-        "-q",
-        "-m",
-        "maia: plan the sequential test for the demo's traffic",
-        "--",
-        "maia.yaml",
-    )
+    if planned != settings.read_text(encoding="utf-8"):
+        settings.write_text(planned, encoding="utf-8")
+        _git(
+            top,
+            "commit",
+            "-q",
+            "-m",
+            "maia: plan the sequential test for the demo's traffic",
+            "--",
+            "maia.yaml",
+        )
     framework = ABTestingFramework(top)
     scorer = AutomatedQualityScorer(top)
     experiment = create_experiment(framework, top)

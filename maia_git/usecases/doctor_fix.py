@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import suppress
 from pathlib import Path
 
@@ -21,14 +20,14 @@ from maia_git.usecases.doctor_checks import (
 from maia_git.usecases.doctor_model import Report, Scan
 from maia_git.usecases.doctor_scan import scan
 from maia_git.usecases.init import GITATTRIBUTES
-from maia_git.workspace import Transaction, Workspace, load_settings, utcnow
+from maia_git.workspace import Transaction, Workspace, env_lock_timeout, load_settings, utcnow
 
 
 def lock_timeout(ws: Workspace) -> float:
     configured = Settings().lock_timeout
     with suppress(MaiaError):  # a broken maia.yaml is reported; the default wait will do
         configured = load_settings(ws.top).lock_timeout
-    return float(os.environ.get("MAIA_LOCK_TIMEOUT", configured))
+    return env_lock_timeout(configured)
 
 
 def repair(ws: Workspace, report: Report, timeout: float) -> None:

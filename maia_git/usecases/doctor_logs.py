@@ -67,16 +67,12 @@ def _odd_shard_names(exp_id: str, exp_dir: object) -> list[Problem]:
     from pathlib import Path
 
     assert isinstance(exp_dir, Path)
-    odd = [
-        p.name
-        for p in (exp_dir / "interactions").iterdir()
-        if not (p.name.endswith(".jsonl") and is_valid_id(p.name[:-6]))
-    ]
+    odd = [p.name for p in (exp_dir / "interactions").iterdir() if not p.name.endswith(".jsonl")]
     return [
         Problem(
             "logs",
             f"experiments/{exp_id}/interactions/{name}",
-            "not a log shard (`<writer>.jsonl`, writer a valid name); it is not read",
+            "not a log shard (`<writer>.jsonl`); it is not read",
             "rename or remove it",
         )
         for name in sorted(odd)

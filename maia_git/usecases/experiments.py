@@ -90,14 +90,17 @@ def new_experiment(
     level = parse_priority(priority)
     if not name.strip() or not name.isprintable() or len(name) > 200:
         raise UsageError("the experiment name must be non-empty printable text")
-    if not 0 < control_share < 1:
-        raise UsageError(f"control share must be between 0 and 1, not {control_share}")
+    if not 1 <= round(control_share * 10000) <= 9999:
+        raise UsageError(
+            f"control share must be from 0.0001 to 0.9999 (each arm gets at least "
+            f"one of the 10,000 buckets), not {control_share}"
+        )
     control_rel = prompt_path(ws, control, "control")
     treatment_rel = prompt_path(ws, treatment, "treatment")
     if control_rel == treatment_rel:
         raise UsageError("control and treatment are the same file")
     with ws.transaction() as tx:
-        new_id = exp_id or next_id(ws.top)
+        new_id = exp_id or check_id(next_id(ws.top), "generated id (give --id)")
         if (ws.top / state.queue_rel(new_id)).exists() or state.has_experiment(ws.top, new_id):
             raise UsageError(f"experiment {new_id!r} already exists")
         now = utcnow()

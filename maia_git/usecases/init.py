@@ -9,6 +9,7 @@ from importlib import resources
 from maia_git.core.settings import COMMENTS, Settings
 from maia_git.errors import StateFileError
 from maia_git.storage import git
+from maia_git.storage.atomic import check_inside
 from maia_git.storage.state import SETTINGS_FILE
 from maia_git.workspace import Workspace
 
@@ -65,15 +66,12 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
         result = InitResult(str(ws.top))
         for rel, data in wanted.items():
             path = ws.top / rel
-            if rel == SETTINGS_FILE and path.exists():
-                continue  # the user's settings are theirs; init only adds what is missing
+            check_inside(ws.top, rel)  # a folder or symlink where a file goes is refused
+            if rel in (SETTINGS_FILE, WORKFLOW) and path.exists():
+                continue  # the user's settings and workflow are theirs: init only adds
             if rel in KEEP and any(p.name != ".gitkeep" for p in path.parent.glob("*")):
                 continue
-            if (
-                not path.exists()
-                or (rel != WORKFLOW and path.read_bytes() != data)
-                or (not _tracked(ws, rel))
-            ):
+            if not path.exists() or path.read_bytes() != data or not _tracked(ws, rel):
                 tx.write(rel, data)
                 result.written.append(rel)
         if result.written and not dry_run:

@@ -145,6 +145,17 @@ def _promote_locally(
         raise MaiaError(
             f"treatment prompt {experiment.treatment} is not committed at HEAD; commit it first"
         )
+    if (
+        plumbing.blob_of(ws.repo, "HEAD", experiment.control) is None
+        and (ws.top / experiment.control).exists()
+    ):
+        raise MaiaError(f"control prompt {experiment.control} is not a committed file at HEAD")
+    blocker = plumbing.blocking_ref(ws.repo, name)
+    if blocker is not None:
+        raise MaiaError(
+            f"a branch named {blocker!r} exists, so {name} cannot be created; "
+            "rename that branch and promote again"
+        )
     forced_by = _identity(ws) if force and not resuming else None
     promotion = Promotion(
         exp_id, name, forced=forced_by is not None, dry_run=dry_run, analysis=analysis

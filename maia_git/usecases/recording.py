@@ -20,6 +20,7 @@ from maia_git.core.ids import check_id, sanitise_writer
 from maia_git.core.models import Status
 from maia_git.errors import UsageError
 from maia_git.storage import state
+from maia_git.storage.atomic import check_inside
 from maia_git.storage.jsonl import Appender
 from maia_git.storage.state import control_share
 
@@ -62,6 +63,7 @@ class Recorder:
         self.writer = check_id(writer, "writer name") if writer else writer_name()
         self.appender = Appender()
         self._known: dict[str, _Known] = {}
+        self._checked: set[Path] = set()  # shards whose folders were checked for symlinks
 
     def close(self) -> None:
         self.appender.close()
@@ -114,7 +116,11 @@ class Recorder:
             interaction_id=interaction_id,
         )
         if not dry_run:
-            self.appender.append(self.shard(exp_id), interaction.to_line(record))
+            shard = self.shard(exp_id)
+            if shard not in self._checked:
+                check_inside(self.top, shard.relative_to(self.top).as_posix())
+                self._checked.add(shard)
+            self.appender.append(shard, interaction.to_line(record))
         return record
 
     def shard(self, exp_id: str) -> Path:
