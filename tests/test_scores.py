@@ -73,7 +73,8 @@ def _json_file(folder: Path, data: object, name: str = "response.json") -> str:
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # An empty line can appear when two writers both end a line they judged torn; readers skip it.
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
 def _put(top: Path, agent: str, response_id: str, when: datetime, overall: float) -> None:

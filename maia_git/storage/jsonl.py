@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +38,27 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
 
 
 def _ends_without_newline(path: str, identity: tuple[int, int]) -> bool:
+    """Whether the file ends in a torn line, left by a writer that died mid-line.
+
+    A live writer's append can be caught half copied, so a missing newline must persist for a
+    few milliseconds before it counts as torn; if it is misjudged all the same, the only cost is
+    an empty line, which readers skip.
+    """
     # The append descriptor is write-only, so look through a second one, on the same file.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return False
     try:
-        st = os.fstat(fd)
-        if _identity(st) != identity or st.st_size == 0:
-            return False
-        return os.pread(fd, 1, st.st_size - 1) != b"\n"
+        for attempt in range(4):
+            st = os.fstat(fd)
+            if _identity(st) != identity or st.st_size == 0:
+                return False
+            if os.pread(fd, 1, st.st_size - 1) == b"\n":
+                return False
+            if attempt < 3:
+                time.sleep(0.005)
+        return True
     finally:
         os.close(fd)
 

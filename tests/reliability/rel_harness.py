@@ -569,7 +569,11 @@ class RawReader:
 
     def loop(self, stop: Callable[[], bool]) -> None:
         while not stop():
-            for path in [*self.top.glob("queue/*.yaml"), *self.top.glob("experiments/*/*.yaml")]:
+            try:  # a recovery may remove a folder while it is being listed
+                paths = [*self.top.glob("queue/*.yaml"), *self.top.glob("experiments/*/*.yaml")]
+            except FileNotFoundError:
+                continue
+            for path in paths:
                 try:
                     data = path.read_bytes()
                 except FileNotFoundError:
