@@ -3,11 +3,13 @@ the safe repairs under the lock (as one commit where a commit is needed) and not
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,12 +253,23 @@ def test_a_command_in_flight_is_not_a_crash(top: Path) -> None:
     assert problems(top)[1][0]["check"] == "journal"
 
 
+def wait_until_git(pid: int) -> None:
+    """Until the child has exec'd git (before that it is a copy of this Python)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip().startswith("git"):
+                return
+        time.sleep(0.01)
+
+
 def test_a_live_git_holding_a_lock_is_reported_as_such(top: Path) -> None:
     stale_index_lock(top)
     live = subprocess.Popen(
         ["git", "hash-object", "--stdin"], cwd=top, stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     try:
+        wait_until_git(live.pid)
         found = problems(top)[1]
         assert [p["what"] for p in found] == [f"held by a running git (process {live.pid})"]
         assert maia_here(top, "doctor", "--fix").code == 1

@@ -235,6 +235,10 @@ def orphaned_git(top: Path) -> tuple[subprocess.Popen[bytes], Path]:
     holder = subprocess.Popen(
         ["git", "hash-object", "--stdin"], cwd=top, stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
+    deadline = time.monotonic() + 10  # until the child has exec'd git
+    comm = Path(f"/proc/{holder.pid}/comm")
+    while time.monotonic() < deadline and not comm.read_text().startswith("git"):
+        time.sleep(0.01)
     lock = top / ".git" / "index.lock"
     lock.write_bytes(b"held by a live git\n")
     return holder, lock
