@@ -54,7 +54,7 @@ def github(remote: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("GITHUB_TOKEN", "s3cret")
         monkeypatch.setenv("GITHUB_REPOSITORY", "octo/agents")
         monkeypatch.setenv("GITHUB_API_URL", fake.url)
-        monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", "1")
+        monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", "4")  # generous: the machine is shared
         yield fake
 
 
@@ -230,7 +230,7 @@ def test_api_failures_keep_the_branch_and_can_be_retried(
     if status:
         github.fail_next(status)
     else:
-        github.stall_next(3)
+        github.stall_next(8)
     result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
     assert result.code == 1
     assert needle in result.err and len(result.err.strip().splitlines()) == 1
