@@ -148,6 +148,10 @@ def test_bad_base_falls_back_and_option_injection_is_refused(pushed) -> None:
     ws, _, _ = pushed
     zeros = run_cli(["ci", "analyze", "--base", "0" * 40], ws)
     assert zeros.returncode == 0 and "Every active experiment." in zeros.stdout
+    assert zeros.stderr == ""  # all zeros is what a first push sends: no warning
+    typo = run_cli(["ci", "analyze", "--base", "no-such-rev"], ws)
+    assert typo.returncode == 0 and "Every active experiment." in typo.stdout
+    assert "warning: --base no-such-rev is not a commit here" in typo.stderr
     injected = run_cli(["ci", "analyze", "--base", "--output=/tmp/x"], ws)
     assert injected.returncode == 2
 

@@ -46,6 +46,11 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
 
     ws = Workspace.find()
     report = run_ci.analyze_all(ws, base)
+    if base and report.base is None and set(base) != {"0"}:
+        click.echo(
+            f"maia: warning: --base {base} is not a commit here; analysing every active experiment",
+            err=True,
+        )
     if auto_promote:
         run_ci.promote_all(ws, report, open_pr, os.environ)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")

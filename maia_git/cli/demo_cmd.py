@@ -37,8 +37,11 @@ def demo(directory: Path | None, users: int, seed: int) -> None:
     """
     from maia_git.cli.render import style
     from maia_git.core.summary import arms_table, tests_lines
+    from maia_git.errors import UsageError
     from maia_git.usecases import demo as run_demo
 
+    if not 60 <= users <= 100_000:
+        raise UsageError("--users must be from 60 (30 per arm before any decision) to 100000")
     click.echo(
         "maia demo: the traffic below is SIMULATED by a synthetic agent whose "
         "treatment prompt completes more tasks."
