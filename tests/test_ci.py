@@ -22,7 +22,7 @@ def fill(
 ) -> None:
     import random
 
-    rng = random.Random(hash(exp_id) % 1000)
+    rng = random.Random(exp_id)  # a str seed is stable across processes; hash() is not
     recorder = Recorder(top, writer=writer)
     for i in range(users):
         user = f"{exp_id}-user-{i}"
