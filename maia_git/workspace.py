@@ -52,9 +52,6 @@ class Workspace:
             self._settings = load_settings(self.top)
         return self._settings
 
-    def path(self, rel: str) -> Path:
-        return self.top / rel
-
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         git.check_committable(self.repo)

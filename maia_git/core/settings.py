@@ -55,10 +55,6 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _open_unit(v: Any) -> bool:
-    return _number(v) and 0 < v < 1
-
-
 def _level(v: Any) -> bool:
     # A significance level: the tests' quantiles are computed down to 1e-12, not beyond.
     return _number(v) and 1e-12 <= v <= 0.5

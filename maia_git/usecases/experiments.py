@@ -6,12 +6,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maia_git.core import messages
+from maia_git.core import lifecycle, messages
 from maia_git.core.decide import Decision, decide
 from maia_git.core.ids import check_id, check_text
 from maia_git.core.lifecycle import Transition
 from maia_git.core.models import Experiment, Priority, QueueEntry, Status
-from maia_git.errors import NotFound, TransitionError, UsageError
+from maia_git.errors import TransitionError, UsageError
 from maia_git.storage import state
 from maia_git.workspace import Transaction, Workspace, utcnow
 
@@ -231,19 +231,8 @@ def add_to_queue(
             if existing.status is not Status.DRAFT:
                 raise TransitionError(f"cannot queue {exp_id}: it is already {existing.status}")
             entry = existing.with_(priority=level, notes=notes or existing.notes)
-            before = Status.DRAFT
         else:
             entry = QueueEntry(exp_id, agent, Status.DRAFT, level, created=now, notes=notes)
-            before = Status.DRAFT
-        queued = entry.with_(status=Status.QUEUED, queued=now)
+        queued, first = lifecycle.apply(entry, "start", now)
         entries[exp_id] = queued
-        first = Transition(exp_id, "start", before, Status.QUEUED)
         return reschedule(tx, ws, entries, "start", exp_id, dry_run, (queued,), (first,))
-
-
-def require_known(ws: Workspace, exp_id: str) -> QueueEntry:
-    check_id(exp_id)
-    try:
-        return state.load_entry(ws.top, exp_id)
-    except NotFound:
-        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)") from None

@@ -64,6 +64,7 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
         if github:
             wanted[WORKFLOW] = workflow_text(ws.repo.branch())
         result = InitResult(str(ws.top))
+        tracked = _tracked(ws, list(wanted))
         for rel, data in wanted.items():
             path = ws.top / rel
             check_inside(ws.top, rel)  # a folder or symlink where a file goes is refused
@@ -71,7 +72,7 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
                 continue  # the user's settings and workflow are theirs: init only adds
             if rel in KEEP and any(p.name != ".gitkeep" for p in path.parent.glob("*")):
                 continue
-            if not path.exists() or path.read_bytes() != data or not _tracked(ws, rel):
+            if not path.exists() or path.read_bytes() != data or rel not in tracked:
                 tx.write(rel, data)
                 result.written.append(rel)
         if result.written and not dry_run:
@@ -100,7 +101,6 @@ def _gitattributes(ws: Workspace) -> bytes:
     return (current + sep + GITATTRIBUTES).encode("utf-8")
 
 
-def _tracked(ws: Workspace, rel: str) -> bool:
-    if not git.has_commits(ws.repo):
-        return False
-    return git.run(ws.repo, "ls-files", "--", rel).strip() != ""
+def _tracked(ws: Workspace, paths: list[str]) -> set[str]:
+    """Which of ``paths`` git tracks (one ls-files for all of them)."""
+    return set(filter(None, git.run(ws.repo, "ls-files", "-z", "--", *paths).split("\0")))
