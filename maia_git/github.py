@@ -77,19 +77,62 @@ def token_from_env(environ: Mapping[str, str]) -> str:
     raise MaiaError("no token: set GITHUB_TOKEN or GH_TOKEN")
 
 
-def api_url_from(settings_value: str | None, environ: Mapping[str, str]) -> str:
-    """maia.yaml's github_api_url, else GITHUB_API_URL (set by Actions), else api.github.com."""
-    url = (settings_value or environ.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip()
-    if not url.startswith(("https://", "http://")):
-        raise UsageError(f"GitHub API URL {url!r} must start with https:// or http://")
+def api_url_from(environ: Mapping[str, str]) -> str:
+    """GITHUB_API_URL (Actions sets it; GitHub Enterprise too), else the public API.
+
+    Only the environment names the host the token is sent to: never repository content, which a
+    pull request can change.
+    """
+    return check_api_url(environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL)
+
+
+def check_api_url(url: str) -> str:
+    """Return ``url`` without its trailing slash if it is an https URL with a host, else refuse."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+        raise UsageError(
+            f"GitHub API URL {_short(url)!r} must be https://HOST[/PATH] "
+            "(the token is never sent over plain http)"
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(f"GitHub API URL {_short(url)!r} must not have a query or a fragment")
     return url.rstrip("/")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port if parts.port is not None else {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the same scheme, host and port: the token goes nowhere else."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        target = urllib.parse.urljoin(req.full_url, newurl)
+        if _origin(target) != _origin(req.full_url):
+            fp.close()
+            raise GitHubError(
+                f"GitHub at {_short(req.full_url)} redirected ({code}) to another host "
+                f"({_short(target)}): not followed, the token is only sent to the API host",
+                code,
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 class GitHubClient:
     """The pull-request endpoints of one repository."""
 
     def __init__(self, api_url: str, token: str, repo: str, timeout: float = 10.0) -> None:
-        self.api_url = api_url.rstrip("/")
+        self.api_url = check_api_url(api_url)
         self.token = token
         self.repo = check_slug(repo)
         self.owner = self.repo.split("/")[0]
@@ -137,7 +180,8 @@ class GitHubClient:
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         request = urllib.request.Request(url, data=data, method=method, headers=self._headers())
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            opener = urllib.request.build_opener(_SameOriginRedirects)
+            with opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as err:
             raise _status_error(err, self.repo, self.api_url) from err
@@ -220,3 +264,9 @@ def _validation_details(body: Mapping[str, Any]) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """A value to quote in a message: one line, and not all of a huge one."""
+    text = _one_line(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

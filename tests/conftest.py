@@ -13,6 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fakegithub import default_certificate
+
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Maia Test",
     "GIT_AUTHOR_EMAIL": "maia-test@example.com",
@@ -65,6 +67,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MAIA_WRITER", "test-writer")
+    # The fake GitHub serves https with a self-signed certificate: trust it, as a client would.
+    monkeypatch.setenv("SSL_CERT_FILE", str(default_certificate().cert))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n", encoding="utf-8")
 
 

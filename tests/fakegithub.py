@@ -1,8 +1,9 @@
 """A small stateful stand-in for GitHub's pull-request endpoints, on 127.0.0.1.
 
-No GitHub-compatible forge can be installed here (NOTES.md), so tests talk HTTP to this server.
-It answers as the REST API does for what maia calls (shapes checked against GitHub's docs and
-real error bodies):
+No GitHub-compatible forge can be installed here, so tests talk to this server, over https as a
+real client would: its certificate is self-signed (``default_certificate``), and the test suite
+trusts it through ``SSL_CERT_FILE`` (tests/conftest.py). It answers as the REST API does for what
+maia calls (shapes checked against GitHub's docs and real error bodies):
 
 - ``GET  /repos/{owner}/{repo}/pulls?head=owner:branch&base=...&state=open|closed|all``: a JSON
   list; a ``head`` without ``owner:`` is ignored, as GitHub does.
@@ -18,14 +19,22 @@ Every request is recorded (method, path, query, headers, parsed body) for field-
 ``fail_next`` makes the next request fail with a given status, ``respond_next`` gives it any
 answer, and ``stall_next`` makes it hang (for timeouts).
 
+``OtherHost`` is a server on another origin that records whatever reaches it: the token tests
+point redirects and settings at it and check that it received nothing.
+
     with FakeGitHub(token="t0ken", repos=["octo/demo"]) as gh:
         client = GitHubClient(gh.url, "t0ken", "octo/demo")
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
+import ssl
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +56,54 @@ _DEFAULT_MESSAGES = {
     502: "Server Error",
     503: "Service Unavailable",
 }
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate for 127.0.0.1 and localhost, and its private key."""
+
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+def make_certificate(folder: Path) -> Certificate:
+    """Generate a certificate in ``folder`` with the openssl command (valid for two days)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    names = "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    command = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"]
+    command += ["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"]
+    command += ["-subj", "/CN=maia test server", "-keyout", str(key), "-out", str(cert)]
+    command += ["-addext", names, "-addext", "basicConstraints=critical,CA:TRUE"]
+    command += ["-addext", "keyUsage=critical,digitalSignature,keyCertSign"]
+    command += ["-addext", "extendedKeyUsage=serverAuth"]
+    subprocess.run(command, check=True, capture_output=True)
+    return Certificate(cert, key)
+
+
+@functools.cache
+def default_certificate() -> Certificate:
+    """One certificate per test process; conftest.py puts it in ``SSL_CERT_FILE``."""
+    folder = Path(tempfile.mkdtemp(prefix="maia-tls-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return make_certificate(folder)
+
+
+def _serve_tls(server: ThreadingHTTPServer, certificate: Certificate) -> threading.Thread:
+    # The handshake runs in the handler's thread, so a silent client cannot block the server.
+    server.socket = certificate.server_context().wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
+    # A short poll keeps stop() quick: shutdown() waits for the loop's next look.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True)
@@ -76,8 +133,10 @@ class FakeGitHub:
         token: str = "test-token",
         repos: Iterable[str] = ("octo/demo",),
         git_dir: Path | str | None = None,
+        certificate: Certificate | None = None,
     ) -> None:
         self.token = token
+        self.certificate = certificate or default_certificate()
         self.pulls: dict[str, list[dict[str, Any]]] = {r.lower(): [] for r in repos}
         self.git_dir = None if git_dir is None else Path(git_dir)
         self.requests: list[RecordedRequest] = []
@@ -94,11 +153,7 @@ class FakeGitHub:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._released.clear()
         self._server = _QuietServer(("127.0.0.1", 0), handler)
-        # A short poll keeps stop() quick: shutdown() waits for the loop's next look.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._thread = _serve_tls(self._server, self.certificate)
         return self
 
     def stop(self) -> None:
@@ -126,7 +181,7 @@ class FakeGitHub:
         if self._server is None:
             raise RuntimeError("FakeGitHub is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"https://{host!s}:{port}"
 
     # -- steering the next answers ---------------------------------------------------------
 
@@ -367,3 +422,61 @@ def _parse(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+class OtherHost:
+    """A server on another origin (``localhost``, its own port) that records every request.
+
+    It stands for a host an attacker controls: the token tests send redirects and settings its
+    way and then check that ``requests`` is empty. It answers 200 ``{}`` to anything, so a client
+    that did reach it would not fail loudly.
+    """
+
+    def __init__(self, certificate: Certificate | None = None) -> None:
+        self.certificate = certificate or default_certificate()
+        self.requests: list[RecordedRequest] = []
+        self._server: _QuietServer | None = None
+
+    def __enter__(self) -> OtherHost:
+        handler = type("Handler", (_RecordingHandler,), {"other": self})
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._thread = _serve_tls(self._server, self.certificate)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("OtherHost is not started")
+        return f"https://localhost:{self._server.server_address[1]}"
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    other: OtherHost
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _record(self) -> None:
+        split = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.other.requests.append(
+            RecordedRequest(self.command, split.path, query, headers, _parse(raw), raw)
+        )
+        data = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _record

@@ -168,7 +168,7 @@ def test_duplicate_pull_is_422_with_githubs_message(gh: FakeGitHub) -> None:
             {},
             "enable 'Allow GitHub Actions to create and approve pull requests'",
         ),
-        (502, None, {}, "GitHub answered 502 Server Error for http://127.0.0.1:"),
+        (502, None, {}, "GitHub answered 502 Server Error for https://127.0.0.1:"),
     ],
 )
 def test_injected_statuses_give_one_clear_line(
@@ -302,13 +302,32 @@ def test_token_prefers_github_token_then_gh_token() -> None:
         token_from_env({"GITHUB_TOKEN": ""})
 
 
-def test_api_url_setting_then_environment_then_github_com() -> None:
+def test_api_url_comes_from_the_environment_else_github_com() -> None:
     env = {"GITHUB_API_URL": "https://ghe.example.com/api/v3/"}
-    assert api_url_from("https://other.example/api/", env) == "https://other.example/api"
-    assert api_url_from("", env) == "https://ghe.example.com/api/v3"
-    assert api_url_from(None, {}) == "https://api.github.com"
-    with pytest.raises(UsageError, match="must start with https://"):
-        api_url_from("ghe.example.com", {})
+    assert api_url_from(env) == "https://ghe.example.com/api/v3"
+    assert api_url_from({"GITHUB_API_URL": " "}) == "https://api.github.com"
+    assert api_url_from({}) == "https://api.github.com"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ghe.example.com/api/v3",
+        "HTTP://api.github.com",
+        "ghe.example.com",
+        "https://",
+        "https://user:pass@ghe.example.com/api",
+        "https://ghe.example.com/api?x=1",
+        "ftp://ghe.example.com",
+        "http://ghe.example.com/" + "a" * 5000,
+    ],
+)
+def test_api_url_must_be_https_with_a_host(url: str) -> None:
+    with pytest.raises(UsageError, match="GitHub API URL") as caught:
+        api_url_from({"GITHUB_API_URL": url})
+    assert caught.value.exit_code == 2 and len(str(caught.value)) <= 300
+    with pytest.raises(UsageError):
+        GitHubClient(url, TOKEN, "octo/demo")  # the client refuses it too, before any request
 
 
 def test_repository_from_environment_then_remote() -> None:

@@ -13,7 +13,7 @@ from maia_git.core.assign import arm
 from maia_git.usecases.recording import Recorder
 
 from conftest import git, new_exp
-from fakegithub import FakeGitHub
+from fakegithub import FakeGitHub, OtherHost
 from helpers import snapshot
 
 BRANCH = "maia/promote/exp_001"
@@ -242,6 +242,44 @@ def test_api_failures_keep_the_branch_and_can_be_retried(
     retry = maia("exp", "promote", "exp_001", "--open-pr", "--json", cwd=winner)
     assert retry.code == 0, retry.err
     assert json.loads(retry.out)["pull_request"]["number"] == 1
+
+
+def test_maia_yaml_cannot_send_the_token_to_another_host(winner: Path, github, maia) -> None:
+    # A pull request can change maia.yaml; CI then runs maia with a token that can push.
+    with OtherHost() as other:
+        settings = winner / "maia.yaml"
+        settings.write_text(settings.read_text() + f'github_api_url: "{other.url}"\n')
+        git(winner, "commit", "-qam", "point the API elsewhere")
+        result = maia("exp", "promote", "exp_001", "--open-pr", "--json", cwd=winner)
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["pull_request"]["created"]
+        assert other.requests == []
+    [post] = github.requests_to("POST")
+    assert post.headers["authorization"] == "Bearer s3cret"
+    doctor = maia("doctor", cwd=winner)
+    assert "maia.yaml:" in doctor.out and "github_api_url is ignored" in doctor.out
+    assert "delete the github_api_url line" in doctor.out
+
+
+def test_a_redirect_to_another_host_sends_nothing_there(winner: Path, github, maia) -> None:
+    with OtherHost() as other:
+        elsewhere = f"{other.url}/repos/octo/agents/pulls"
+        github.respond_next(302, {}, {"Location": elsewhere})
+        result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
+        assert other.requests == []
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1
+    assert f"redirected (302) to another host ({elsewhere})" in result.err
+    assert "s3cret" not in result.err
+
+
+def test_plain_http_api_url_is_refused_before_anything_changes(
+    winner: Path, github, maia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", github.url.replace("https://", "http://"))
+    snap = snapshot(winner)
+    result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
+    assert result.code == 2 and "never sent over plain http" in result.err
+    assert snapshot(winner) == snap and github.requests == []
 
 
 def test_no_token_is_refused_before_anything_changes(

@@ -22,7 +22,6 @@ class Settings:
     quality_margin: float = 0.0
     srm_alpha: float = 0.001
     remote: str = "origin"
-    github_api_url: str = ""
     lock_timeout: float = 30.0
     rubric: Mapping[str, Any] | str | None = None
 
@@ -42,7 +41,6 @@ COMMENTS = {
     "quality_margin": "quality points the treatment may trail control by (non-inferiority)",
     "srm_alpha": "sample-ratio-mismatch is flagged below this p-value",
     "remote": "the remote that promotion branches are pushed to",
-    "github_api_url": "GitHub REST API base URL; empty means GITHUB_API_URL or api.github.com",
     "lock_timeout": "seconds to wait for the workspace lock",
 }
 
@@ -74,15 +72,22 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "quality_margin": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100"),
     "srm_alpha": (_level, "a number from 1e-12 to 0.5"),
     "remote": (lambda v: isinstance(v, str) and bool(v) and not v.startswith("-"), "a name"),
-    "github_api_url": (lambda v: isinstance(v, str), "a URL or empty"),
     "lock_timeout": (lambda v: _number(v) and 0 <= v <= 86400, "a number of seconds, 0 to 86400"),
     "rubric": (lambda v: v is None or isinstance(v, Mapping | str), "a mapping or a file name"),
+}
+
+
+# Settings that older versions read and this one ignores (so their files still load), with why.
+RETIRED = {
+    "github_api_url": "ignored: the GitHub API URL comes only from the environment "
+    "(GITHUB_API_URL, else https://api.github.com), never from repository content",
 }
 
 
 def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None, str]:
     """Check ``data``; return (settings, None, "") or (None, bad_key, message)."""
     known = {f.name for f in fields(Settings)}
+    data = {k: v for k, v in data.items() if k not in RETIRED}
     for key, value in data.items():
         if key not in known:
             return None, key, f"unknown setting {key!r} (known: {', '.join(sorted(known))})"

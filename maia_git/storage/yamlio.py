@@ -45,9 +45,13 @@ class StateDoc:
         self.data = data
         self.marks = marks
 
-    def error(self, key: str | None, message: str) -> StateFileError:
+    def where(self, key: str | None) -> str:
+        """``file:line:column`` of the value of top-level ``key`` (or of the file's start)."""
         line, col = self.marks.get(key, (1, 1)) if key else (1, 1)
-        return StateFileError(f"{self.path}:{line}:{col}: {message}")
+        return f"{self.path}:{line}:{col}"
+
+    def error(self, key: str | None, message: str) -> StateFileError:
+        return StateFileError(f"{self.where(key)}: {message}")
 
 
 def load(path: Path, shown: str) -> StateDoc:

@@ -26,6 +26,7 @@ __all__ = ["CHECKS", "Check", "Problem", "Report", "Scan", "check", "run", "scan
 
 CHECKS: list[Check] = [
     doctor_checks.files_load,
+    doctor_checks.retired_settings,
     doctor_checks.definitions_have_entries,
     doctor_checks.prompts_exist,
     doctor_checks.capacity,

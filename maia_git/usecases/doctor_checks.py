@@ -11,8 +11,9 @@ from pathlib import Path
 
 from maia_git.core.models import Status
 from maia_git.core.schedule import pick_next
-from maia_git.errors import UsageError
-from maia_git.storage import git, journal, state
+from maia_git.core.settings import RETIRED
+from maia_git.errors import MaiaError, UsageError
+from maia_git.storage import git, journal, state, yamlio
 from maia_git.usecases.doctor_model import Problem, Scan, problem
 from maia_git.usecases.init import GITATTRIBUTES
 
@@ -23,6 +24,20 @@ _GIT_LOCKS = ("index.lock", "HEAD.lock", "packed-refs.lock")
 def files_load(scan: Scan) -> list[Problem]:
     """maia.yaml, every queue entry and every experiment definition pass their schema."""
     return list(scan.broken)
+
+
+def retired_settings(scan: Scan) -> list[Problem]:
+    """maia.yaml holds no setting this version ignores (it would look as if it did something)."""
+    if scan.settings is None:
+        return []  # missing or broken: files_load reports it
+    try:
+        doc = yamlio.load(scan.top / state.SETTINGS_FILE, state.SETTINGS_FILE)
+    except MaiaError:
+        return []
+    return [
+        problem("settings", doc.where(key), "retired", key=key, why=RETIRED[key])
+        for key in sorted(doc.data.keys() & RETIRED.keys())
+    ]
 
 
 def definitions_have_entries(scan: Scan) -> list[Problem]:

@@ -21,6 +21,7 @@ _TEXT = {
         "{error}",
         "correct the file, or bring back a good version (`git log -p -- {rel}`)",
     ),
+    "retired": ("{key} is {why}", "delete the {key} line from maia.yaml"),
     "bad_name": ("{name} is not a valid experiment id", "rename it to a valid id, or remove it"),
     "no_entry": (
         "{id} has a definition but no queue entry ({entry})",

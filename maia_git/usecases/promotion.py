@@ -116,7 +116,7 @@ def _client(ws: Workspace, environ: Mapping[str, str]) -> Any:
     code, url, _ = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)
     repo = repo_from(environ, url.strip() if code == 0 else None)
     timeout = float(environ.get("MAIA_GITHUB_TIMEOUT", "10"))
-    api_url = api_url_from(ws.settings.github_api_url, environ)
+    api_url = api_url_from(environ)
     return GitHubClient(api_url, token, repo, timeout=timeout)
 
 
