@@ -27,6 +27,7 @@ C = "maia_git.cli"
         "ci": f"{C}.ci_cmd:ci",
         "doctor": f"{C}.doctor_cmd:doctor",
         "demo": f"{C}.demo_cmd:demo",
+        "report": f"{C}.report_cmd:report",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

@@ -90,15 +90,24 @@ def analyze_experiment(ws: Workspace, exp_id: str, method: str | None = None) ->
     entry = state.load_entry(ws.top, exp_id)
     experiment = state.load_experiment(ws.top, exp_id)
     control, treatment, logs = _collect(ws, exp_id, experiment.control_share)
+    analysis = analyze_sums(ws, exp_id, control, treatment, experiment.control_share, method)
+    return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
+
+
+def analyze_sums(
+    ws: Workspace, exp_id: str, control: ArmStats, treatment: ArmStats, control_share: float,
+    method: str | None = None,
+) -> Analysis:  # fmt: skip
+    """The promotion rule on given sums, with the workspace's settings: what
+    ``analyze_experiment`` runs, and ``usecases.timeline`` at each cut-off."""
     s: Settings = ws.settings
-    analysis = stats.analyze(
+    return stats.analyze(
         exp_id, control, treatment,
         method=method or s.method, alpha=s.alpha, min_samples=s.min_samples,
         min_lift=s.min_lift, quality_margin=s.quality_margin,
-        control_share=experiment.control_share, srm_alpha=s.srm_alpha,
+        control_share=control_share, srm_alpha=s.srm_alpha,
         sequential_tuning=s.sequential_tuning,
     )  # fmt: skip
-    return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
 
 
 def arm_stats(ws: Workspace, exp_id: str) -> tuple[ArmStats, ArmStats, LogReport]:
@@ -193,6 +202,11 @@ class _Collector:
 
     def _ids(self, s: _Shard) -> set[int] | None:
         return self.cache.load_ids(s.key, s.entry.id_count) if s.key is not None else None
+
+
+def log_files(ws: Workspace, exp_id: str) -> list[str]:
+    """The repo-relative log shards the analysis of ``exp_id`` reads, by name."""
+    return _shard_files(ws.top, state.interactions_rel(exp_id))[0]
 
 
 def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmStats, LogReport]:
