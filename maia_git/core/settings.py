@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from maia_git.core.logsource import logs_problem
+
 METHODS = ("sequential", "fixed")
 
 
@@ -24,6 +26,7 @@ class Settings:
     remote: str = "origin"
     lock_timeout: float = 30.0
     rubric: Mapping[str, Any] | str | None = None
+    logs: Mapping[str, Any] | None = None  # where logs are read from (core/logsource.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +77,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "remote": (lambda v: isinstance(v, str) and bool(v) and not v.startswith("-"), "a name"),
     "lock_timeout": (lambda v: _number(v) and 0 <= v <= 86400, "a number of seconds, 0 to 86400"),
     "rubric": (lambda v: v is None or isinstance(v, Mapping | str), "a mapping or a file name"),
+    "logs": (lambda v: logs_problem(v) is None, "a log source (see docs/warehouse.md)"),
 }
 
 
@@ -91,6 +95,8 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None
     for key, value in data.items():
         if key not in known:
             return None, key, f"unknown setting {key!r} (known: {', '.join(sorted(known))})"
+        if key == "logs" and logs_problem(value):
+            return None, key, str(logs_problem(value))
         check, expected = _CHECKS[key]
         if not check(value):
             return None, key, f"{key} must be {expected}, not {value!r}"

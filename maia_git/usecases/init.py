@@ -32,7 +32,7 @@ class InitResult:
 def settings_text() -> bytes:
     lines = ["# maia-git settings. Every setting is written out with its default.", ""]
     for key, value in Settings().to_dict().items():
-        if key == "rubric":
+        if key in ("rubric", "logs"):
             continue
         lines.append(f"# {COMMENTS[key]}")
         shown = '""' if value == "" else str(value).lower() if isinstance(value, bool) else value
@@ -42,6 +42,11 @@ def settings_text() -> bytes:
         "# The scoring rubric: leave out for the default (see docs/scoring.md).",
         "# rubric:",
         "#   task_completion: 40",
+        "",
+        "# Where interaction logs are read from: git (the default), parquet or sql",
+        "# (see docs/warehouse.md).",
+        "# logs:",
+        "#   source: git",
         "",
     ]
     return "\n".join(lines).encode("utf-8")

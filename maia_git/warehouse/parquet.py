@@ -1,0 +1,87 @@
+"""Writing log segments as Parquet files, and the statement that reads an experiment's files.
+
+Layout (hive-style, what DuckDB, ClickHouse, Spark and the warehouses' external tables read):
+``<root>/experiment=<id>/date=<YYYY-MM-DD>/<name>.parquet``, zstd-compressed, one file per
+segment, with the columns of ``rows.SCHEMA``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from maia_git.warehouse import engines
+from maia_git.warehouse.rows import read_rows_sql, segment_rows, write_ndjson
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    sha256: str
+    size: int
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_segment(segment: Path, rel: str, out: Path) -> Written:
+    """Convert one segment to ``out`` (written to a temp name, then renamed)."""
+    duckdb = engines.need("duckdb")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_json = tempfile.mkstemp(suffix=".ndjson")
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            rows = write_ndjson(segment_rows(segment, rel), handle)
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(
+                f"COPY ({read_rows_sql(tmp_json)}) TO {_quote(str(partial))} "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+        finally:
+            con.close()
+        os.replace(partial, out)
+    finally:
+        os.unlink(tmp_json)
+        partial.unlink(missing_ok=True)
+    return Written(rows, file_sha256(out), out.stat().st_size)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def experiment_glob(root: str, exp_id: str) -> str:
+    return f"{root.rstrip('/')}/experiment={exp_id}/*/*.parquet"
+
+
+def source_sql(engine: str, files: str | list[str]) -> str:
+    """The SELECT of the published columns from ``files`` (a glob or a list), per engine."""
+    if engine == "chdb":
+        if isinstance(files, list):
+            files = "{" + ",".join(files) + "}"
+        return f"SELECT * FROM file({_quote(files)}, Parquet)"
+    listed = _quote(files) if isinstance(files, str) else "[" + ", ".join(map(_quote, files)) + "]"
+    return f"SELECT * FROM read_parquet({listed}, union_by_name = true)"
+
+
+def has_files(root: Path, exp_id: str) -> bool:
+    return any((root / f"experiment={exp_id}").glob("*/*.parquet"))
+
+
+def parse_source(engine: str, files: str | list[str]) -> Any:
+    import sqlglot
+
+    dialect = "clickhouse" if engine == "chdb" else "duckdb"
+    return sqlglot.parse_one(source_sql(engine, files), read=dialect)

@@ -1,0 +1,83 @@
+"""The rows the aggregate statement returns, read into per-arm sums."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from maia_git.errors import MaiaError
+from maia_git.warehouse.sql import METRICS, RESULT, SUMS
+
+Sums = tuple[int, float, float, float, float, float]  # CONTRACT's RatioSums, in its order
+
+
+def _empty() -> dict[str, Sums]:
+    return {m: (0, 0.0, 0.0, 0.0, 0.0, 0.0) for m in METRICS}
+
+
+@dataclass(frozen=True)
+class ArmSums:
+    """One arm: distinct users, valid interactions counted, and each metric's per-user sums."""
+
+    users: int = 0
+    n: int = 0
+    metrics: Mapping[str, Sums] = field(default_factory=_empty)
+
+    def to_dict(self) -> dict[str, Any]:
+        sums = {m: dict(zip(SUMS, self.metrics[m], strict=True)) for m in METRICS}
+        return {"users": self.users, "n": self.n, "sums": sums}
+
+
+@dataclass(frozen=True)
+class SourceSums:
+    """What a source's statement returned: both arms, and the counts of rows read."""
+
+    control: ArmSums
+    treatment: ArmSums
+    rows: int  # rows the source returned
+    valid: int  # rows that pass the line rules (repeated ids included)
+    fetched: int  # rows the engine sent back
+
+    @property
+    def invalid(self) -> int:
+        return self.rows - self.valid
+
+    @property
+    def duplicates(self) -> int:
+        return self.valid - self.control.n - self.treatment.n
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> SourceSums:
+        arms: dict[str, ArmSums] = {}
+        counts = (0, 0)
+        for row in rows:
+            if len(row) != len(RESULT):
+                raise MaiaError(f"the engine returned {len(row)} columns, not {len(RESULT)}")
+            values = dict(zip(RESULT, row, strict=True))
+            if values["arm"] == "*":
+                counts = (int(values["rows"]), int(values["valid"]))
+            elif values["arm"] in ("control", "treatment"):
+                arms[values["arm"]] = _arm(values)
+            else:
+                raise MaiaError(f"the engine returned an unknown arm {values['arm']!r}")
+        return cls(arms.get("control", ArmSums()), arms.get("treatment", ArmSums()),
+                   counts[0], counts[1], len(rows))  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "control": self.control.to_dict(),
+            "treatment": self.treatment.to_dict(),
+            "rows": self.rows,
+            "invalid_lines": self.invalid,
+            "duplicate_lines": self.duplicates,
+            "rows_fetched": self.fetched,
+        }
+
+
+def _arm(values: Mapping[str, Any]) -> ArmSums:
+    metrics: dict[str, Sums] = {}
+    for m in METRICS:
+        units, *rest = (values[f"{m}_{s}"] for s in SUMS)
+        metrics[m] = (int(units), *(float(v) for v in rest))  # type: ignore[assignment]
+    return ArmSums(int(values["users"]), int(values["n"]), metrics)
