@@ -34,8 +34,12 @@ def _maia(top: Path, *args: str) -> None:
     assert code == 0, f"maia {' '.join(args)} exited {code}"
 
 
-def make_workspace(top: Path, seed: int = 7) -> list[str]:
-    """Create the workspace in the empty folder ``top``; return its experiment ids."""
+FRIENDLY = ("Plan, act, check", "A checklist completes more tasks")
+
+
+def make_workspace(top: Path, seed: int = 7, hostile: bool = True) -> list[str]:
+    """Create the workspace in the empty folder ``top``; return its experiment ids. Without
+    ``hostile``, exp_001 has a friendly name (for the screenshots in docs/)."""
     top.mkdir(parents=True, exist_ok=True)
     _git(top, "init", "-q", "-b", "main")
     (top / "agents").mkdir()
@@ -48,7 +52,7 @@ def make_workspace(top: Path, seed: int = 7) -> list[str]:
     _git(top, "commit", "-q", "-m", "prompts")
     _maia(top, "init")
     specs = [
-        ("alpha", HOSTILE_NAME, HOSTILE_HYPOTHESIS, "high"),
+        ("alpha", *((HOSTILE_NAME, HOSTILE_HYPOTHESIS) if hostile else FRIENDLY), "high"),
         ("beta", "Plan before answering", "Planning helps beta", "medium"),
         ("alpha", "Shorter alpha prompt", "Shorter is as good", "low"),
     ]

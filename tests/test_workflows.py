@@ -271,22 +271,31 @@ def test_composite_lint_fails_a_bad_action(tmp_path: Path) -> None:
 
 
 def analyze_job(path: Path) -> dict[str, Any]:
-    (job,) = load(path)["jobs"].values()
+    job = load(path)["jobs"]["analyze"]
     assert isinstance(job, dict)
     return job
 
 
-def without_install(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    (job,) = doc["jobs"].values()
-    (install,) = [s for s in job["steps"] if s.get("name") == "Install maia-git"]
-    job["steps"] = [s for s in job["steps"] if s is not install]
-    return doc, install
+def without_install(doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The workflow without its install steps (one a job), and those steps, job by job."""
+    installs = []
+    for job in doc["jobs"].values():
+        (install,) = [s for s in job["steps"] if s.get("name", "").startswith("Install maia-git")]
+        job["steps"] = [s for s in job["steps"] if s is not install]
+        installs.append(install)
+    return doc, installs
 
 
 def test_own_workflow_is_the_template_installing_this_checkout() -> None:
     template, _ = without_install(load(TEMPLATE))
-    own, install = without_install(load(OWN_ANALYZE))
-    assert install == {"name": "Install maia-git", "run": "python -m pip install ."}
+    own, installs = without_install(load(OWN_ANALYZE))
+    assert installs == [
+        {"name": "Install maia-git", "run": "python -m pip install ."},
+        {
+            "name": "Install maia-git with its report extra",
+            "run": 'python -m pip install ".[report]"',
+        },
+    ]
     assert own == template
 
 
@@ -304,8 +313,19 @@ def test_template_triggers_permissions_and_concurrency() -> None:
 
 
 def test_template_installs_the_current_version() -> None:
-    _, install = without_install(load(TEMPLATE))
-    assert install["env"] == {"MAIA_VERSION": maia_git.__version__}
+    _, installs = without_install(load(TEMPLATE))
+    assert [i["env"] for i in installs] == [{"MAIA_VERSION": maia_git.__version__}] * 2
+    assert installs[1]["run"] == 'python -m pip install "maia-git[report]==${MAIA_VERSION}"'
+
+
+def test_report_job_only_reads_and_uploads_the_site() -> None:
+    job = load(TEMPLATE)["jobs"]["report"]
+    assert job["needs"] == "analyze" and job["permissions"] == {"contents": "read"}
+    assert job["steps"][0]["with"] == {"fetch-depth": 0, "persist-credentials": False}
+    build, upload = job["steps"][-2:]
+    assert build["run"] == "maia report --out maia-report"
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"] == "maia-report"
 
 
 def test_ci_runs_the_test_command_on_both_pythons() -> None:

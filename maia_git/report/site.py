@@ -106,7 +106,9 @@ def _build(report: Report, folder: Path, title: str) -> list[str]:
         return {"src": f"charts/{name}.svg", "width": drawn.width, "height": drawn.height}
 
     experiments = sorted(report.experiments, key=lambda e: (status_order(e.view["status"]), e.id))
+    has_users = any("users" in (e.analysis.get("control") or {}) for e in experiments)
     page("index.html", "overview.html.j2", experiments=experiments, queue=report.queue,
+         has_users=has_users,
          agents=[_agent_summary(t) for t in report.agents],
          forest=_forest(experiments, report.settings, chart))  # fmt: skip
     for e in experiments:
