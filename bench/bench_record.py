@@ -108,7 +108,8 @@ def _record(recorder: Recorder, exp_id: str, tag: str, count: int) -> float:
 
 
 def _shard(ws: Workspace, writer: str) -> Path:
-    return ws.top / "experiments" / ws.active / "interactions" / f"{writer}.jsonl"
+    """The writer's file of unsynced records (where ``Recorder.record`` appends)."""
+    return ws.top / ".git/maia/pending/experiments" / ws.active / "interactions" / f"{writer}.jsonl"
 
 
 def _least_recorder(path: Path, count: int) -> float:
@@ -278,7 +279,7 @@ def _lines(top: str, exp_id: str, tag: str, count: int) -> list[bytes]:
         _record(recorder, exp_id, tag, count)
     finally:
         recorder.close()
-    scratch = Path(top) / "experiments" / exp_id / "interactions" / f"scratch-{os.getpid()}.jsonl"
+    scratch = recorder.shard(exp_id)
     lines = scratch.read_bytes().splitlines(keepends=True)
     scratch.unlink()
     return lines

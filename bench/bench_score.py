@@ -80,7 +80,7 @@ def fill_history(top: Path, months: int, per_month: int) -> None:
         when = NOW - timedelta(days=30 * months * i / (months * per_month))
         overall = float(50 + i % 50)
         store.append(
-            top,
+            top / ".git",
             {
                 "ts": format_ts(when),
                 "agent": "history",
@@ -89,6 +89,7 @@ def fill_history(top: Path, months: int, per_month: int) -> None:
                 "criteria": {"task_completion": overall},
                 "band": band_for(overall),
             },
+            "bench",
         )
 
 

@@ -2,12 +2,13 @@
 
     python bench/bench_sync.py [--quick] [--out FILE]
 
-Target (issue 11): at most 1.5x ``git add`` + ``git commit`` of the same files in the same
-repository plus ``python -c "import click, ruamel.yaml, filelock"`` (the floor our dependencies
-set). The lines are spread over 4 experiments x 4 writers (16 shards) that already hold as many
-committed lines, in a repository with 2,000 other tracked files. Every round starts from the same
-commit (``git reset --hard``, untimed) and appends lines never seen before, so neither side finds
-its objects already stored.
+Target: at most 1.5x ``git add`` + ``git commit`` of the same lines written as new files in the
+same repository plus ``python -c "import click, ruamel.yaml, filelock"`` (the floor our
+dependencies set). The lines are spread over 4 experiments x 4 writers (16 streams) that already
+hold as many committed lines, in a repository with 2,000 other tracked files. maia's lines wait in
+the writers' pending files and are sealed into 16 new segments; the floor's are written straight
+into 16 new files. Every round starts from the same commit (``git reset --hard``, untimed) and
+appends lines never seen before, so neither side finds its objects already stored.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from _common import (
 from bench_transition import FLOOR_IMPORTS, Workspace, build_workspace
 
 from maia_git.core.assign import assign_many
-from maia_git.storage import state
+from maia_git.storage import segments, state
 
 TARGET = 1.5
 EXPERIMENTS, WRITERS = 4, 4
@@ -46,8 +47,18 @@ BOOL = ("false", "true")
 
 
 def shard_paths(ws: Workspace) -> list[str]:
+    """The streams' pending files, relative to the repository's top."""
     return [
-        f"{state.interactions_rel(e)}/w{w}.jsonl"
+        f".git/{segments.PENDING}/{segments.log_stream(e, f'w{w}')}.jsonl"
+        for e in ws.ids[:EXPERIMENTS]
+        for w in range(WRITERS)
+    ]
+
+
+def floor_paths(ws: Workspace, tag: str) -> list[str]:
+    """New files in the tree that the floor commits the same lines in."""
+    return [
+        f"{state.interactions_rel(e)}/w{w}/{tag}.jsonl"
         for e in ws.ids[:EXPERIMENTS]
         for w in range(WRITERS)
     ]
@@ -57,7 +68,7 @@ def append_lines(ws: Workspace, paths: list[str], total: int, tag: str) -> None:
     """Append ``total`` valid, distinct log lines spread evenly over ``paths``."""
     each = total // len(paths)
     for n, rel in enumerate(paths):
-        exp_id = rel.split("/")[1]
+        exp_id = rel.split("experiments/", 1)[1].split("/")[0]
         users = [f"{tag}-u{n}-{i}" for i in range(each)]
         lines = [
             f'{{"ts":"{TS}","user_id":"{user}","arm":"{arm}","success":{BOOL[i % 3 > 0]},'
@@ -78,20 +89,19 @@ class Rounds:
         self.ws, self.lines = ws, lines
         self.paths = shard_paths(ws)
         append_lines(ws, self.paths, lines, "base")
-        git(ws.top, ws.env, "add", "--", *self.paths)
-        git(ws.top, ws.env, "commit", "-q", "-m", "bench: logs already committed")
+        run_ok(Cmd([*maia_argv(), "sync"], ws.top, ws.env))
         self.base = git(ws.top, ws.env, "rev-parse", "HEAD").strip()
         self.count = 0
         self.peak_kb = 0
         self.git_env = {**ws.env, "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C"}
 
-    def _fresh(self) -> None:
+    def _fresh(self, paths: list[str]) -> None:
         git(self.ws.top, self.ws.env, "reset", "-q", "--hard", self.base)
         self.count += 1
-        append_lines(self.ws, self.paths, self.lines, f"r{self.count}")
+        append_lines(self.ws, paths, self.lines, f"r{self.count}")
 
     def maia(self) -> Span:
-        self._fresh()
+        self._fresh(self.paths)
         done = run_ok(Cmd([*maia_argv(), "sync", "--json"], self.ws.top, self.ws.env))
         result = json.loads(done.stdout)
         if result["lines"] != self.lines or len(result["files"]) != len(self.paths):
@@ -104,10 +114,11 @@ class Rounds:
         return done.span
 
     def floor(self) -> Span:
-        self._fresh()
+        paths = floor_paths(self.ws, f"r{self.count + 1}")
+        self._fresh(paths)
         top, env = self.ws.top, self.git_env
         cmds = (
-            Cmd(["git", "add", "--", *self.paths], top, env),
+            Cmd(["git", "add", "--", *paths], top, env),
             Cmd(["git", "commit", "-q", "-m", f"bench sync {self.count}"], top, env),
             Cmd([PY, "-c", FLOOR_IMPORTS], top, self.ws.env),
         )
@@ -121,7 +132,7 @@ def bench_sync(folder: Path, lines: int, files: int, repeat: int, warmup: int) -
     times = interleaved({"maia": rounds.maia, "floor": rounds.floor}, repeat, warmup)
     value = wall(times["maia"])
     note = (
-        f"{lines / value:,.0f} lines/s; {len(rounds.paths)} shards; maia {spread(times['maia'])}"
+        f"{lines / value:,.0f} lines/s; {len(rounds.paths)} streams; maia {spread(times['maia'])}"
         f"; {cpu_note(times['maia'], times['floor'])}"
         f"; peak RSS of maia and its git children {rounds.peak_kb / 1024:.0f} MB"
     )

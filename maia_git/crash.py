@@ -17,6 +17,16 @@ POINTS = (
     "after_commit",
     "before_unlock",
 )
+# The steps of `maia sync` and `maia sync --push` (storage.sealing, usecases.sync), and of the
+# promotion path of `maia ci analyze --auto-promote`.
+SYNC_POINTS = (
+    "after_migrate_copy",
+    "after_rotate",
+    "after_seal_journal",
+    "after_seal_write",
+    "after_commit",
+    "after_consume",
+)
 
 
 def point(name: str) -> None:

@@ -131,7 +131,7 @@ def test_completion_push_retries_after_another_push_won(
         proc = run_cli(["ci", "analyze", "--base", base, "--auto-promote", "--open-pr"], ws, env)
         assert proc.returncode == 0, proc.stderr
     tree = git(bare, "ls-tree", "-r", "--name-only", "main")
-    assert "experiments/exp_002/interactions/elsewhere.jsonl" in tree
+    assert "experiments/exp_002/interactions/elsewhere/" in tree
     assert "status: completed" in git(bare, "show", "main:queue/exp_001.yaml")
 
 

@@ -30,7 +30,10 @@ def test_demo_promotes_the_winner_to_a_branch(tmp_path: Path) -> None:
     assert git(target, "status", "--porcelain") == ""
     shown = json.loads(run_cli(["exp", "show", "exp_001", "--json"], target).stdout)
     assert shown["winner"] == "treatment" and shown["promotion_branch"] == branch
-    scores = list((target / "scores/support_agent").glob("*.jsonl"))
+    scores = [
+        *(target / "scores/support_agent").rglob("*.jsonl"),
+        *(target / ".git/maia/pending/scores/support_agent").rglob("*.jsonl"),
+    ]
     assert (
         scores
         and sum(len(p.read_text().splitlines()) for p in scores)

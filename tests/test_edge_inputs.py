@@ -179,14 +179,20 @@ def test_prompt_paths_in_experiment_yaml_must_stay_inside(active: Path, maia, pa
 def test_recording_never_writes_through_a_symlink(active: Path, maia, tmp_path: Path) -> None:
     outside = tmp_path / "precious.txt"
     outside.write_text("keep me\n")
-    shards = active / "experiments/exp_001/interactions"
-    shards.mkdir(parents=True)
-    (shards / "evil.jsonl").symlink_to(outside)
+    pending = active / ".git/maia/pending/experiments/exp_001/interactions"
+    pending.mkdir(parents=True)
+    (pending / "evil.jsonl").symlink_to(outside)
+    in_tree = active / "experiments/exp_001/interactions"
+    in_tree.mkdir(parents=True)
+    (in_tree / "other.jsonl").symlink_to(outside)
     proc = run_cli(
         ["exp", "record", "exp_001", "--user", "u", "--success"], active, {"MAIA_WRITER": "evil"}
     )
-    assert proc.returncode == 3 and "symlink" in one_line_error(proc)
+    assert proc.returncode == 1 and "cannot open" in one_line_error(proc)
     assert outside.read_text() == "keep me\n"
+    # A link in the tree is neither read nor committed by a sync.
+    assert maia("sync", cwd=active).code == 0
+    assert "other.jsonl" not in git(active, "ls-tree", "-r", "--name-only", "HEAD")
 
 
 def test_bare_commands_print_their_help(active: Path) -> None:

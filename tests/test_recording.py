@@ -27,7 +27,14 @@ def active(ws: Path, maia) -> str:
 
 
 def shard(ws: Path, exp_id: str, writer: str = "test-writer") -> Path:
-    return ws / "experiments" / exp_id / "interactions" / f"{writer}.jsonl"
+    """Where the writer's unsynced records of the experiment are appended."""
+    return ws / ".git/maia/pending/experiments" / exp_id / "interactions" / f"{writer}.jsonl"
+
+
+def committed_lines(top: Path, exp_id: str, rev: str = "HEAD") -> list[str]:
+    folder = f"experiments/{exp_id}/interactions"
+    names = git(top, "ls-tree", "-r", "--name-only", rev, "--", folder).split()
+    return [ln for n in names for ln in git(top, "show", f"{rev}:{n}").splitlines()]
 
 
 def test_assign_prints_user_tab_arm(ws: Path, active: str, maia) -> None:
@@ -92,7 +99,7 @@ def test_record_appends_one_valid_line_to_the_writer_shard(ws: Path, active: str
         3200.0,
     )
     assert data["interaction_id"] == "req-1"
-    assert git(ws, "status", "--porcelain", "--", "experiments").startswith("??")
+    assert git(ws, "status", "--porcelain", "--", "experiments") == ""  # nothing git sees
 
 
 @pytest.mark.parametrize(
@@ -190,7 +197,7 @@ def test_sixteen_processes_recording_lose_nothing(ws: Path, active: str) -> None
         p.join(120)
         assert p.exitcode == 0
     seen: list[str] = []
-    for path in (ws / "experiments" / active / "interactions").glob("*.jsonl"):
+    for path in shard(ws, active).parent.glob("*.jsonl"):
         for line in path.read_text().splitlines():
             data = json.loads(line)
             assert check_line(data, active, 0.5) is None
@@ -208,8 +215,11 @@ def test_sync_commits_only_logs_in_one_commit(ws: Path, active: str, maia) -> No
     result = maia("sync", "--json", cwd=ws)
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert data["files"] == [f"experiments/{active}/interactions/test-writer.jsonl"]
+    [segment] = data["files"]
+    assert segment.startswith(f"experiments/{active}/interactions/test-writer/")
     assert data["lines"] == 3
+    assert len(committed_lines(ws, active)) == 3
+    assert not shard(ws, active).exists()
     assert int(git(ws, "rev-list", "--count", "HEAD")) == before + 1
     message = git(ws, "log", "-1", "--format=%B")
     assert "Maia-Sync: 1 file(s)" in message and f"Maia-Experiment: {active}" in message
@@ -224,9 +234,11 @@ def test_sync_ends_a_torn_line_so_the_next_record_survives(ws: Path, active: str
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b'{"ts":"2026-01-01T00:00:00Z","user_id":"x","ar')
     assert maia("sync", cwd=ws).code == 0
-    assert path.read_bytes().endswith(b"\n")
+    [torn] = committed_lines(ws, active)
+    assert torn.endswith('"ar')
     maia("exp", "record", active, "--user", "alice", "--success", cwd=ws)
-    last = path.read_text().splitlines()[-1]
+    assert maia("sync", cwd=ws).code == 0
+    last = committed_lines(ws, active)[-1]
     assert json.loads(last)["user_id"] == "alice"
 
 
@@ -256,8 +268,9 @@ def test_sync_push_retries_after_rebase_when_rejected(
     assert result.code == 0, result.err
     assert json.loads(result.out)["push_attempts"] == 2
     tree = git(remote, "ls-tree", "-r", "--name-only", "main")
-    assert f"experiments/{active}/interactions/other-host.jsonl" in tree
-    assert f"experiments/{active}/interactions/test-writer.jsonl" in tree
+    assert f"experiments/{active}/interactions/other-host/" in tree
+    assert f"experiments/{active}/interactions/test-writer/" in tree
+    assert len(committed_lines(remote, active, "main")) == 2
     assert git(ws, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
     merges = git(remote, "rev-list", "--merges", "main").strip()
     assert merges == ""
@@ -275,7 +288,8 @@ def test_record_dry_run_checks_and_appends_nothing(ws: Path, active: str, maia) 
     snap = snapshot(ws)
     result = maia("exp", "record", active, "--user", "alice", "--success", "--dry-run", cwd=ws)
     assert result.code == 0, result.err
-    assert "would append to experiments/exp_001/interactions/test-writer.jsonl" in result.out
+    pending = ".git/maia/pending/experiments/exp_001/interactions/test-writer.jsonl"
+    assert f"would append to {pending}" in result.out
     assert '"user_id":"alice"' in result.out
     assert snapshot(ws) == snap
     bad = maia("exp", "record", active, "--user", "", "--success", "--dry-run", cwd=ws)

@@ -24,6 +24,7 @@ from maia_git.storage import scores as store
 from maia_git.usecases import scores
 from maia_git.workspace import Workspace
 
+from conftest import git
 from helpers import snapshot
 
 ROOT = str(Path(maia_git.__file__).parent.parent)
@@ -87,7 +88,17 @@ def _put(top: Path, agent: str, response_id: str, when: datetime, overall: float
         "criteria": {"task_completion": overall},
         "band": band_for(overall),
     }
-    store.append(top, record)
+    store.append(top / ".git", record, "test-writer")
+
+
+def _pending(top: Path, agent: str, month: str, writer: str = "test-writer") -> Path:
+    """Where a writer's unsynced scores of one agent and month are appended."""
+    return top / ".git/maia/pending/scores" / agent / month / f"{writer}.jsonl"
+
+
+def _pending_months(top: Path) -> list[str]:
+    root = top / ".git/maia/pending"
+    return sorted(p.parent.relative_to(root).as_posix() for p in root.glob("scores/*/*/*.jsonl"))
 
 
 def _maia_process(top: Path, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
@@ -120,7 +131,7 @@ def test_eval_from_a_file_prints_the_score_and_appends_one_line(
     assert "tool_accuracy     66.67" in result.out
     assert "Task completion lost 4 points: status is 'partial', not 'completed'." in result.out
     assert "Tool accuracy lost 6.67 points: redundant tool calls (extra_tool)." in result.out
-    shards = list((ws / "scores" / "helper").iterdir())
+    shards = list((ws / ".git/maia/pending/scores/helper").glob("*/*.jsonl"))
     assert len(shards) == 1
     [line] = _lines(shards[0])
     assert set(line) == RECORD_KEYS
@@ -129,8 +140,9 @@ def test_eval_from_a_file_prints_the_score_and_appends_one_line(
     assert line["criteria"] == FLAWED_CRITERIA
     when = datetime.fromisoformat(line["ts"])
     assert before - timedelta(milliseconds=1) <= when <= after
-    assert shards[0].name == f"{line['ts'][:7]}.jsonl"
-    assert f"saved to scores/helper/{shards[0].name}" in result.out
+    assert shards[0] == _pending(ws, "helper", line["ts"][:7])
+    assert f"saved for scores/helper/{line['ts'][:7]}/test-writer" in result.out
+    assert not (ws / "scores" / "helper").exists()  # nothing in the tree until a sync
 
 
 def test_eval_from_stdin_prints_json(ws: Path) -> None:
@@ -145,8 +157,8 @@ def test_eval_from_stdin_prints_json(ws: Path) -> None:
     assert data["overall"] == 100.0 and data["band"] == "exceptional"
     assert data["criteria"] == dict.fromkeys(FLAWED_CRITERIA, 100.0)
     assert data["feedback"] == []
-    assert data["saved_to"] == f"scores/helper/{data['ts'][:7]}.jsonl"
-    [line] = _lines(ws / data["saved_to"])
+    assert data["saved_to"] == f"scores/helper/{data['ts'][:7]}/test-writer"
+    [line] = _lines(_pending(ws, "helper", data["ts"][:7]))
     assert line["response_id"] == "guide example" and line["ts"] == data["ts"]
 
 
@@ -173,7 +185,7 @@ def test_quality_from_file_saves_the_score_and_returns_the_overall(
     quality = scores.quality_from_file(Workspace.find(ws), source, "helper", "exp_001_u1", NOW)
 
     assert quality == 69.83
-    [line] = _lines(ws / "scores" / "helper" / "2025-10.jsonl")
+    [line] = _lines(_pending(ws, "helper", "2025-10"))
     assert (line["response_id"], line["ts"]) == ("exp_001_u1", "2025-10-03T12:00:00.000Z")
 
 
@@ -192,33 +204,46 @@ def test_scores_are_sharded_by_the_utc_month_of_their_time(ws: Path) -> None:
         scores.evaluate(workspace, GUIDE, "helper", response_id, now=when)
     scores.evaluate(workspace, GUIDE, "writer", "w", now=datetime(2025, 12, 5, tzinfo=UTC))
     # Files that are not score shards.
+    (ws / "scores" / "helper").mkdir(parents=True)
     (ws / "scores" / "helper" / "notes.txt").write_text("x\n", encoding="utf-8")
     (ws / "scores" / "helper" / "2025-13.jsonl").write_text("", encoding="utf-8")
     (ws / "scores" / "Not An Agent").mkdir()
     (ws / "scores" / "Not An Agent" / "2025-10.jsonl").write_text("", encoding="utf-8")
 
-    october = _lines(ws / "scores" / "helper" / "2025-10.jsonl")
-    november = _lines(ws / "scores" / "helper" / "2025-11.jsonl")
+    october = _lines(_pending(ws, "helper", "2025-10"))
+    november = _lines(_pending(ws, "helper", "2025-11"))
     assert [r["response_id"] for r in october] == ["last-ms-of-october", "east-of-utc"]
     assert [r["ts"] for r in october] == ["2025-10-31T23:59:59.999Z", "2025-10-31T23:30:00.000Z"]
     assert [r["response_id"] for r in november] == ["first-of-november"]
-    assert store.score_paths(ws) == [
-        "scores/helper/2025-10.jsonl",
-        "scores/helper/2025-11.jsonl",
-        "scores/writer/2025-12.jsonl",
+    assert _pending_months(ws) == [
+        "scores/helper/2025-10",
+        "scores/helper/2025-11",
+        "scores/writer/2025-12",
     ]
+    # After a sync the same scores are read from sealed segments in the tree.
+    everything = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+    before = store.read_scores(workspace.repo, *everything)
+    from maia_git.usecases.sync import sync
+
+    assert sync(workspace).lines == 4
+    assert _pending_months(ws) == []
+    after = store.read_scores(workspace.repo, *everything)
+    assert after.records == before.records and len(after.records) == 4
+    listed = git(ws, "ls-tree", "-r", "--name-only", "HEAD", "scores").split()
+    committed = [f for f in listed if f.endswith(".jsonl")]
+    assert len(committed) == 3
+    assert all(f.startswith(("scores/helper/2025-1", "scores/writer/2025-12/")) for f in committed)
 
 
-def test_appending_through_a_symlinked_agent_folder_is_refused(ws: Path, tmp_path: Path) -> None:
+def test_appending_never_writes_through_the_working_tree(ws: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (ws / "scores" / "helper").symlink_to(outside)
 
-    with pytest.raises(Exception, match=r"scores/helper:1:1: is a symlink") as caught:
-        scores.evaluate(Workspace.find(ws), GUIDE, "helper", "r", now=NOW)
+    scores.evaluate(Workspace.find(ws), GUIDE, "helper", "r", now=NOW)
 
-    assert getattr(caught.value, "exit_code", None) == 3
     assert list(outside.iterdir()) == []
+    assert len(_lines(_pending(ws, "helper", "2025-10"))) == 1
 
 
 # --- averages over a window -------------------------------------------------------------------
@@ -237,7 +262,7 @@ def test_average_counts_only_scores_inside_the_window(ws: Path) -> None:
     result = scores.average(Workspace.find(ws), "helper", 7, now=NOW)
 
     assert (result.mean, result.count, result.problems) == ((80 + 60 + 100) / 3, 3, ())
-    assert (ws / "scores" / "helper" / "2025-09.jsonl").is_file()
+    assert _pending(ws, "helper", "2025-09").is_file()
     wide = scores.average(Workspace.find(ws), "helper", 8.5, now=NOW)
     assert (wide.mean, wide.count) == (round((80 + 60 + 100 + 0 + 10) / 5, 2), 5)
 
@@ -245,9 +270,9 @@ def test_average_counts_only_scores_inside_the_window(ws: Path) -> None:
 def test_average_reads_only_the_months_its_window_touches(ws: Path) -> None:
     _put(ws, "helper", "now", NOW - timedelta(hours=1), 90)
     _put(ws, "helper", "january", datetime(2025, 1, 15, tzinfo=UTC), 50)
-    with (ws / "scores" / "helper" / "2025-01.jsonl").open("a", encoding="utf-8") as file:
+    with _pending(ws, "helper", "2025-01").open("a", encoding="utf-8") as file:
         file.write("{not json\n")
-    with (ws / "scores" / "helper" / "2025-10.jsonl").open("a", encoding="utf-8") as file:
+    with _pending(ws, "helper", "2025-10").open("a", encoding="utf-8") as file:
         file.write('{"ts": "yesterday"}\n')
 
     week = scores.average(Workspace.find(ws), "helper", 7, now=NOW)
@@ -256,11 +281,14 @@ def test_average_reads_only_the_months_its_window_touches(ws: Path) -> None:
     # The January shard's broken line is not even seen by a 7-day window.
     assert (week.mean, week.count) == (90, 1)
     assert week.problems == (
-        "scores/helper/2025-10.jsonl:2: score record field 'ts' must be an RFC 3339 time with an "
+        ".git/maia/pending/scores/helper/2025-10/test-writer.jsonl:2: score record field 'ts' "
+        "must be an RFC 3339 time with an "
         'offset, got "yesterday"; not counted',
     )
     assert (year.mean, year.count) == (70, 2)
-    assert year.problems[0].startswith("scores/helper/2025-01.jsonl:2: invalid JSON")
+    assert year.problems[0].startswith(
+        ".git/maia/pending/scores/helper/2025-01/test-writer.jsonl:2: invalid JSON"
+    )
 
 
 def test_avg_command_prints_mean_and_count_or_says_there_are_none(ws: Path, maia: Maia) -> None:
@@ -282,7 +310,7 @@ def test_avg_command_prints_mean_and_count_or_says_there_are_none(ws: Path, maia
 def test_avg_warns_about_bad_lines_with_file_and_line(ws: Path, maia: Maia) -> None:
     now = datetime.now(UTC)
     _put(ws, "helper", "a", now - timedelta(minutes=1), 70)
-    shard = ws / store.shard_rel("helper", now - timedelta(minutes=1))
+    shard = _pending(ws, "helper", store.month_of(now - timedelta(minutes=1)))
     with shard.open("a", encoding="utf-8") as file:
         file.write('{"agent": "helper"}\n[1, 2]\n')
 
@@ -636,14 +664,16 @@ def test_16_concurrent_writers_keep_every_score_exactly_once(ws: Path, tmp_path:
     (gate / "go").touch()
     assert [p.wait(timeout=60) for p in procs] == [0] * writers
 
-    loaded = store.read_scores(ws, NOW - timedelta(days=365), NOW + timedelta(days=365))
+    loaded = store.read_scores(
+        Workspace.find(ws).repo, NOW - timedelta(days=365), NOW + timedelta(days=365)
+    )
     seen = Counter(r["response_id"] for r in loaded.records)
     assert loaded.problems == []
     assert seen == Counter(f"w{n}-{i}" for n in range(writers) for i in range(count))
     assert all(r["overall"] == 69.83 for r in loaded.records)
-    october = _lines(ws / "scores" / "helper" / "2025-10.jsonl")
+    october = _lines(_pending(ws, "helper", "2025-10"))
     assert len(october) == writers * ((count + 1) // 2)
-    assert store.score_paths(ws) == ["scores/helper/2025-10.jsonl", "scores/helper/2025-11.jsonl"]
+    assert _pending_months(ws) == ["scores/helper/2025-10", "scores/helper/2025-11"]
 
 
 # --- help -------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def record(
         raise UsageError("give --quality or --quality-from, not both")
     check_id(exp_id)
     ws = Workspace.find()
-    recorder = Recorder(ws.top)
+    recorder = Recorder(ws.top, git_dir=ws.repo.git_dir)
     if quality_from is not None:
         # Everything else is checked before the response is scored and its score kept.
         recorder.record(
@@ -165,7 +165,9 @@ def record(
     )
     recorder.close()
     if dry_run:
-        shard = recorder.shard(exp_id).relative_to(ws.top)
+        from maia_git.storage.segments import shown
+
+        shard = shown(ws.repo, str(recorder.shard(exp_id)))
         click.echo(f"dry run: would append to {shard}:\n{to_line(line).rstrip()}")
         return
     if as_json:
@@ -173,5 +175,5 @@ def record(
     else:
         click.echo(
             f"recorded {line['arm']} {'success' if success else 'failure'} for "
-            f"{user_id} in {exp_id} ({recorder.writer}.jsonl)"
+            f"{user_id} in {exp_id} (writer {recorder.writer}; `maia sync` commits it)"
         )

@@ -23,8 +23,9 @@ days_option = click.option(
 def score() -> None:
     """Score agent responses against the rubric and follow their quality over time.
 
-    Scores are appended to scores/<agent>/<YYYY-MM>.jsonl; `maia sync` commits them. The rubric
-    and its formulas: docs/scoring.md (change it in the `rubric:` section of maia.yaml).
+    Scores are kept beside git until `maia sync` seals them into files under
+    scores/<agent>/<YYYY-MM>/ and commits them. The rubric and its formulas: docs/scoring.md
+    (change it in the `rubric:` section of maia.yaml).
 
     \b
     Example:
@@ -54,13 +55,14 @@ def eval_(source: str, agent: str, response_id: str, no_save: bool, as_json: boo
     from datetime import UTC, datetime
 
     from maia_git.core.scoring import format_ts
-    from maia_git.storage.scores import shard_rel
+    from maia_git.storage.scores import stream
+    from maia_git.usecases.recording import writer_name
     from maia_git.usecases.scores import score_file
     from maia_git.workspace import Workspace
 
     now = datetime.now(UTC)
     result = score_file(Workspace.find(), source, agent, response_id, now, save=not no_save)
-    saved = None if no_save else shard_rel(agent, now)
+    saved = None if no_save else stream(agent, now, writer_name())
     if as_json:
         emit_json(
             {
@@ -73,7 +75,7 @@ def eval_(source: str, agent: str, response_id: str, no_save: bool, as_json: boo
         )
         return
     _print_score(result, agent, response_id)
-    click.echo(f"saved to {saved}" if saved else "not saved (--no-save)")
+    click.echo(f"saved for {saved} (`maia sync` commits it)" if saved else "not saved (--no-save)")
 
 
 def _print_score(result: Score, agent: str, response_id: str) -> None:

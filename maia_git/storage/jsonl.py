@@ -2,13 +2,17 @@
 
 Appending: each line is one ``os.write`` on a descriptor opened with ``O_APPEND``, so the kernel
 places every write at the end of the file as one piece; lines from concurrent processes never tear
-or interleave, and no lock is needed. Reading: every bad line becomes an error entry with its line
+or interleave. Each write holds a shared ``flock`` on the file and first checks that the path still
+names that file: ``maia sync`` renames a file of unsynced records away and then takes the lock
+exclusively, after which no writer can add to the renamed file, so sealing it loses nothing
+(``storage.segments``). Reading: every bad line becomes an error entry with its line
 number, so one broken line never stops the rest (DESIGN.md, "Interaction logs").
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import stat
@@ -81,13 +85,28 @@ class Appender:
         if len(data) < 2 or data.find(b"\n") != len(data) - 1:
             raise ValueError("a JSONL record must be one line ending with a newline")
         key = os.path.abspath(path)
-        shard = self._shard(key)
-        if shard.torn:
-            # Finish the line a crashed writer left, in the same write as our record: a second
-            # process doing the same only adds an empty line, which readers skip.
-            data = b"\n" + data
-        self._write(key, shard, data)
-        shard.torn = False
+        for _ in range(8):
+            shard = self._shard(key)
+            fcntl.flock(shard.fd, fcntl.LOCK_SH)
+            if not self._current(key, shard):
+                # Renamed away by a sync (or replaced): write to the file now at this path.
+                fcntl.flock(shard.fd, fcntl.LOCK_UN)
+                self._drop(key)
+                continue
+            if shard.torn:
+                # Finish the line a crashed writer left, in the same write as our record: a
+                # second process doing the same only adds an empty line, which readers skip.
+                data = b"\n" + data
+            try:
+                self._write(shard, data)
+            except OSError as err:
+                # Reopen next time, so that a torn end is found and finished first.
+                self._drop(key)
+                raise MaiaError(f"cannot append to {key}: {err.strerror}") from err
+            fcntl.flock(shard.fd, fcntl.LOCK_UN)
+            shard.torn = False
+            return
+        raise MaiaError(f"cannot append to {key}: it keeps being replaced")
 
     def close(self) -> None:
         shards, self._shards = self._shards, {}
@@ -96,18 +115,17 @@ class Appender:
 
     def _shard(self, key: str) -> _Shard:
         shard = self._shards.get(key)
-        if shard is not None:
-            # git replaces a file rather than rewriting it (checkout, rebase during `maia sync`):
-            # a cached descriptor would then append to a file no longer in the tree.
-            try:
-                if _identity(os.stat(key)) == shard.identity:
-                    return shard
-            except OSError:
-                pass  # gone or unreadable: reopening says which
-            self._drop(key)
-        shard = self._open(key)
-        self._shards[key] = shard
+        if shard is None:
+            shard = self._shards[key] = self._open(key)
         return shard
+
+    @staticmethod
+    def _current(key: str, shard: _Shard) -> bool:
+        """Whether ``key`` still names the file the descriptor writes to."""
+        try:
+            return _identity(os.stat(key)) == shard.identity
+        except OSError:
+            return False  # gone or unreadable: reopening says which
 
     def _open(self, key: str) -> _Shard:
         try:
@@ -122,20 +140,16 @@ class Appender:
         identity = _identity(st)
         return _Shard(fd, identity, _ends_without_newline(key, identity))
 
-    def _write(self, key: str, shard: _Shard, data: bytes) -> None:
-        try:
-            written = os.write(shard.fd, data)
-            while written < len(data):
-                # A regular file writes short only when the disk or a limit is full: the next
-                # write then fails with the reason.
-                more = os.write(shard.fd, data[written:])
-                if more == 0:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                written += more
-        except OSError as err:
-            # Reopen next time, so that a torn end is found and finished first.
-            self._drop(key)
-            raise MaiaError(f"cannot append to {key}: {err.strerror}") from err
+    @staticmethod
+    def _write(shard: _Shard, data: bytes) -> None:
+        written = os.write(shard.fd, data)
+        while written < len(data):
+            # A regular file writes short only when the disk or a limit is full: the next
+            # write then fails with the reason.
+            more = os.write(shard.fd, data[written:])
+            if more == 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            written += more
 
     def _drop(self, key: str) -> None:
         shard = self._shards.pop(key, None)

@@ -1,9 +1,12 @@
-"""Quality scores on disk: ``scores/<agent>/<YYYY-MM>.jsonl``, one line per score.
+"""Quality scores on disk: one line per score, under ``scores/<agent>/<YYYY-MM>/``.
 
-Scores are appended outside transactions, like interaction logs (DESIGN.md): the Appender makes
-every line one ``O_APPEND`` write, so any number of processes can score at once without a lock,
-and ``maia sync`` commits the shards later (``score_paths``). Sharding by the UTC month of the
-score lets a time window read only the months it touches.
+Scores are appended outside transactions, like interaction logs (DESIGN.md): a runtime appends
+to its pending file in the git directory (``storage.segments``, one ``O_APPEND`` write a line, so
+any number of processes can score at once without a lock), and ``maia sync`` seals them into
+segments ``scores/<agent>/<YYYY-MM>/<writer>/...jsonl``. A month file
+``scores/<agent>/<YYYY-MM>.jsonl``
+from before segments is still read. Grouping by the UTC month of the score lets a time window
+read only the months it touches.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +22,13 @@ from typing import Any
 
 from maia_git.core.ids import is_valid_id
 from maia_git.core.scoring import check_record, parse_ts
-from maia_git.errors import NotFound, StateFileError, UsageError
+from maia_git.errors import NotFound, UsageError
+from maia_git.storage import git, segments
 from maia_git.storage.jsonl import Appender, read_lines
 
 SCORES_DIR = "scores"
 _SHARD_NAME = re.compile(r"([0-9]{4}-(?:0[1-9]|1[0-2]))\.jsonl")
+_MONTH = re.compile(r"([0-9]{4}-(?:0[1-9]|1[0-2]))")
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -34,60 +39,56 @@ def month_of(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m")
 
 
-def shard_rel(agent: str, when: datetime) -> str:
-    """The repository-relative shard a score of ``agent`` made at ``when`` is appended to."""
-    return f"{SCORES_DIR}/{agent}/{month_of(when)}.jsonl"
+def stream(agent: str, when: datetime, writer: str) -> str:
+    """The stream a score of ``agent`` made at ``when`` by ``writer`` belongs to."""
+    return segments.score_stream(agent, month_of(when), writer)
 
 
-def append(top: Path, record: Mapping[str, Any], appender: Appender | None = None) -> str:
-    """Append one score record (``core.scoring.score_record``) to its shard; return the shard."""
+def append(
+    git_dir: Path, record: Mapping[str, Any], writer: str, appender: Appender | None = None
+) -> Path:
+    """Append one score record (``core.scoring.score_record``) to the writer's pending file."""
     check_record(record)
-    rel = shard_rel(str(record["agent"]), parse_ts(record["ts"]))
-    _refuse_symlinks(top, rel)
+    path = segments.pending_path(
+        git_dir, stream(str(record["agent"]), parse_ts(record["ts"]), writer)
+    )
     line = _ENCODER.encode(dict(record)) + "\n"
     if appender is not None:
-        appender.append(top / rel, line)
+        appender.append(path, line)
     else:
         with Appender() as own:
-            own.append(top / rel, line)
-    return rel
+            own.append(path, line)
+    return path
 
 
-def _refuse_symlinks(top: Path, rel: str) -> None:
-    # A symlinked scores/ or agent folder would send appends outside the repository.
-    parts = rel.split("/")
-    for depth in range(1, len(parts) + 1):
-        if (top.joinpath(*parts[:depth])).is_symlink():
-            shown = "/".join(parts[:depth])
-            raise StateFileError(f"{shown}:1:1: is a symlink; maia refuses to write through it")
+def _agents(repo: git.Repo) -> list[str]:
+    names: set[str] = set()
+    for root in (repo.top / SCORES_DIR, segments.pending_root(repo.git_dir) / SCORES_DIR):
+        if root.is_symlink() or not root.is_dir():
+            continue
+        names |= {
+            e.name
+            for e in os.scandir(root)
+            if e.is_dir(follow_symlinks=False) and is_valid_id(e.name)
+        }
+    return sorted(names)
 
 
-def _agent_dirs(top: Path) -> Iterator[tuple[str, Path]]:
-    root = top / SCORES_DIR
-    if root.is_symlink() or not root.is_dir():
-        return
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if entry.is_dir(follow_symlinks=False) and is_valid_id(entry.name):
-            yield entry.name, Path(entry.path)
-
-
-def _shards(folder: Path) -> list[tuple[str, Path]]:
-    """``(YYYY-MM, path)`` of every regular shard file in one agent's folder, oldest first."""
-    found = []
-    for entry in os.scandir(folder):
-        match = _SHARD_NAME.fullmatch(entry.name)
-        if match and entry.is_file(follow_symlinks=False):
-            found.append((match.group(1), Path(entry.path)))
+def _months(repo: git.Repo, agent: str) -> list[str]:
+    found: set[str] = set()
+    for root in (
+        repo.top / SCORES_DIR / agent,
+        segments.pending_root(repo.git_dir) / SCORES_DIR / agent,
+    ):
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _SHARD_NAME.fullmatch(entry.name) or _MONTH.fullmatch(entry.name)
+            if match:
+                found.add(match.group(1))
     return sorted(found)
-
-
-def score_paths(top: Path) -> list[str]:
-    """Repository-relative paths of every score shard, sorted: what ``maia sync`` commits."""
-    return [
-        f"{SCORES_DIR}/{agent}/{path.name}"
-        for agent, folder in _agent_dirs(top)
-        for _, path in _shards(folder)
-    ]
 
 
 @dataclass
@@ -98,20 +99,27 @@ class Loaded:
     problems: list[str] = field(default_factory=list)  # "scores/a/2025-10.jsonl:3: why"
 
 
-def read_scores(top: Path, since: datetime, until: datetime, agent: str | None = None) -> Loaded:
-    """Records from the shards of the months ``since`` to ``until`` (UTC), of one agent or all.
+def read_scores(
+    repo: git.Repo, since: datetime, until: datetime, agent: str | None = None
+) -> Loaded:
+    """Records of the months ``since`` to ``until`` (UTC), of one agent or all: the sealed
+    segments and the records not yet synced.
 
     Whole months are read: the caller's window (core.scoring) picks the records by time. A bad
     line is skipped and reported as ``file:line: reason``; it never stops the rest.
     """
     first, last = month_of(since), month_of(until)
     loaded = Loaded()
-    for name, folder in _agent_dirs(top):
+    for name in _agents(repo):
         if agent is not None and name != agent:
             continue
-        for month, path in _shards(folder):
-            if first <= month <= last:
-                _read_shard(path, f"{SCORES_DIR}/{name}/{path.name}", name, loaded)
+        for month in _months(repo, name):
+            if not first <= month <= last:
+                continue
+            listing = segments.score_files(repo, name, month)
+            loaded.problems += [f"{where}:0: {why}" for where, why in listing.problems]
+            for path in listing.files:
+                _read_shard(repo.top / path, segments.shown(repo, path), name, loaded)
     return loaded
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from statistics import StatisticsError
 from typing import Any
 
@@ -24,6 +23,7 @@ from maia_git.errors import UsageError
 from maia_git.stats import Analysis, ArmStats, Plan, Reason
 from maia_git.storage import state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
+from maia_git.storage.segments import log_files
 from maia_git.storage.statcache import Entry, Key, StatCache
 from maia_git.workspace import Workspace
 
@@ -171,6 +171,11 @@ class _Collector:
         self.read += 1
         try:
             return scan_shard(self.ws.top / rel, self.exp_id, self.share, seen)
+        except FileNotFoundError:
+            if os.path.isabs(rel):
+                return None  # pending records sealed since the listing: not lost, in a segment
+            self.unreadable.append(Problem(rel, 0, "cannot read: no such file"))
+            return None
         except OSError as err:
             self.unreadable.append(Problem(rel, 0, f"cannot read: {err.strerror or err}"))
             return None
@@ -211,32 +216,17 @@ def log_files(ws: Workspace, exp_id: str) -> list[str]:
 
 def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmStats, LogReport]:
     folder = state.interactions_rel(exp_id)
-    rels, problems = _shard_files(ws.top, folder)
+    rels, problems = _shard_files(ws, exp_id)
     collector = _Collector(ws, exp_id, share, StatCache(ws.repo, folder, exp_id, share))
     shards = [s for s in map(collector.shard, rels) if s is not None]
     collector.across(shards)
     return _total(shards, problems + collector.unreadable, len(rels), collector.read)
 
 
-def _shard_files(top: Path, folder: str) -> tuple[list[str], list[Problem]]:
-    """The shards' repo-relative paths, by name; a symlink or special file is refused."""
-    try:
-        entries = sorted(os.scandir(top / folder), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return [], []  # no logs yet
-    except OSError as err:
-        return [], [Problem(folder, 0, f"cannot list the logs: {err.strerror or err}")]
-    rels: list[str] = []
-    problems: list[Problem] = []
-    for e in entries:
-        if not e.name.endswith(".jsonl"):
-            continue
-        rel = f"{folder}/{e.name}"
-        if e.is_file(follow_symlinks=False):
-            rels.append(rel)
-        else:
-            problems.append(Problem(rel, 0, "not a regular file (a link?): not read"))
-    return rels, problems
+def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:
+    """The files that hold the experiment's records (``storage.segments.log_files``)."""
+    listing = log_files(ws.repo, exp_id)
+    return listing.files, [Problem(where, 0, why) for where, why in listing.problems]
 
 
 def _total(

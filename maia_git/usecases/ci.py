@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from maia_git.core import summary
 from maia_git.core.models import Status
-from maia_git.errors import MaiaError, UsageError
+from maia_git.errors import MaiaError, NotFound, UsageError
 from maia_git.storage import git, state
 from maia_git.storage.jsonl import read_lines
+from maia_git.storage.segments import log_files
 from maia_git.workspace import Workspace
 
-_LOG_PATH = re.compile(r"experiments/([^/]+)/interactions/[^/]+\.jsonl")
+_LOG_PATH = re.compile(r"experiments/([^/]+)/interactions/.+\.jsonl")
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
@@ -80,10 +81,8 @@ def completion_series(ws: Workspace, exp_id: str, points: int = 12) -> dict[str,
     """
     buckets: dict[str, list[int]] = {}
     width = 0
-    folder = ws.top / state.interactions_rel(exp_id)
-    shards = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
-    for shard in (s for s in shards if s.is_file() and not s.is_symlink()):
-        for _, record in read_lines(shard):
+    for shard in log_files(ws.repo, exp_id).files:
+        for _, record in _lines(ws.top / shard):
             if not (
                 isinstance(record, dict)
                 and isinstance(record.get("ts"), str)
@@ -99,6 +98,13 @@ def completion_series(ws: Workspace, exp_id: str, points: int = 12) -> dict[str,
                 width += 1
                 buckets = _coarsen(buckets, _PRECISIONS[width])
     return _cumulative(buckets, points)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    try:
+        yield from read_lines(path)
+    except NotFound:
+        return  # sealed and removed since it was listed: its records are in a segment
 
 
 def _coarsen(buckets: dict[str, list[int]], size: int) -> dict[str, list[int]]:

@@ -38,6 +38,7 @@ CHECKS: list[Check] = [
     doctor_checks.git_state,
     doctor_logs.interaction_logs,
     doctor_logs.score_files,
+    doctor_logs.changed_segments,
 ]
 
 

@@ -8,6 +8,7 @@ automatic repair: the fix is the user's.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from maia_git.core.ids import is_valid_id
 from maia_git.storage import git
@@ -63,30 +64,80 @@ def interaction_logs(scan: Scan) -> list[Problem]:
     return found
 
 
-def _odd_shard_names(exp_id: str, exp_dir: object) -> list[Problem]:
-    from pathlib import Path
+def _odd_shard_names(exp_id: str, exp_dir: Path) -> list[Problem]:
+    """Files under ``interactions/`` that are not read: neither segments nor ``*.jsonl``.
 
-    assert isinstance(exp_dir, Path)
-    odd = [p.name for p in (exp_dir / "interactions").iterdir() if not p.name.endswith(".jsonl")]
+    A file another program is still writing has another name until it is complete, so this is
+    a note, not an error, until it is renamed.
+    """
+    folder = exp_dir / "interactions"
+    odd = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() and not p.name.endswith(".jsonl") and not p.name.startswith(".")
+    )
     return [
         Problem(
             "logs",
             f"experiments/{exp_id}/interactions/{name}",
-            "not a log shard (`<writer>.jsonl`); it is not read",
-            "rename or remove it",
+            "not a log segment (`*.jsonl`); it is not read",
+            "rename it to end in .jsonl once it is complete, or remove it",
         )
-        for name in sorted(odd)
+        for name in odd
     ]
+
+
+def changed_segments(scan: Scan) -> list[Problem]:
+    """Committed segments (and score files) whose working-tree content is no longer committed.
+
+    A sealed segment never changes. A shard from before segments that only has lines appended
+    is moved into a new segment by the next ``maia sync``; any other change is the user's.
+    """
+    repo = git.Repo(scan.top, scan.git_dir)
+    if not git.has_commits(repo):
+        return []
+    out = git.run(
+        repo, "diff", "--name-only", "-z", "HEAD", "--", "experiments", "scores", check=False
+    )
+    found = []
+    for rel in filter(None, out.split("\0")):
+        parts = rel.split("/")
+        is_log = parts[0] == "experiments" and len(parts) >= 4 and parts[2] == "interactions"
+        if not rel.endswith(".jsonl") or not (is_log or parts[0] == "scores"):
+            continue
+        appended = _only_appended(repo, rel)
+        found.append(
+            Problem(
+                "logs" if is_log else "scores",
+                rel,
+                "lines were appended to a committed log file"
+                if appended
+                else "a committed log file was changed or deleted; sealed files never change",
+                "run `maia sync`: it moves the new lines into a new segment"
+                if appended
+                else f"put it back with `git checkout HEAD -- {rel}`",
+            )
+        )
+    return found
+
+
+def _only_appended(repo: git.Repo, rel: str) -> bool:
+    path = repo.top / rel
+    if not path.is_file():
+        return False
+    committed = git.run(repo, "cat-file", "blob", f"HEAD:{rel}", check=False).encode("utf-8")
+    with open(path, "rb") as handle:
+        return handle.read(len(committed)) == committed and path.stat().st_size > len(committed)
 
 
 def score_files(scan: Scan) -> list[Problem]:
     """Every score line is a valid score record."""
     from maia_git.storage.scores import read_scores
 
-    if not (scan.top / "scores").is_dir():
-        return []
     loaded = read_scores(
-        scan.top, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+        git.Repo(scan.top, scan.git_dir),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(9999, 1, 1, tzinfo=UTC),
     )
     found = []
     for text in loaded.problems[:SHOWN]:

@@ -1,6 +1,8 @@
 """Recording interactions: the fast path that agent runtimes call.
 
-Recording appends one line to this writer's shard and never commits (``maia sync`` does). What it
+Recording appends one line to this writer's pending file in the git directory, where no git
+command touches it, and never commits: ``maia sync`` seals the records into a segment
+(``storage.segments``). What it
 needs to know about the experiment (its status and control share) is cached and re-read only when
 the experiment's files change on disk, so a long-running runtime pays for YAML once.
 """
@@ -19,8 +21,7 @@ from maia_git.core import interaction
 from maia_git.core.ids import check_id, sanitise_writer
 from maia_git.core.models import Status
 from maia_git.errors import UsageError
-from maia_git.storage import state
-from maia_git.storage.atomic import check_inside
+from maia_git.storage import git, segments, state
 from maia_git.storage.jsonl import Appender
 from maia_git.storage.state import control_share
 
@@ -58,12 +59,12 @@ class _Known:
 class Recorder:
     """Appends interaction records for one workspace; reuse one per process."""
 
-    def __init__(self, top: Path, writer: str | None = None) -> None:
+    def __init__(self, top: Path, writer: str | None = None, git_dir: Path | None = None) -> None:
         self.top = top
+        self.git_dir = git_dir if git_dir is not None else git.find_repo(top).git_dir
         self.writer = check_id(writer, "writer name") if writer else writer_name()
         self.appender = Appender()
         self._known: dict[str, _Known] = {}
-        self._checked: set[Path] = set()  # shards whose folders were checked for symlinks
 
     def close(self) -> None:
         self.appender.close()
@@ -116,13 +117,9 @@ class Recorder:
             interaction_id=interaction_id,
         )
         if not dry_run:
-            shard = self.shard(exp_id)
-            if shard not in self._checked:
-                check_inside(self.top, shard.relative_to(self.top).as_posix())
-                self._checked.add(shard)
-            self.appender.append(shard, interaction.to_line(record))
+            self.appender.append(self.shard(exp_id), interaction.to_line(record))
         return record
 
     def shard(self, exp_id: str) -> Path:
-        """This writer's log file for the experiment."""
-        return self.top / state.interactions_rel(exp_id) / f"{self.writer}.jsonl"
+        """The file this writer's unsynced records of the experiment are appended to."""
+        return segments.pending_path(self.git_dir, segments.log_stream(exp_id, self.writer))

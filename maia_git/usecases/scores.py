@@ -123,7 +123,10 @@ def evaluate(
         raise UsageError(f"a response description must be a JSON object, got {show(data)}")
     score = score_response(data, rubric_for(ws))
     if save:
-        store.append(ws.top, score_record(score, agent, response_id, _now(now)))
+        from maia_git.usecases.recording import writer_name
+
+        record = score_record(score, agent, response_id, _now(now))
+        store.append(ws.repo.git_dir, record, writer_name())
     return score
 
 
@@ -203,7 +206,7 @@ def average(ws: Workspace, agent: str, days: float = 7, now: datetime | None = N
     check_id(agent, "agent name")
     end = _now(now)
     scoring.average([], agent, end, days)  # checks days and now before any file is read
-    loaded = store.read_scores(ws.top, end - timedelta(days=days), end, agent)
+    loaded = store.read_scores(ws.repo, end - timedelta(days=days), end, agent)
     mean, count = scoring.average(loaded.records, agent, end, days)
     return Average(agent, days, mean, count, tuple(loaded.problems))
 
@@ -221,6 +224,6 @@ def report(
     """Per agent: count and mean over the window, trend against the window before, poor scores."""
     end = _now(now)
     scoring.report([], end, days, fail_under)  # checks the arguments before any file is read
-    loaded = store.read_scores(ws.top, end - 2 * timedelta(days=days), end)
+    loaded = store.read_scores(ws.repo, end - 2 * timedelta(days=days), end)
     result = scoring.report(loaded.records, end, days, fail_under)
     return ScoresReport(result, end, tuple(loaded.problems))

@@ -1,20 +1,20 @@
-"""``maia sync``: commit the new interaction-log and score lines, and optionally push.
+"""``maia sync``: seal the records not yet synced into new segments, commit them, and push.
 
-Logs are appended outside transactions; sync commits whatever shards changed, in one commit
-under the lock. With ``push`` it pushes, and when the remote has moved on it rebases and tries
-again: shards are per writer and merge as a union, so the rebase never conflicts on them.
+Runtimes append to pending files in the git directory (``storage.segments``); sync seals them
+into new segment files and commits those, under the lock, in one commit: a sync only ever adds
+files, so the repository grows with the log, not its square. Files that other programs dropped
+into ``interactions/`` as ``*.jsonl`` are committed as they are. Every step can be killed: the next
+sync finishes or undoes it without losing or doubling a line (``storage.sealing``).
 """
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import UTC, datetime
 
 from maia_git.errors import MaiaError
-from maia_git.storage import git
-from maia_git.workspace import Workspace
+from maia_git.storage import git, sealing, segments
+from maia_git.workspace import Transaction, Workspace
 
 PUSH_ATTEMPTS = 5
 
@@ -26,10 +26,11 @@ class SyncResult:
     pushed: bool = False
     attempts: int = 0
     message: str = ""
+    migrated: list[str] = field(default_factory=list)  # shards from before segments
 
 
-def changed_logs(ws: Workspace) -> list[str]:
-    """Repository-relative paths of log and score shards that differ from HEAD."""
+def _status(ws: Workspace) -> list[tuple[str, str]]:
+    """``(status, path)`` of the files under experiments/ and scores/ that differ from HEAD."""
     out = git.run(
         ws.repo,
         "status",
@@ -41,89 +42,67 @@ def changed_logs(ws: Workspace) -> list[str]:
         "experiments",
         "scores",
     )
-    paths = []
-    for item in filter(None, out.split("\0")):
-        path = item[3:]
-        parts = path.split("/")
-        is_log = len(parts) == 4 and parts[0] == "experiments" and parts[2] == "interactions"
-        is_score = len(parts) >= 3 and parts[0] == "scores"
-        if path.endswith(".jsonl") and (is_log or is_score):
-            paths.append(path)
-    return sorted(paths)
+    return [(item[:2], item[3:]) for item in filter(None, out.split("\0"))]
 
 
-def _settle(ws: Workspace, paths: list[str]) -> None:
-    """Let in-flight appends finish, so no commit holds half a line.
-
-    An append is one write(2); a reader can still catch it half copied. A shard that keeps
-    lacking its final newline was left torn by a killed writer: end the torn line, so it stays
-    one invalid line instead of swallowing the next record.
-    """
-    for rel in paths:
-        path = ws.top / rel
-        for _ in range(20):
-            if _last_byte(path) in (b"\n", b""):
-                break
-            time.sleep(0.005)
-        else:
-            with open(path, "ab") as handle:
-                handle.write(b"\n")
+def _is_log_file(path: str) -> bool:
+    """A log file under interactions/, or a month file of scores from before segments."""
+    parts = path.split("/")
+    is_log = len(parts) >= 4 and parts[0] == "experiments" and parts[2] == "interactions"
+    is_score = len(parts) == 3 and _legacy_stream(path, "any") is not None
+    return path.endswith(".jsonl") and (is_log or is_score)
 
 
-def _last_byte(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() == 0:
-                return b""
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1)
-    except FileNotFoundError:
-        return b""
+def foreign_files(ws: Workspace) -> list[str]:
+    """New ``*.jsonl`` files other programs completed under interactions/ (or scores/)."""
+    return sorted(
+        p
+        for code, p in _status(ws)
+        if code == "??" and _is_log_file(p) and not (ws.top / p).is_symlink()
+    )
 
 
-def _committed_sizes(ws: Workspace, paths: list[str]) -> dict[str, int]:
-    """Each path's size at HEAD (absent: not there)."""
-    if not git.has_commits(ws.repo):
-        return {}
-    listing = git.run(ws.repo, "ls-tree", "-l", "-z", "HEAD", "--", *paths)
-    sizes = {}
-    for row in filter(None, listing.split("\0")):
-        meta, _, name = row.partition("\t")
-        sizes[name] = int(meta.split()[3])
-    return sizes
+def _legacy_stream(path: str, writer: str) -> str | None:
+    """The stream a shard from before segments continues in (None: not such a shard)."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[0] == "experiments":
+        stream = segments.log_stream(parts[1], parts[3].removesuffix(".jsonl"))
+    elif len(parts) == 3 and parts[0] == "scores":
+        stream = segments.score_stream(parts[1], parts[2].removesuffix(".jsonl"), writer)
+    else:
+        return None
+    return stream if segments.is_stream(stream) else None
 
 
-def _new_lines(ws: Workspace, paths: list[str], before: dict[str, int]) -> int:
-    """Lines appended since HEAD: newlines past each shard's committed size (append-only)."""
-    total = 0
-    for rel in paths:
-        with open(ws.top / rel, "rb") as handle:
-            handle.seek(before.get(rel, 0))
-            while chunk := handle.read(1 << 20):
-                total += chunk.count(b"\n")
-    return total
+def migrate_shards(ws: Workspace, writer: str) -> list[str]:
+    """Move lines appended to committed shards from before segments into pending files."""
+    moved = []
+    for code, path in _status(ws):
+        stream = _legacy_stream(path, writer)
+        if code.strip() == "M" and stream and sealing.migrate(ws.repo, path, stream):
+            moved.append(path)
+    return moved
+
+
+def preview(ws: Workspace) -> list[str]:
+    """What a sync would commit: pending streams (by name) and new foreign files."""
+    streams = sorted({s for s, p in segments.all_pending(ws.repo.git_dir) if p.stat().st_size})
+    return [*streams, *foreign_files(ws)]
 
 
 def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult:
+    from maia_git.usecases.recording import writer_name
+
     result = SyncResult()
     with ws.transaction() as tx:
-        result.files = changed_logs(ws)
-        if result.files and not dry_run:
-            _settle(ws, result.files)
-            before = _committed_sizes(ws, result.files)
-            tx.appended = result.files
-            experiments = sorted(
-                {p.split("/")[1] for p in result.files if p.startswith("experiments/")}
-            )
-            result.message = (
-                f"maia: sync {len(result.files)} log file(s)\n\n"
-                + "".join(f"Maia-Experiment: {e}\n" for e in experiments)
-                + f"Maia-Sync: {len(result.files)} file(s)\n"
-            )
-            result.lines = _new_lines(ws, result.files, before)
-            tx.commit(result.message)
-        if push and not dry_run:
+        sealing.recover(ws.repo)
+        if dry_run:
+            result.files = preview(ws)
+            return result
+        result.migrated = migrate_shards(ws, writer_name())
+        sealing.rotate(ws.repo.git_dir)
+        _seal_and_commit(ws, tx, result)
+        if push:
             try:
                 result.attempts = push_with_rebase(ws)
             except MaiaError as err:
@@ -132,6 +111,40 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
                 raise
             result.pushed = True
     return result
+
+
+def _seal_and_commit(ws: Workspace, tx: Transaction, result: SyncResult) -> None:
+    planned = sealing.plan(ws.repo, datetime.now(UTC))
+    foreign = foreign_files(ws)
+    result.files = sorted([*planned.rels, *foreign])
+    result.lines = planned.lines + sum(_count_lines(ws, p) for p in foreign)
+    if not result.files:
+        sealing.finish(ws.repo.git_dir, planned)  # empty rotated files only
+        return
+    sealing.begin(ws.repo.git_dir, planned)
+    try:
+        sealing.write(ws.top, planned)
+        tx.appended = result.files
+        result.message = _message(result.files, result.lines)
+        tx.commit(result.message)
+    except BaseException:
+        sealing.recover(ws.repo)  # the segments go; their records stay pending
+        raise
+    sealing.finish(ws.repo.git_dir, planned)
+
+
+def _count_lines(ws: Workspace, rel: str) -> int:
+    with open(ws.top / rel, "rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _message(files: list[str], lines: int) -> str:
+    experiments = sorted({p.split("/")[1] for p in files if p.startswith("experiments/")})
+    return (
+        f"maia: sync {lines} line(s) in {len(files)} new file(s)\n\n"
+        + "".join(f"Maia-Experiment: {e}\n" for e in experiments)
+        + f"Maia-Sync: {len(files)} file(s)\n"
+    )
 
 
 def push_with_rebase(ws: Workspace, attempts: int = PUSH_ATTEMPTS) -> int:

@@ -68,10 +68,16 @@ def test_the_guide_examples_run_and_print_what_the_guide_says(ws: Path) -> None:
     )
     log = [
         json.loads(line)
-        for line in (ws / "experiments/exp_001/interactions/test-writer.jsonl")
-        .read_text()
-        .splitlines()
+        for path in [
+            *sorted((ws / "experiments/exp_001/interactions").rglob("*.jsonl")),
+            ws / ".git/maia/pending/experiments/exp_001/interactions/test-writer.jsonl",
+        ]
+        if path.exists()
+        for line in path.read_text().splitlines()
     ]
     assert log[0]["user_id"] == "nathan@example.com" and log[0]["tokens"] == 750
-    scores = list((ws / "scores/cloud_architect").glob("*.jsonl"))
+    scores = [
+        *(ws / "scores/cloud_architect").rglob("*.jsonl"),
+        *(ws / ".git/maia/pending/scores/cloud_architect").rglob("*.jsonl"),
+    ]
     assert len(scores) == 1 and len(scores[0].read_text().splitlines()) == 2

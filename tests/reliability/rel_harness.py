@@ -24,6 +24,7 @@ MAIA = (sys.executable, "-m", "maia_git")
 MAIA_PATHS = ("maia.yaml", ".gitattributes", "agents", "experiments", "queue", "scores")
 PROMPTS = ("--control", "agents/helper.md", "--treatment", "agents/helper_v2.md")
 TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+SEGMENT_NAME = re.compile(r"/\d{4}-\d\d-\d\d/\d{4}/\d{7,}-\d{6}-[0-9a-f]+\.jsonl$")
 
 
 # --- running git and maia --------------------------------------------------------------------
@@ -380,8 +381,12 @@ def recorded_ids(top: Path, rev: str = "HEAD") -> dict[str, list[str]]:
 
 def log_lines(top: Path, rev: str | None = "HEAD") -> set[str]:
     """Every interaction-log line at ``rev`` (or in the working tree, for None)."""
-    if rev is None:
-        shards = top.glob("experiments/*/interactions/*.jsonl")
+    if rev is None:  # the segments in the working tree and the records not yet synced
+        shards = [
+            *top.glob("experiments/*/interactions/**/*.jsonl"),
+            *top.glob(".git/maia/pending/experiments/*/interactions/*.jsonl"),
+            *top.glob(".git/maia/pending/experiments/*/interactions/*.rot"),
+        ]
         return {ln for p in shards for ln in p.read_text(encoding="utf-8").splitlines()}
     listing = git(top, "ls-tree", "-r", "--name-only", rev, "--", "experiments").split()
     shards_at = [p for p in listing if "/interactions/" in p and p.endswith(".jsonl")]
@@ -401,7 +406,8 @@ def normalised_tree(top: Path, rev: str = "HEAD") -> dict[str, bytes]:
         raw = subprocess.run(
             ["git", "show", f"{rev}:{path}"], cwd=top, capture_output=True, check=True
         ).stdout
-        out[path] = TIMESTAMP.sub(b"<time>", raw)
+        # A sealed segment's name holds the day, a sequence number, the time and the clone.
+        out[SEGMENT_NAME.sub("/<segment>.jsonl", path)] = TIMESTAMP.sub(b"<time>", raw)
     return out
 
 
