@@ -105,8 +105,8 @@ def _scores(top: Path, agent: str, rng: random.Random, days: int) -> None:
         for n in range(rng.randint(3, 9)):
             overall = round(min(100.0, max(0.0, rng.gauss(70 + 2 * day, 12))), 2)
             when = START + timedelta(days=day, hours=rng.uniform(0, 12))
-            scores.append(top, {
+            scores.append(top / ".git", {
                 "ts": format_ts(when), "agent": agent, "response_id": f"{agent}-{day}-{n}",
                 "overall": overall, "criteria": {"task_completion": overall},
                 "band": band_for(overall),
-            })  # fmt: skip
+            }, "generated")  # fmt: skip

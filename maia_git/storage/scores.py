@@ -61,7 +61,8 @@ def append(
     return path
 
 
-def _agents(repo: git.Repo) -> list[str]:
+def agents(repo: git.Repo) -> list[str]:
+    """Agents with scores in the tree or waiting to be synced."""
     names: set[str] = set()
     for root in (repo.top / SCORES_DIR, segments.pending_root(repo.git_dir) / SCORES_DIR):
         if root.is_symlink() or not root.is_dir():
@@ -110,7 +111,7 @@ def read_scores(
     """
     first, last = month_of(since), month_of(until)
     loaded = Loaded()
-    for name in _agents(repo):
+    for name in agents(repo):
         if agent is not None and name != agent:
             continue
         for month in _months(repo, name):

@@ -21,9 +21,8 @@ from maia_git.core.ids import check_id
 from maia_git.core.settings import Settings
 from maia_git.errors import UsageError
 from maia_git.stats import Analysis, ArmStats, Plan, Reason
-from maia_git.storage import state
+from maia_git.storage import segments, state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
-from maia_git.storage.segments import log_files
 from maia_git.storage.statcache import Entry, Key, StatCache
 from maia_git.workspace import Workspace
 
@@ -210,8 +209,9 @@ class _Collector:
 
 
 def log_files(ws: Workspace, exp_id: str) -> list[str]:
-    """The repo-relative log shards the analysis of ``exp_id`` reads, by name."""
-    return _shard_files(ws.top, state.interactions_rel(exp_id))[0]
+    """The log files the analysis of ``exp_id`` reads: segments (repo-relative), then pending
+    records (absolute paths in the git directory)."""
+    return _shard_files(ws, exp_id)[0]
 
 
 def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmStats, LogReport]:
@@ -225,7 +225,7 @@ def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmSta
 
 def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:
     """The files that hold the experiment's records (``storage.segments.log_files``)."""
-    listing = log_files(ws.repo, exp_id)
+    listing = segments.log_files(ws.repo, exp_id)
     return listing.files, [Problem(where, 0, why) for where, why in listing.problems]
 
 

@@ -55,12 +55,12 @@ class Trend:
 
 def score_agents(ws: Workspace) -> list[str]:
     """Agents with a folder of scores."""
-    return sorted({rel.split("/")[1] for rel in store.score_paths(ws.top)})
+    return store.agents(ws.repo)
 
 
 def quality_trend(ws: Workspace, agent: str) -> Trend:
     check_id(agent, "agent name")
-    loaded = store.read_scores(ws.top, *_EVER, agent)
+    loaded = store.read_scores(ws.repo, *_EVER, agent)
     timed = sorted(((parse_ts(r["ts"]), r) for r in loaded.records), key=lambda p: p[0])
     bands = Counter(str(r["band"]) for _, r in timed)
     band_rows = tuple((name, bands.get(name, 0)) for name, _ in BANDS)
