@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import pty
 import re
 import shutil
 import subprocess
@@ -265,3 +267,33 @@ def test_without_the_extra_it_says_how_to_install_it(generated: Path, tmp_path: 
         "pip install 'maia-git[report]'\n"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_progress_on_a_terminal_and_none_in_a_pipe(generated: Path, tmp_path: Path) -> None:
+    # stderr on a pseudo-terminal: the progress line is drawn, then wiped before the summary.
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "maia_git", "report", "--out",
+                             str(tmp_path / "a")], cwd=generated, stdout=subprocess.PIPE,
+                            stderr=child, stdin=subprocess.DEVNULL)  # fmt: skip
+    os.close(child)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode()
+    assert "reading logs:" in text and "100%" in text and "exp_002" in text
+    assert text.endswith("\r")  # the line is wiped, the summary goes to stdout alone
+    piped = run_cli_report(generated, tmp_path / "b")
+    assert piped.returncode == 0 and piped.stderr == ""
+
+
+def run_cli_report(top: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "maia_git", "report", "--out", str(out)],
+                          cwd=top, capture_output=True, text=True, timeout=120)  # fmt: skip

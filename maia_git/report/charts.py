@@ -64,8 +64,19 @@ def _render(fig: Figure) -> Chart:
     return Chart(out.getvalue(), round(width * PX_PER_INCH), round(height * PX_PER_INCH))
 
 
-def _figure(width: float = 8.0, height: float = 3.4) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
+def _figure(width: float = 8.0, height: float = 3.4, legend: bool = False) -> Figure:
+    """A figure with fixed margins in inches, room for a legend row below when asked: its tick
+    labels have a known width. (Constrained layout would find the margins itself, at twice the
+    cost of the whole chart: it draws everything once more.)"""
+    fig = Figure(figsize=(width, height))
+    bottom = 0.85 if legend else 0.55
+    fig.subplots_adjust(left=0.85 / width, right=1 - 0.2 / width, top=1 - 0.15 / height,
+                        bottom=bottom / height)  # fmt: skip
+    return fig
+
+
+def _legend_below(fig: Figure) -> None:
+    fig.legend(loc="lower center", ncols=3, fontsize=8, frameon=False)
 
 
 def lift_over_time(
@@ -78,7 +89,7 @@ def lift_over_time(
 ) -> Chart:
     """The cumulative lift with its interval band, zero and the lift a promotion needs."""
     with _styled():
-        fig = _figure()
+        fig = _figure(legend=True)
         ax = fig.subplots()
         xs = _x(times)
         band = [(x, lo, hi) for x, lo, hi in zip(xs, lows, highs, strict=True)
@@ -96,7 +107,7 @@ def lift_over_time(
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         _time_axis(ax, xs)
         ax.set_ylabel("relative lift in completion rate")
-        fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+        _legend_below(fig)
         return _render(fig)
 
 
@@ -117,7 +128,8 @@ def lifts_by_experiment(
 ) -> Chart:
     """Every experiment's lift with its interval, one row each (a forest plot)."""
     with _styled():
-        fig = _figure(8.0, max(1.6, 0.9 + 0.42 * len(labels)))
+        # Experiment ids label the rows: their width varies, so this one lays itself out.
+        fig = Figure(figsize=(8.0, max(1.6, 0.9 + 0.42 * len(labels))), layout="constrained")
         ax = fig.subplots()
         rows = list(range(len(labels)))[::-1]
         for y, lift, lo, hi in zip(rows, lifts, lows, highs, strict=True):
@@ -140,7 +152,7 @@ def quality_trend(
 ) -> Chart:
     """Daily mean quality score (dots) and the windowed averages (lines), 0-100."""
     with _styled():
-        fig = _figure()
+        fig = _figure(legend=True)
         ax = fig.subplots()
         xs = _x(days)
         shown = [(d, m) for d, m in zip(xs, means, strict=True) if m is not None]
@@ -155,7 +167,7 @@ def quality_trend(
         ax.set_ylim(0, 100)
         ax.set_ylabel("quality score")
         _time_axis(ax, xs)
-        fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+        _legend_below(fig)
         return _render(fig)
 
 
@@ -163,6 +175,7 @@ def band_counts(bands: Sequence[tuple[str, int]]) -> Chart:
     """How many scores fell in each band, best first."""
     with _styled():
         fig = _figure(8.0, 2.4)
+        fig.subplots_adjust(left=1.1 / 8.0)  # room for "exceptional"
         ax = fig.subplots()
         names = [name for name, _ in bands][::-1]
         counts = [n for _, n in bands][::-1]
