@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import re
 import urllib.error
 import urllib.parse
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from maia_git import __version__
+from maia_git.core.escape import clip, shown
 from maia_git.errors import MaiaError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -77,6 +79,23 @@ def token_from_env(environ: Mapping[str, str]) -> str:
     raise MaiaError("no token: set GITHUB_TOKEN or GH_TOKEN")
 
 
+def timeout_from(environ: Mapping[str, str]) -> float:
+    """MAIA_GITHUB_TIMEOUT: seconds to wait for each GitHub answer (default 10, at most 600)."""
+    raw = environ.get("MAIA_GITHUB_TIMEOUT", "").strip()
+    if not raw:
+        return 10.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 600):
+        raise UsageError(
+            f"MAIA_GITHUB_TIMEOUT must be a number of seconds above 0 and at most 600, "
+            f"not {shown(raw)}"
+        )
+    return value
+
+
 def api_url_from(environ: Mapping[str, str]) -> str:
     """GITHUB_API_URL (Actions sets it; GitHub Enterprise too), else the public API.
 
@@ -91,11 +110,11 @@ def check_api_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
         raise UsageError(
-            f"GitHub API URL {_short(url)!r} must be https://HOST[/PATH] "
+            f"GitHub API URL {clip(url)!r} must be https://HOST[/PATH] "
             "(the token is never sent over plain http)"
         )
     if parts.query or parts.fragment:
-        raise UsageError(f"GitHub API URL {_short(url)!r} must not have a query or a fragment")
+        raise UsageError(f"GitHub API URL {clip(url)!r} must not have a query or a fragment")
     return url.rstrip("/")
 
 
@@ -121,8 +140,8 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         if _origin(target) != _origin(req.full_url):
             fp.close()
             raise GitHubError(
-                f"GitHub at {_short(req.full_url)} redirected ({code}) to another host "
-                f"({_short(target)}): not followed, the token is only sent to the API host",
+                f"GitHub at {clip(req.full_url)} redirected ({code}) to another host "
+                f"({clip(target)}): not followed, the token is only sent to the API host",
                 code,
             )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
@@ -263,10 +282,4 @@ def _validation_details(body: Mapping[str, Any]) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _short(text: str, limit: int = 120) -> str:
-    """A value to quote in a message: one line, and not all of a huge one."""
-    text = _one_line(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip(" ".join(text.split()), 160)

@@ -20,6 +20,7 @@ from maia_git.github import (
     api_url_from,
     parse_repo_slug,
     repo_from,
+    timeout_from,
     token_from_env,
 )
 
@@ -328,6 +329,20 @@ def test_api_url_must_be_https_with_a_host(url: str) -> None:
     assert caught.value.exit_code == 2 and len(str(caught.value)) <= 300
     with pytest.raises(UsageError):
         GitHubClient(url, TOKEN, "octo/demo")  # the client refuses it too, before any request
+
+
+@pytest.mark.parametrize(
+    "raw", ["abc", "-1", "0", "nan", "inf", "-inf", "601", "1e999", "9" * 5000]
+)
+def test_github_timeout_must_be_a_sensible_number_of_seconds(raw: str) -> None:
+    with pytest.raises(UsageError, match=r"^MAIA_GITHUB_TIMEOUT must be a number") as caught:
+        timeout_from({"MAIA_GITHUB_TIMEOUT": raw})
+    assert len(str(caught.value)) <= 300
+
+
+def test_github_timeout_default_and_value() -> None:
+    assert timeout_from({}) == 10.0
+    assert timeout_from({"MAIA_GITHUB_TIMEOUT": " 2.5 "}) == 2.5
 
 
 def test_repository_from_environment_then_remote() -> None:

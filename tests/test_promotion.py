@@ -272,6 +272,17 @@ def test_a_redirect_to_another_host_sends_nothing_there(winner: Path, github, ma
     assert "s3cret" not in result.err
 
 
+@pytest.mark.parametrize("raw", ["abc", "-1", "nan", "inf"])
+def test_a_bad_github_timeout_is_refused_before_anything_changes(
+    winner: Path, github, maia, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", raw)
+    snap = snapshot(winner)
+    result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
+    assert result.code == 2 and result.err.startswith("maia: error: MAIA_GITHUB_TIMEOUT must")
+    assert snapshot(winner) == snap and github.requests == []
+
+
 def test_plain_http_api_url_is_refused_before_anything_changes(
     winner: Path, github, maia, monkeypatch: pytest.MonkeyPatch
 ) -> None:

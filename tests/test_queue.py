@@ -144,8 +144,8 @@ def test_one_active_per_agent_and_its_switch(ws: Path, maia) -> None:
 @pytest.mark.parametrize(
     "value,needle",
     [
-        ("0", "max_concurrent must be a whole number of at least 1"),
-        ("-2", "at least 1"),
+        ("0", "max_concurrent must be a whole number from 1 to 1000"),
+        ("-2", "from 1 to 1000"),
         ("three", "not 'three'"),
         ("1.5", "whole number"),
     ],

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         code = cli.main(args=argv, prog_name="maia", standalone_mode=False)
         sys.stdout.flush()
     except MaiaError as err:
-        click.echo(f"maia: error: {err}", err=True)
+        _error(str(err))
         return err.exit_code
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help() if err.ctx else "")
@@ -62,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.UsageError as err:
         where = err.ctx.command_path if err.ctx else "maia"
-        click.echo(f"maia: error: {err.format_message()} (see `{where} --help`)", err=True)
+        _error(f"{err.format_message()} (see `{where} --help`)")
         return err.exit_code
     except click.ClickException as err:
-        click.echo(f"maia: error: {err.format_message()}", err=True)
+        _error(err.format_message())
         return err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code
@@ -82,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("maia: interrupted", err=True)
         return 130
     return code if isinstance(code, int) else 0
+
+
+def _error(message: str) -> None:
+    """One line on stderr: controls escaped, at most 300 characters, whatever the message holds."""
+    from maia_git.core.escape import line
+
+    click.echo(line(f"maia: error: {message or 'failed, and gave no reason'}"), err=True)
 
 
 def _quiet_stdout() -> None:

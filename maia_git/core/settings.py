@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from maia_git.core.escape import shown
 from maia_git.core.logsource import logs_problem
 
 METHODS = ("sequential", "fixed")
@@ -48,8 +49,8 @@ COMMENTS = {
 }
 
 
-def _positive_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+def _positive_int(v: Any, most: int = 10**9) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 < v <= most
 
 
 def _number(v: Any) -> bool:
@@ -62,9 +63,9 @@ def _level(v: Any) -> bool:
 
 
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "max_concurrent": (_positive_int, "a whole number of at least 1"),
+    "max_concurrent": (lambda v: _positive_int(v, 1000), "a whole number from 1 to 1000"),
     "one_active_per_agent": (lambda v: isinstance(v, bool), "true or false"),
-    "min_samples": (_positive_int, "a whole number of at least 1"),
+    "min_samples": (_positive_int, "a whole number from 1 to 1e9"),
     "min_lift": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100 (0.15 = 15%)"),
     "alpha": (_level, "a number from 1e-12 to 0.5"),
     "method": (lambda v: v in METHODS, "one of: sequential, fixed"),
@@ -94,12 +95,12 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None
     data = {k: v for k, v in data.items() if k not in RETIRED}
     for key, value in data.items():
         if key not in known:
-            return None, key, f"unknown setting {key!r} (known: {', '.join(sorted(known))})"
+            return None, key, f"unknown setting {shown(key)} (known: {', '.join(sorted(known))})"
         if key == "logs" and logs_problem(value):
             return None, key, str(logs_problem(value))
         check, expected = _CHECKS[key]
         if not check(value):
-            return None, key, f"{key} must be {expected}, not {value!r}"
+            return None, key, f"{key} must be {expected}, not {shown(value)}"
     values: dict[str, Any] = {k: (float(v) if k in _FLOATS else v) for k, v in data.items()}
     return Settings(**values), None, ""
 
@@ -112,7 +113,9 @@ def lock_timeout_from(raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"MAIA_LOCK_TIMEOUT must be a number of seconds, not {raw!r}") from None
+        raise ValueError(
+            f"MAIA_LOCK_TIMEOUT must be a number of seconds, not {shown(raw)}"
+        ) from None
     if not (math.isfinite(value) and 0 <= value <= 86400):
-        raise ValueError(f"MAIA_LOCK_TIMEOUT must be from 0 to 86400 seconds, not {raw!r}")
+        raise ValueError(f"MAIA_LOCK_TIMEOUT must be from 0 to 86400 seconds, not {shown(raw)}")
     return value

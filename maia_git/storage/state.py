@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.escape import shown
 from maia_git.core.ids import is_valid_id
 from maia_git.core.models import FINISHED, Experiment, Priority, QueueEntry, Status
 from maia_git.core.times import canonical_ts
@@ -16,7 +17,6 @@ from maia_git.storage import yamlio
 from maia_git.storage.yamlio import StateDoc
 
 SETTINGS_FILE = "maia.yaml"
-_SHARE_LINE = re.compile(rb"^control_share: ([0-9.eE+-]+)[ \t]*$", re.MULTILINE)
 
 
 def experiment_rel(exp_id: str) -> str:
@@ -103,15 +103,15 @@ def _check(
 ) -> None:
     for key, value in doc.data.items():
         if key not in spec:
-            raise doc.error(key, f"unknown field {key!r}")
+            raise doc.error(key, f"unknown field {shown(key)}")
         check, expected = spec[key]
         if not check(value):
-            raise doc.error(key, f"{key} must be {expected}, not {value!r}")
+            raise doc.error(key, f"{key} must be {expected}, not {shown(value)}")
     for key in required:
         if key not in doc.data:
             raise doc.error(None, f"missing field {key!r}")
     if doc.data["id"] != exp_id:
-        raise doc.error("id", f"id {doc.data['id']!r} does not match the file name ({exp_id})")
+        raise doc.error("id", f"id {shown(doc.data['id'])} does not match the file name ({exp_id})")
 
 
 def _ts(value: str | None) -> str | None:
@@ -141,10 +141,6 @@ def load_entry(top: Path, exp_id: str) -> QueueEntry:
     )
 
 
-_STATUS_LINE = re.compile(rb"^status: ([a-z]+)\s*$", re.MULTILINE)
-_FINISHED_BYTES = {s.value.encode() for s in FINISHED}
-
-
 def queue_ids(top: Path) -> list[str]:
     return sorted(name for name, _ in _queue_files(top))
 
@@ -162,41 +158,18 @@ def _queue_files(top: Path) -> list[tuple[str, os.DirEntry[str]]]:
 
 
 def load_entries(top: Path, *, finished: bool = True) -> dict[str, QueueEntry]:
-    """Every queue entry; with ``finished=False`` finished ones are skipped unparsed.
-
-    Skipping reads each file's ``status:`` line only, so scheduling stays cheap in a workspace
-    with thousands of finished experiments; a file whose status line is not a finished status is
-    parsed and checked in full.
-    """
+    """Every queue entry; with ``finished=False`` the finished ones are left out."""
     out: dict[str, QueueEntry] = {}
-    for exp_id, entry in sorted(_queue_files(top), key=lambda pair: pair[0]):
+    for exp_id, _ in sorted(_queue_files(top), key=lambda pair: pair[0]):
         if not is_valid_id(exp_id):
             continue
-        if not finished and _finished_at_a_glance(entry):
-            continue
         try:
-            out[exp_id] = load_entry(top, exp_id)
+            entry = load_entry(top, exp_id)
         except NotFound:
             continue  # removed since the folder was listed (a recovery, a user): not there
+        if finished or entry.status not in FINISHED:
+            out[exp_id] = entry
     return out
-
-
-def _finished_at_a_glance(entry: os.DirEntry[str]) -> bool:
-    """Whether the entry's status line says finished; anything unusual is parsed in full."""
-    try:
-        if not entry.is_file(follow_symlinks=False):
-            return False
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        head = os.read(fd, 4096)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    match = _STATUS_LINE.search(head)
-    return match is not None and match.group(1) in _FINISHED_BYTES
 
 
 def load_experiment(top: Path, exp_id: str) -> Experiment:
@@ -232,26 +205,9 @@ def experiment_bytes(experiment: Experiment) -> bytes:
 
 
 def control_share(top: Path, exp_id: str) -> float:
-    """The experiment's control share; 0.5 for a queue entry with no definition.
-
-    The share line maia writes is read without YAML (``maia exp assign`` stays cheap); anything
-    else falls back to the full, checked load.
-    """
-    path = top / experiment_rel(exp_id)
-    try:
-        raw = path.read_bytes() if not path.is_symlink() else b""
-    except FileNotFoundError:
+    """The experiment's control share; 0.5 for a queue entry with no definition."""
+    if not has_experiment(top, exp_id) and not (top / experiment_rel(exp_id)).is_symlink():
         if (top / queue_rel(exp_id)).exists():
             return 0.5
-        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)") from None
-    except OSError:
-        raw = b""  # not a readable file: the checked load below says what is wrong
-    match = _SHARE_LINE.search(raw)
-    if match is not None:
-        try:
-            share = float(match.group(1))
-        except ValueError:
-            share = -1.0
-        if 0 < share < 1:
-            return share
+        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
     return load_experiment(top, exp_id).control_share

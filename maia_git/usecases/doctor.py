@@ -18,7 +18,7 @@ from maia_git.errors import LockTimeout, MaiaError
 from maia_git.storage.lock import WorkspaceLock
 from maia_git.usecases import doctor_checks, doctor_logs
 from maia_git.usecases.doctor_fix import lock_timeout, repair
-from maia_git.usecases.doctor_model import Check, Problem, Report, Scan
+from maia_git.usecases.doctor_model import Check, Problem, Report, Scan, crashed
 from maia_git.usecases.doctor_scan import scan
 from maia_git.workspace import Workspace
 
@@ -43,7 +43,15 @@ CHECKS: list[Check] = [
 
 
 def check(found: Scan, checks: list[Check] | None = None) -> list[Problem]:
-    return [p for one in (CHECKS if checks is None else checks) for p in one(found)]
+    return [p for one in (CHECKS if checks is None else checks) for p in _run_check(one, found)]
+
+
+def _run_check(one: Check, found: Scan) -> list[Problem]:
+    """A check that fails is itself a problem: doctor still reports everything else."""
+    try:
+        return one(found)
+    except Exception as err:  # doctor must diagnose whatever it is given, and go on
+        return [crashed(one.__name__, err)]
 
 
 def run(ws: Workspace, fix: bool = False) -> Report:

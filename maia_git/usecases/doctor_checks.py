@@ -57,7 +57,7 @@ def prompts_exist(scan: Scan) -> list[Problem]:
             continue
         for role, rel in (("control", experiment.control), ("treatment", experiment.treatment)):
             inside = not Path(rel).is_absolute() and ".." not in Path(rel).parts
-            if not (inside and (scan.top / rel).is_file()):
+            if not (inside and _is_file(scan.top / rel)):
                 problems.append(
                     problem(
                         "agreement", state.experiment_rel(exp_id), "no_prompt", role=role, rel=rel
@@ -156,6 +156,13 @@ def git_state(scan: Scan) -> list[Problem]:
         what, _, fix = str(err).partition("; ")
         return [problem("git", ".git/HEAD", "git_state", what=what, fix=fix)]
     return []
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
 
 
 def missing_attributes(top: Path) -> list[str]:

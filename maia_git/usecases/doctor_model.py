@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.escape import clip
 from maia_git.core.models import Experiment, QueueEntry
 from maia_git.core.settings import Settings
 
@@ -59,6 +60,10 @@ _TEXT = {
         _DOCTOR_FIX + "adds them (without them, merging log shards conflicts)",
     ),
     "git_state": ("{what}: maia cannot commit", "{fix}"),
+    "crashed": (
+        "the {name} check stopped on {error}",
+        "the other checks ran; please report this with the file that caused it",
+    ),
 }
 
 
@@ -72,9 +77,17 @@ class Problem:
 
 
 def problem(check: str, where: str, kind: str, fixable: bool = False, **names: Any) -> Problem:
+    """The problem of ``kind``; every name is cut short, so a line stays readable."""
     what, fix = _TEXT[kind]
-    names.setdefault("where", where)
-    return Problem(check, where, what.format(**names), fix.format(**names), fixable)
+    where = clip(where, 120)
+    shown = {key: clip(str(value), 120) for key, value in names.items()}
+    shown.setdefault("where", where)
+    return Problem(check, where, what.format(**shown), fix.format(**shown), fixable)
+
+
+def crashed(name: str, err: BaseException) -> Problem:
+    error = clip(f"{type(err).__name__}: {err}", 160)
+    return problem("doctor", ".", "crashed", name=name, error=error)
 
 
 @dataclass

@@ -110,12 +110,18 @@ def _remote_url(ws: Workspace) -> str:
 
 
 def _client(ws: Workspace, environ: Mapping[str, str]) -> Any:
-    from maia_git.github import GitHubClient, api_url_from, repo_from, token_from_env
+    from maia_git.github import (
+        GitHubClient,
+        api_url_from,
+        repo_from,
+        timeout_from,
+        token_from_env,
+    )
 
     token = token_from_env(environ)
     code, url, _ = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)
     repo = repo_from(environ, url.strip() if code == 0 else None)
-    timeout = float(environ.get("MAIA_GITHUB_TIMEOUT", "10"))
+    timeout = timeout_from(environ)
     api_url = api_url_from(environ)
     return GitHubClient(api_url, token, repo, timeout=timeout)
 

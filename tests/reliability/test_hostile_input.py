@@ -297,6 +297,92 @@ STATE_CASES = [
     ),
 ]
 
+
+def setting(value: str, key: str = "alpha", default: str = "0.05") -> Setup:
+    return edit("maia.yaml", f"{key}: {default}", f"{key}: {value}")
+
+
+# Values that once gave tracebacks (exit 1) instead of exit 3 with file:line:column.
+YAML_VALUES = [
+    ".Inf", ".NaN", "-.INF", ".inf", "1e999", "0_7", "0x_", "0b2", "!!int abc", "!!float abc",
+    "!!int 1.5", "!!bool maybe", "!!null x", "9" * 5000, "0x" + "F" * 5000, "!!map x",
+    "!!seq xy", "!!str [1,2]", "!!str {a: 1}", "!!binary aGk=", "!!set {a}",
+]  # fmt: skip
+YAML_CASES = [
+    Case(
+        f"setting-{i:02d}-{v[:12]}",
+        ("queue", "status"),
+        STATE,
+        setting(v),
+        says=FILE_LINE_COL + r"(?!.*Node\()",
+    )
+    for i, v in enumerate(YAML_VALUES)
+] + [
+    Case(
+        "nested-500-brackets-1kb",
+        start("exp_001"),
+        STATE,
+        write(QUEUE, ENTRY + "notes: " + "[" * 500 + "]" * 500 + "\n"),
+        says=FILE_LINE_COL + "nested deeper",
+    ),
+    Case(
+        "nested-500-braces-in-settings",
+        ("queue", "status"),
+        STATE,
+        setting("{a: " * 500 + "1" + "}" * 500),
+        says=FILE_LINE_COL + "nested deeper",
+    ),
+    Case(
+        "800-kb-flow-sequence",
+        ("exp", "list"),
+        STATE,
+        write(QUEUE, ENTRY + "notes: [" + "1, " * 270_000 + "1]\n"),
+        says=FILE_LINE_COL + "file is 810068 bytes, over the 64 KiB limit",
+    ),
+    Case(
+        "5000-values-in-60-kb",
+        ("exp", "show", "exp_001"),
+        STATE,
+        write(QUEUE, ENTRY + "notes: [" + "1," * 6000 + "1]\n"),
+        says=FILE_LINE_COL + "more than 5000 values",
+    ),
+    Case(
+        "huge-hex-max-concurrent",
+        ("queue", "status"),
+        STATE,
+        setting("0x" + "F" * 60, "max_concurrent", "3"),
+        says=FILE_LINE_COL + "max_concurrent",
+    ),
+    Case(
+        "control-share-infinite",
+        ("exp", "show", "exp_001"),
+        STATE,
+        edit(EXPERIMENT, "control_share: 0.5", "control_share: .Inf"),
+        says=FILE_LINE_COL + "'.Inf' is not a finite number",
+    ),
+    Case(
+        "long-value-is-not-echoed",
+        ("exp", "show", "exp_001"),
+        STATE,
+        edit(EXPERIMENT, "control_share: 0.5", "control_share: " + "x" * 5000),
+        says=FILE_LINE_COL + r"control_share must be .*\(5000 characters\)",
+    ),
+    Case(
+        "long-key-is-not-echoed",
+        start("exp_001"),
+        STATE,
+        write(QUEUE, ENTRY + "k" * 1000 + ": 1\n"),
+        says=FILE_LINE_COL + "unknown field",
+    ),
+    Case(
+        "anchor",
+        start("exp_001"),
+        STATE,
+        write(QUEUE, ENTRY + "notes: &n x\n"),
+        says=FILE_LINE_COL + "anchors",
+    ),
+]
+
 ENVIRONMENT_CASES = [
     Case("env-GIT_DIR", start("exp_001"), USAGE, env={"GIT_DIR": "/tmp"}, says="GIT_DIR"),
     Case(
@@ -363,7 +449,7 @@ CLICK_CASES = [
     Case("click-unknown-status", ("exp", "list", "--status", "bogus"), USAGE),
 ]
 
-CASES = ID_CASES + CLICK_CASES + STATE_CASES + ENVIRONMENT_CASES + RECORD_CASES
+CASES = ID_CASES + CLICK_CASES + STATE_CASES + YAML_CASES + ENVIRONMENT_CASES + RECORD_CASES
 
 
 @pytest.fixture
@@ -386,6 +472,7 @@ def refused(top: Path, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
     assert (result.code, result.out) == (case.code, ""), result.err
     assert result.err.count("\n") == 1 and result.err.startswith("maia: error: "), result.err
+    assert len(result.err) <= 300 + len("maia: error: \n"), result.err
     assert re.search(case.says, result.err), result.err
     assert snapshot(top) == before
 
@@ -400,6 +487,34 @@ def test_hostile_input_is_refused_before_any_side_effect(
     case: Case, top: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refused(top, case, monkeypatch)
+
+
+DOCTOR_CASES = [c for c in STATE_CASES[:4] + YAML_CASES if c.setup is not None] + [
+    Case(
+        "prompt-path-5000-chars",
+        ("doctor",),
+        1,
+        edit(EXPERIMENT, "control: agents/helper.md", "control: " + "a/" * 2500 + "x.md"),
+    ),
+    Case(
+        "prompt-path-with-nul",
+        ("doctor",),
+        1,
+        edit(EXPERIMENT, "control: agents/helper.md", 'control: "agents/\\0.md"'),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", DOCTOR_CASES, ids=[c.name for c in DOCTOR_CASES])
+def test_doctor_diagnoses_every_hostile_file(case: Case, top: Path) -> None:
+    assert case.setup is not None
+    case.setup(top)
+    before = snapshot(top)
+    result = maia_here(top, "doctor")
+    assert result.code == 1, result.out + result.err
+    assert result.err == "" and "problem(s)" in result.out, result.out
+    assert all(len(line) <= 300 for line in result.out.splitlines()), result.out
+    assert snapshot(top) == before
 
 
 # --- a read-only repository and a full disk ---------------------------------------------------

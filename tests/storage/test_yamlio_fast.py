@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maia_git.errors import StateFileError
-from maia_git.storage import yamlio
+from maia_git.storage import yamlfast, yamlio
 
 scalars = st.one_of(
     st.none(),
@@ -54,7 +54,7 @@ def full(raw: bytes) -> object:
 @given(st.dictionaries(keys, values, min_size=1, max_size=6))
 def test_what_dumps_writes_reads_back_the_same_both_ways(data: dict) -> None:
     raw = yamlio.dumps(data)
-    quick = yamlio._fast_load(raw.decode())
+    quick = yamlfast.fast_load(raw.decode())
     assert yamlio.loads(raw, "f").data == data
     if quick is not None:
         assert quick[0] == full(raw) == data
@@ -88,7 +88,7 @@ line = st.one_of(
 @given(st.lists(line, min_size=1, max_size=6))
 def test_any_text_the_line_reader_accepts_means_the_same_in_yaml(lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
-    quick = yamlio._fast_load(text)
+    quick = yamlfast.fast_load(text)
     if quick is not None:
         assert quick[0] == full(text.encode())
 
@@ -105,4 +105,4 @@ def test_any_text_the_line_reader_accepts_means_the_same_in_yaml(lines: list[str
     ],
 )
 def test_the_line_reader_leaves_everything_else_to_yaml(text: str) -> None:
-    assert yamlio._fast_load(text) is None
+    assert yamlfast.fast_load(text) is None
