@@ -15,7 +15,7 @@ from pathlib import Path
 from maia_git import crash
 from maia_git.core.settings import Settings, lock_timeout_from, parse_settings
 from maia_git.errors import MaiaError, UsageError
-from maia_git.storage import git, journal, yamlio
+from maia_git.storage import advance, git, journal, yamlio
 from maia_git.storage.atomic import check_inside, write_atomic
 from maia_git.storage.lock import WorkspaceLock
 from maia_git.storage.state import SETTINGS_FILE
@@ -64,6 +64,7 @@ class Workspace:
         with WorkspaceLock(self.repo.git_dir, timeout):
             crash.point("after_lock")
             journal.recover(self.repo, wait=timeout)
+            advance.recover(self.repo)  # a branch move a killed `maia sync --push` began
             # Recovery may have removed the maia.yaml of an init that never committed.
             self.check_initialised()
             self._settings = None  # read fresh inside the lock

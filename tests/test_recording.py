@@ -266,7 +266,7 @@ def test_sync_push_retries_after_rebase_when_rejected(
     maia("exp", "record", active, "--user", "amy", "--success", cwd=ws)
     result = maia("sync", "--push", "--json", cwd=ws)
     assert result.code == 0, result.err
-    assert json.loads(result.out)["push_attempts"] == 2
+    assert json.loads(result.out)["push_attempts"] == 1  # fetched first: no rejected push
     tree = git(remote, "ls-tree", "-r", "--name-only", "main")
     assert f"experiments/{active}/interactions/other-host/" in tree
     assert f"experiments/{active}/interactions/test-writer/" in tree

@@ -6,11 +6,22 @@ from maia_git.cli.render import emit_json
 
 
 @click.command()
-@click.option("--push", is_flag=True, help="Push afterwards; on a rejected push, rebase and retry.")
-@click.option("--dry-run", is_flag=True, help="List the shards that would be committed.")
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Then push; if the remote moved on, put this branch's commits on top of it first.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be sealed and committed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sync(push: bool, dry_run: bool, as_json: bool) -> None:
-    """Commit new interaction-log and score lines (one commit), and optionally push.
+    """Seal the records not yet synced into new log files, commit them, and optionally push.
+
+    Records wait beside git (in .git/maia/pending) until a sync writes them into new files
+    under experiments/<id>/interactions/ and scores/, in one commit; a committed log file never
+    changes. --push fetches first and, if the remote moved on, rebuilds this branch's commits
+    on top of it without a rebase, a merge or a checkout; the branch moves only after the push
+    succeeded. If both sides changed the same experiment differently, nothing changes and one
+    line says which (exit 1). docs/logs.md has the details.
 
     \b
     Example:
@@ -36,6 +47,6 @@ def sync(push: bool, dry_run: bool, as_json: bool) -> None:
     elif dry_run:
         click.echo("dry run: would commit " + ", ".join(result.files))
     else:
-        click.echo(f"committed {result.lines} new line(s) in {len(result.files)} file(s)")
+        click.echo(f"committed {result.lines} line(s) in {len(result.files)} new file(s)")
     if result.pushed:
         click.echo(f"pushed (attempts: {result.attempts})")

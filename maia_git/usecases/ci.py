@@ -237,7 +237,7 @@ def analyze_all(ws: Workspace, base: str | None) -> CiReport:
 def promote_all(ws: Workspace, report: CiReport, open_pr: bool, environ: Mapping[str, str]) -> None:
     """Promote every promotable experiment, then push the completion commits back."""
     from maia_git.usecases.promotion import promote
-    from maia_git.usecases.sync import push_with_rebase
+    from maia_git.usecases.push import push
 
     has_remote = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)[0] == 0
     for exp_id in report.promotable:
@@ -249,7 +249,8 @@ def promote_all(ws: Workspace, report: CiReport, open_pr: bool, environ: Mapping
         report.promoted.append(done.to_dict())
     if report.promoted and has_remote:
         try:
-            push_with_rebase(ws)
+            with ws.transaction():
+                push(ws)
         except MaiaError as err:
             report.errors.append(str(err))
     if report.promoted:

@@ -1,5 +1,8 @@
 """``maia sync``: seal the records not yet synced into new segments, commit them, and push.
 
+With ``push``, the push (``usecases.push``) runs in the same lock, after a check that stops a
+diverged sync before it changes anything.
+
 Runtimes append to pending files in the git directory (``storage.segments``); sync seals them
 into new segment files and commits those, under the lock, in one commit: a sync only ever adds
 files, so the repository grows with the log, not its square. Files that other programs dropped
@@ -14,9 +17,8 @@ from datetime import UTC, datetime
 
 from maia_git.errors import MaiaError
 from maia_git.storage import git, sealing, segments
+from maia_git.usecases import push as pushing
 from maia_git.workspace import Transaction, Workspace
-
-PUSH_ATTEMPTS = 5
 
 
 @dataclass
@@ -99,12 +101,14 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
         if dry_run:
             result.files = preview(ws)
             return result
+        if push:
+            pushing.check(ws)  # diverged: stop before anything changes
         result.migrated = migrate_shards(ws, writer_name())
         sealing.rotate(ws.repo.git_dir)
         _seal_and_commit(ws, tx, result)
         if push:
             try:
-                result.attempts = push_with_rebase(ws)
+                result.attempts = pushing.push(ws)
             except MaiaError as err:
                 if result.files:
                     raise MaiaError(f"committed {result.lines} new line(s), but {err}") from None
@@ -145,35 +149,3 @@ def _message(files: list[str], lines: int) -> str:
         + "".join(f"Maia-Experiment: {e}\n" for e in experiments)
         + f"Maia-Sync: {len(files)} file(s)\n"
     )
-
-
-def push_with_rebase(ws: Workspace, attempts: int = PUSH_ATTEMPTS) -> int:
-    """Push the current branch; on a non-fast-forward rejection, rebase and retry."""
-    remote = ws.settings.remote
-    branch = ws.repo.branch()
-    if branch is None:
-        raise MaiaError("HEAD is detached; cannot push")
-    for attempt in range(1, attempts + 1):
-        code, out, err = git.attempt(
-            ws.repo, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}"
-        )
-        if code == 0:
-            return attempt
-        behind = any(
-            line.startswith("!") and ("fetch first" in line or "non-fast-forward" in line)
-            for line in out.splitlines()
-        )
-        if attempt == attempts or not behind:
-            raise MaiaError(f"push to {remote} failed: {git.complaint(['push'], err, out)}")
-        git.run(
-            ws.repo,
-            "-c",
-            "rebase.autoStash=true",
-            "pull",
-            "--rebase",
-            "--no-edit",
-            "-q",
-            remote,
-            branch,
-        )
-    return attempts
