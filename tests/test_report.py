@@ -21,7 +21,7 @@ import pytest
 
 from maia_git.usecases import scores
 from maia_git.usecases.analysis import analyze_experiment
-from maia_git.usecases.report import queue_with_reasons
+from maia_git.usecases.report import gather, queue_with_reasons
 from maia_git.usecases.timeline import lift_over_time
 from maia_git.usecases.trend import WINDOWS, quality_trend
 from maia_git.workspace import Workspace
@@ -297,3 +297,16 @@ def test_progress_on_a_terminal_and_none_in_a_pipe(generated: Path, tmp_path: Pa
 def run_cli_report(top: Path, out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "maia_git", "report", "--out", str(out)],
                           cwd=top, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_experiment_page_data_prompt_diff_and_history(generated: Path) -> None:
+    report = gather(Workspace.find(generated), experiments=["exp_001"], agents=["alpha"])
+    (page,) = report.experiments
+    assert page.prompts is not None
+    assert page.prompts.source == "as committed at HEAD"
+    assert "+Plan first, then answer." in page.prompts.diff.splitlines()
+    assert "-Answer the question." in page.prompts.diff.splitlines()
+    transitions = [h["transition"] for h in page.history if h["transition"]]
+    assert transitions[:2] == ["none->draft", "draft->queued->active"]
+    again = analyze_experiment(Workspace.find(generated), "exp_001").to_dict()
+    assert page.analysis | {"shards_read": 0} == again | {"shards_read": 0}  # cached or not

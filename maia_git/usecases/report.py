@@ -32,7 +32,7 @@ class Prompts:
     control: str
     treatment: str
     diff: str
-    source: str  # where the texts were read: "HEAD", or "working tree" for an uncommitted file
+    source: str  # where the texts were read: their pins, HEAD, or the working tree
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,17 @@ def _experiment(ws: Workspace, exp_id: str, advance: Callable[[int], None]) -> E
 
 
 def _prompts(ws: Workspace, view: dict[str, Any]) -> Prompts:
-    """The two prompt files as committed at HEAD (the working tree's when not committed)."""
+    """The two arms' prompts: the texts pinned when the experiment started, or, before it has
+    pins, the files as committed at HEAD (the working tree's when not committed)."""
+    pins = view.get("pins") or {}
     texts, sources = [], set()
-    for path in (str(view["control"]), str(view["treatment"])):
-        text, source = _prompt_text(ws, path)
+    for arm in ("control", "treatment"):
+        pin = pins.get(arm)
+        if pin:
+            text = plumbing.read_blob(ws.repo, str(pin["blob"])).decode("utf-8", "replace")
+            source = "pinned when the experiment started"
+        else:
+            text, source = _prompt_text(ws, str(view[arm]))
         texts.append(text)
         sources.add(source)
     diff = prompt_diff(texts[0], texts[1], str(view["control"]), str(view["treatment"]), 400)
@@ -130,11 +137,12 @@ def _prompts(ws: Workspace, view: dict[str, Any]) -> Prompts:
 def _prompt_text(ws: Workspace, path: str) -> tuple[str, str]:
     blob = plumbing.blob_of(ws.repo, "HEAD", path)
     if blob is not None:
-        return plumbing.read_blob(ws.repo, blob).decode("utf-8", "replace"), "HEAD"
+        return plumbing.read_blob(ws.repo, blob).decode("utf-8", "replace"), "as committed at HEAD"
     try:
-        return (ws.top / path).read_text(encoding="utf-8", errors="replace"), "working tree"
+        text = (ws.top / path).read_text(encoding="utf-8", errors="replace")
+        return text, "as in the working tree (not committed)"
     except OSError:
-        return "", "missing"
+        return "", "a file missing from HEAD and the working tree"
 
 
 def queue_with_reasons(ws: Workspace) -> dict[str, Any]:
