@@ -13,6 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from pgserver import postgres_url  # noqa: F401 - the throwaway PostgreSQL server fixture
+
 from fakegithub import default_certificate
 
 IDENTITY = {

@@ -28,6 +28,7 @@ C = "maia_git.cli"
         "doctor": f"{C}.doctor_cmd:doctor",
         "demo": f"{C}.demo_cmd:demo",
         "report": f"{C}.report_cmd:report",
+        "logs": f"{C}.logs_cmd:logs",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

@@ -24,6 +24,7 @@ from maia_git.stats import Analysis, ArmStats, Plan, Reason
 from maia_git.storage import segments, state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
 from maia_git.storage.statcache import Entry, Key, StatCache
+from maia_git.usecases import repeats
 from maia_git.workspace import Workspace
 
 
@@ -215,12 +216,23 @@ def log_files(ws: Workspace, exp_id: str) -> list[str]:
 
 
 def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmStats, LogReport]:
+    from maia_git.usecases import warehouse
+
+    if warehouse.uses_engine(ws, exp_id):  # Parquet, SQL, or segments exported from git
+        sums = warehouse.source_sums(ws, exp_id, share)
+        report = LogReport((), sums.invalid, sums.duplicates)
+        return sums.control.arm_stats(), sums.treatment.arm_stats(), report
     folder = state.interactions_rel(exp_id)
     rels, problems = _shard_files(ws, exp_id)
     collector = _Collector(ws, exp_id, share, StatCache(ws.repo, folder, exp_id, share))
     shards = [s for s in map(collector.shard, rels) if s is not None]
     collector.across(shards)
-    return _total(shards, problems + collector.unreadable, len(rels), collector.read)
+    control, treatment, report = _total(
+        shards, problems + collector.unreadable, len(rels), collector.read
+    )
+    if report.duplicate_lines:  # count the copy core.repeats names, as every source does
+        control, treatment = repeats.corrected(ws.top, rels, exp_id, share, control, treatment)
+    return control, treatment, report
 
 
 def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:

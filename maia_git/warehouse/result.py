@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maia_git.errors import MaiaError
+from maia_git.stats import ArmStats
 from maia_git.warehouse.sql import METRICS, RESULT, SUMS
 
 Sums = tuple[int, float, float, float, float, float]  # CONTRACT's RatioSums, in its order
@@ -23,10 +24,17 @@ class ArmSums:
     users: int = 0
     n: int = 0
     metrics: Mapping[str, Sums] = field(default_factory=_empty)
+    quality_line_sumsq: float = 0.0  # sum of squared scores over lines
 
     def to_dict(self) -> dict[str, Any]:
         sums = {m: dict(zip(SUMS, self.metrics[m], strict=True)) for m in METRICS}
         return {"users": self.users, "n": self.n, "sums": sums}
+
+    def arm_stats(self) -> ArmStats:
+        """The interaction-level ``stats.ArmStats`` these sums hold."""
+        c, q, t, lat = (self.metrics[m] for m in METRICS)
+        return ArmStats(self.n, int(c[1]), int(q[2]), q[1], self.quality_line_sumsq, int(t[2]),
+                        t[1], int(lat[2]), lat[1])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,4 +88,5 @@ def _arm(values: Mapping[str, Any]) -> ArmSums:
     for m in METRICS:
         units, *rest = (values[f"{m}_{s}"] for s in SUMS)
         metrics[m] = (int(units), *(float(v) for v in rest))  # type: ignore[assignment]
-    return ArmSums(int(values["users"]), int(values["n"]), metrics)
+    return ArmSums(int(values["users"]), int(values["n"]), metrics,
+                   float(values["quality_line_sumsq"]))  # fmt: skip

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from maia_git.core.interaction import TS_PATTERN, check_line
+from maia_git.core.interaction import check_line
+from maia_git.core.repeats import ts_micros
 from maia_git.storage.jsonl import read_lines
 
 # The Parquet schema, in DuckDB's types (the column order of every exported file).
@@ -36,21 +36,7 @@ SCHEMA: dict[str, str] = {
     "line": "BIGINT",
     "error": "VARCHAR",
 }
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_BIGINT = (1 << 63) - 1
-
-
-def ts_micros(text: str) -> int:
-    """Microseconds since the epoch of a timestamp that TS_PATTERN accepts."""
-    match = TS_PATTERN.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not an RFC 3339 UTC timestamp: {text!r}")
-    hour, minute = int(text[11:13]), int(text[14:16])
-    second = int(match[5])
-    fraction = (match[6] or ".")[1:]
-    day = datetime(int(match[1]), int(match[2]), int(match[3]), hour, minute, tzinfo=UTC)
-    delta = day - _EPOCH + timedelta(seconds=second)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + int((fraction + "000000")[:6])
 
 
 def typed_row(obj: Any) -> tuple[dict[str, Any] | None, str | None]:

@@ -32,7 +32,10 @@ COLUMNS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latenc
            "interaction_id")  # fmt: skip
 METRICS = ("completion", "quality", "tokens", "latency")
 SUMS = ("units", "num", "den", "num2", "den2", "numden")
-RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS), "rows", "valid")
+# quality_line_sumsq: the sum of squared scores over lines, which the interaction-level quality
+# test of stats.ArmStats needs.
+RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS),
+          "quality_line_sumsq", "rows", "valid")  # fmt: skip
 
 SOURCE = "maia_source"  # the placeholder table the source query replaces
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # core.assign.CONTROL_CHARS: Unicode category Cc
@@ -115,7 +118,7 @@ WITH typed AS (
 ), per_user AS (
   SELECT arm, user_id, COUNT(*) AS un, SUM(CASE WHEN success THEN 1 ELSE 0 END) AS us,
     COUNT(q) AS uqn, COALESCE(SUM(q), 0) AS uqs, COUNT(t) AS utn, COALESCE(SUM(t), 0) AS uts,
-    COUNT(l) AS uln, COALESCE(SUM(l), 0) AS uls
+    COUNT(l) AS uln, COALESCE(SUM(l), 0) AS uls, COALESCE(SUM(q * q), 0) AS uqq
   FROM ranked WHERE copy = 1
   GROUP BY arm, user_id
 )
@@ -124,10 +127,12 @@ SELECT arm, CAST(COUNT(*) AS BIGINT) AS users, CAST(SUM(un) AS BIGINT) AS n,
   {_metric("quality", "uqs", "uqn")},
   {_metric("tokens", "uts", "utn")},
   {_metric("latency", "uls", "uln")},
+  CAST(COALESCE(SUM(uqq), 0) AS DOUBLE) AS quality_line_sumsq,
   CAST(0 AS BIGINT) AS "rows", CAST(0 AS BIGINT) AS valid
 FROM per_user GROUP BY arm
 UNION ALL
 SELECT '*' AS arm, CAST(0 AS BIGINT) AS users, CAST(0 AS BIGINT) AS n, {_zeros()},
+  CAST(0 AS DOUBLE) AS quality_line_sumsq,
   CAST((SELECT COUNT(*) FROM checked) AS BIGINT) AS "rows",
   CAST((SELECT COUNT(*) FROM valid) AS BIGINT) AS valid
 """

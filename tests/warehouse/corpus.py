@@ -12,13 +12,13 @@ import hashlib
 import json
 import random
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from maia_git.core.assign import arm as assigned_arm
 from maia_git.core.interaction import check_line
 from maia_git.storage.jsonl import read_lines
-from maia_git.warehouse.rows import ts_micros
 
 EXP = "exp_wh"
 METRICS = ("completion", "quality", "tokens", "latency")
@@ -28,12 +28,12 @@ def _line(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":")) + "\n"
 
 
-def good(rng: random.Random, user: str, i: int, **extra: Any) -> dict[str, Any]:
+def good(rng: random.Random, user: str, i: int, exp: str = EXP, **extra: Any) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "ts": f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{rng.randrange(60):02d}"
         f".{rng.randrange(10**6):06d}Z",
         "user_id": user,
-        "arm": assigned_arm(EXP, user),
+        "arm": assigned_arm(exp, user),
         "success": rng.random() < 0.55,
     }
     if rng.random() < 0.7:
@@ -48,9 +48,9 @@ def good(rng: random.Random, user: str, i: int, **extra: Any) -> dict[str, Any]:
     return rec
 
 
-def bad_lines(rng: random.Random) -> list[str]:
+def bad_lines(rng: random.Random, exp: str = EXP) -> list[str]:
     """Lines the rules refuse, one per rule, and lines that are not JSON objects at all."""
-    base = good(rng, "bad-user", 1, interaction_id="bad-1")
+    base = good(rng, "bad-user", 1, exp, interaction_id="bad-1")
     wrong = "treatment" if base["arm"] == "control" else "control"
     variants: list[dict[str, Any]] = [
         {**base, "arm": wrong},
@@ -79,7 +79,7 @@ def bad_lines(rng: random.Random) -> list[str]:
     return lines
 
 
-def write_corpus(folder: Path, seed: int = 7, users: int = 120) -> list[Path]:
+def write_corpus(folder: Path, seed: int = 7, users: int = 120, exp: str = EXP) -> list[Path]:
     """Two segments whose users overlap, with bad lines and repeated ids of every kind."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,28 +88,28 @@ def write_corpus(folder: Path, seed: int = 7, users: int = 120) -> list[Path]:
     for u in range(users):
         user = f"user-{u:04d}"
         for i in range(rng.randrange(1, 9)):
-            (first if rng.random() < 0.5 else second).append(_line(good(rng, user, i)))
+            (first if rng.random() < 0.5 else second).append(_line(good(rng, user, i, exp)))
     for i in range(3):  # not printable, yet no control character: a valid user id
-        second.append(_line(good(rng, "nb\u00a0sp\u200d", i)))
-    first += bad_lines(rng)
+        second.append(_line(good(rng, "nb\u00a0sp\u200d", i, exp)))
+    first += bad_lines(rng, exp)
     # Repeated ids: an exact copy in the other segment; a copy with an earlier ts and another
     # outcome (it counts, though read later); equal ts, other success; a copy whose first
     # occurrence is invalid (the valid one counts).
-    dup = good(rng, "user-0001", 90, interaction_id="dup-exact")
+    dup = good(rng, "user-0001", 90, exp, interaction_id="dup-exact")
     first.append(_line(dup))
     second.append(_line(dup))
-    late = good(rng, "user-0002", 91, interaction_id="dup-earlier", success=True)
+    late = good(rng, "user-0002", 91, exp, interaction_id="dup-earlier", success=True)
     late["ts"] = "2026-03-20T10:00:00Z"
     early = {**late, "ts": "2026-03-20T09:59:59.999999Z", "success": False, "quality_score": 1.0}
     first.append(_line(late))
     second.append(_line(early))
-    tie = good(rng, "user-0003", 92, interaction_id="dup-tie", success=True)
+    tie = good(rng, "user-0003", 92, exp, interaction_id="dup-tie", success=True)
     first.append(_line(tie))
     first.append(_line({**tie, "success": False}))
-    broken = good(rng, "user-0004", 93, interaction_id="dup-invalid-first")
+    broken = good(rng, "user-0004", 93, exp, interaction_id="dup-invalid-first")
     first.append(_line({**broken, "quality_score": 500}))
     second.append(_line(broken))
-    leap = good(rng, "user-0005", 94, interaction_id="dup-leap")
+    leap = good(rng, "user-0005", 94, exp, interaction_id="dup-leap")
     leap["ts"] = "2026-06-30T23:59:60Z"
     second.append(_line(leap))
     after = {**leap, "ts": "2026-07-01T00:00:00.000001Z", "success": not leap["success"]}
@@ -120,24 +120,30 @@ def write_corpus(folder: Path, seed: int = 7, users: int = 120) -> list[Path]:
     return [a, b]
 
 
-def _order(rec: dict[str, Any]) -> tuple[Any, ...]:
+def _micros(ts: str) -> int:
+    leap = ts[17:19] == "60"
+    moment = datetime.fromisoformat((ts[:17] + "59" + ts[19:]) if leap else ts)
+    return int(moment.timestamp()) * 10**6 + moment.microsecond + (10**6 if leap else 0)
+
+
+def _order(rec: dict[str, Any], exp: str) -> tuple[Any, ...]:
     def opt(key: str) -> tuple[bool, float]:
         value = rec.get(key)
         return (value is not None, 0.0 if value is None else float(value))
 
-    md5 = hashlib.md5(f"{EXP}:{rec['user_id']}".encode()).hexdigest()
-    return (ts_micros(rec["ts"]), rec["success"], opt("quality_score"), opt("tokens"),
+    md5 = hashlib.md5(f"{exp}:{rec['user_id']}".encode()).hexdigest()
+    return (_micros(rec["ts"]), rec["success"], opt("quality_score"), opt("tokens"),
             opt("latency_ms"), md5)  # fmt: skip
 
 
-def reference(files: list[Path], share: float = 0.5) -> dict[str, Any]:
+def reference(files: list[Path], share: float = 0.5, exp: str = EXP) -> dict[str, Any]:
     """Per arm: users, n and CONTRACT's sums; and the counts of lines read, invalid, repeated."""
     valid: list[dict[str, Any]] = []
     rows = invalid = 0
     for path in files:
         for _, item in read_lines(path):
             rows += 1
-            if isinstance(item, str) or check_line(item, EXP, share):
+            if isinstance(item, str) or check_line(item, exp, share):
                 invalid += 1
             else:
                 valid.append(item)
@@ -146,7 +152,7 @@ def reference(files: list[Path], share: float = 0.5) -> dict[str, Any]:
     for r in valid:
         if "interaction_id" in r:
             best = chosen.get(r["interaction_id"])
-            if best is None or _order(r) < _order(best):
+            if best is None or _order(r, exp) < _order(best, exp):
                 chosen[r["interaction_id"]] = r
     counted += chosen.values()
     per_user: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0] * 8)

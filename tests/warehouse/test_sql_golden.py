@@ -46,6 +46,12 @@ def test_the_sql_rules_cover_every_field_of_a_line() -> None:
     assert set(FIELD_RULES) == set(FIELD_CHECKS)
 
 
+def test_the_documented_statement_is_the_generated_one() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    block = doc.split("```sql\n")[-1].split("```")[0]
+    assert block == generated("postgres")
+
+
 def test_snowflake_regexps_search_not_match() -> None:
     """Snowflake's REGEXP_LIKE must match the whole text: the rules are widened to search."""
     text = generated("snowflake")

@@ -158,7 +158,8 @@ WITH typed AS (
     COUNT(t) AS utn,
     COALESCE(SUM(t), 0) AS uts,
     COUNT(l) AS uln,
-    COALESCE(SUM(l), 0) AS uls
+    COALESCE(SUM(l), 0) AS uls,
+    COALESCE(SUM(q * q), 0) AS uqq
   FROM ranked
   WHERE
     copy = 1
@@ -194,6 +195,7 @@ SELECT
   CAST(COALESCE(SUM(uls * uls), 0) AS Nullable(Float64)) AS latency_num2,
   CAST(COALESCE(SUM(uln * uln), 0) AS Nullable(Float64)) AS latency_den2,
   CAST(COALESCE(SUM(uls * uln), 0) AS Nullable(Float64)) AS latency_numden,
+  CAST(COALESCE(SUM(uqq), 0) AS Nullable(Float64)) AS quality_line_sumsq,
   CAST(0 AS Nullable(Int64)) AS "rows",
   CAST(0 AS Nullable(Int64)) AS valid
 FROM per_user
@@ -228,6 +230,7 @@ SELECT
   CAST(0 AS Nullable(Float64)) AS latency_num2,
   CAST(0 AS Nullable(Float64)) AS latency_den2,
   CAST(0 AS Nullable(Float64)) AS latency_numden,
+  CAST(0 AS Nullable(Float64)) AS quality_line_sumsq,
   CAST((
     SELECT
       COUNT(*)

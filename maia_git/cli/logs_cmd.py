@@ -1,0 +1,99 @@
+"""``maia logs``: where interaction logs live beyond the repository (docs/warehouse.md)."""
+
+from __future__ import annotations
+
+import click
+
+from maia_git.cli.render import emit_json
+
+
+@click.group()
+def logs() -> None:
+    """Export logs to Parquet, and see the SQL an analysis runs on a warehouse.
+
+    \b
+    Example:
+      maia logs export --to warehouse/logs
+      maia logs sql exp_001 --dialect bigquery
+    """
+
+
+@logs.command()
+@click.argument("exp_ids", nargs=-1, metavar="[EXP_ID]...")
+@click.option(
+    "--to", "root", metavar="FOLDER", help="Parquet folder (default: maia.yaml's logs path)."
+)
+@click.option("--dry-run", is_flag=True, help="List the segments that would be exported.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def export(exp_ids: tuple[str, ...], root: str | None, dry_run: bool, as_json: bool) -> None:
+    """Move committed log segments to zstd Parquet files and commit a manifest in their place.
+
+    Afterwards `maia exp analyze` reads the Parquet files (checked against the manifest's
+    hashes) and the segments still in git together. Git history keeps the exported segments:
+    see docs/warehouse.md to shrink a repository.
+
+    \b
+    Example:
+      maia logs export exp_001 --to /data/maia-logs
+    """
+    from maia_git.usecases.export import export_logs
+    from maia_git.workspace import Workspace
+
+    results = export_logs(Workspace.find(), list(exp_ids), root, dry_run=dry_run)
+    if as_json:
+        emit_json({"experiments": [r.to_dict() for r in results], "dry_run": dry_run})
+        return
+    for r in results:
+        verb = "would export" if dry_run else "exported"
+        rows = "" if dry_run else f" ({r.rows} line(s))"
+        click.echo(f"{r.exp_id}: {verb} {len(r.segments)} segment(s){rows}")
+        for rel in r.skipped:
+            click.echo(f"  skipped {rel}: not committed, or changed since (run `maia sync`)")
+
+
+@logs.command()
+@click.argument("exp_id")
+@click.option("--dialect", type=click.Choice(
+    ["duckdb", "postgres", "clickhouse", "bigquery", "snowflake", "trino"]),
+    help="Translate for this engine (default: the experiment's source's).")  # fmt: skip
+def sql(exp_id: str, dialect: str | None) -> None:
+    """Print the one SQL statement that aggregates the experiment's logs in the engine.
+
+    For a `sql` source it wraps the repository's query file; run it yourself on any engine
+    with `--dialect`.
+
+    \b
+    Example:
+      maia logs sql exp_001 --dialect snowflake
+    """
+    from maia_git.usecases.warehouse import statement
+    from maia_git.workspace import Workspace
+
+    click.echo(statement(Workspace.find(), exp_id, dialect))
+
+
+@logs.command()
+@click.argument("exp_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the sums as JSON.")
+def sums(exp_id: str, as_json: bool) -> None:
+    """Run the aggregation on the experiment's log source and print the per-arm sums.
+
+    \b
+    Example:
+      MAIA_WAREHOUSE_URL=postgresql://reader@db/app maia logs sums exp_001 --json
+    """
+    from maia_git.storage import state
+    from maia_git.usecases.warehouse import source_of, source_sums
+    from maia_git.workspace import Workspace
+
+    ws = Workspace.find()
+    result = source_sums(ws, exp_id, state.control_share(ws.top, exp_id))
+    if as_json:
+        emit_json({"experiment": exp_id, "source": source_of(ws, exp_id).to_dict()}
+                  | result.to_dict())  # fmt: skip
+        return
+    for arm in ("control", "treatment"):
+        a = getattr(result, arm)
+        click.echo(f"{arm}: {a.users} user(s), {a.n} interaction(s)")
+    click.echo(f"rows read: {result.rows}, invalid: {result.invalid}, "
+               f"repeated ids: {result.duplicates}, rows fetched: {result.fetched}")  # fmt: skip

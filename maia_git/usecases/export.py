@@ -1,0 +1,123 @@
+"""``maia logs export``: committed log segments to Parquet, a manifest in their place.
+
+In one transaction: each committed, unmodified segment of the experiment is written as one
+zstd Parquet file under ``<root>/experiment=<id>/date=<day>/``, the manifest
+(``warehouse.manifest``) gains its entry, and the segment leaves the working tree; one commit
+records both. The Parquet files are written (and hashed) before anything is committed, so a
+failure leaves the segments where they were. Git history still holds the exported segments:
+docs/warehouse.md says how to shrink a repository that must lose them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from maia_git.core.ids import check_id
+from maia_git.errors import UsageError
+from maia_git.storage import git, state
+from maia_git.warehouse import manifest
+from maia_git.warehouse.parquet import write_segment
+from maia_git.workspace import Workspace
+
+_DAY = re.compile(r"/(\d{4}-\d{2}-\d{2})/")
+
+
+@dataclass
+class Exported:
+    exp_id: str
+    segments: list[str] = field(default_factory=list)
+    rows: int = 0
+    skipped: list[str] = field(default_factory=list)  # not committed, or changed since
+
+    def to_dict(self) -> dict[str, object]:
+        return {"experiment": self.exp_id, "segments": self.segments, "rows": self.rows,
+                "skipped": self.skipped}  # fmt: skip
+
+
+def export_logs(
+    ws: Workspace, exp_ids: list[str], root: str | None, *, dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[Exported]:  # fmt: skip
+    """Export every committed segment of ``exp_ids`` (all experiments when empty) to ``root``
+    (default: the parquet path of maia.yaml's ``logs`` setting)."""
+    today = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+    with ws.transaction() as tx:
+        target = root or _configured_root(ws)
+        ids = [check_id(i) for i in exp_ids] or _all_with_logs(ws.top)
+        for exp_id in ids:
+            if not state.has_experiment(ws.top, exp_id):
+                raise UsageError(f"no experiment {exp_id}")
+        results = [_plan(ws, exp_id) for exp_id in ids]
+        if dry_run or not any(r.segments for r in results):
+            return results
+        for result in results:
+            _export_one(ws, tx, result, target, today)
+        names = ", ".join(r.exp_id for r in results if r.segments)
+        total = sum(len(r.segments) for r in results)
+        trailers = "".join(f"\nMaia-Experiment: {r.exp_id}" for r in results if r.segments)
+        tx.commit(f"Export {total} log segment(s) of {names} to Parquet\n{trailers}\n")
+    return results
+
+
+def _configured_root(ws: Workspace) -> str:
+    logs = ws.settings.logs or {}
+    path = logs.get("path") if logs.get("source") == "parquet" else None
+    if not isinstance(path, str):
+        raise UsageError("say where to export: --to FOLDER, or a parquet source in maia.yaml")
+    return path
+
+
+def _all_with_logs(top: Path) -> list[str]:
+    return sorted(
+        p.name for p in (top / "experiments").glob("*") if manifest.segment_files(top, p.name)
+    )
+
+
+def _plan(ws: Workspace, exp_id: str) -> Exported:
+    """The segments to export: tracked, committed and unchanged since (the rest are skipped)."""
+    result = Exported(exp_id)
+    done = {e["segment"] for e in manifest.load(ws.top, exp_id)["files"]}
+    folder = state.interactions_rel(exp_id)
+    dirty = set(git.run(ws.repo, "ls-files", "-m", "-o", "-z", "--", folder).split("\0"))
+    tracked = set(git.run(ws.repo, "ls-files", "-z", "--", folder).split("\0"))
+    for rel in manifest.segment_files(ws.top, exp_id):
+        if rel in done:
+            continue
+        (result.segments if rel in tracked and rel not in dirty else result.skipped).append(rel)
+    return result
+
+
+def _export_one(ws: Workspace, tx: object, result: Exported, root: str, today: str) -> None:
+    data = manifest.load(ws.top, result.exp_id)
+    if data["files"] and data["root"] != root:
+        raise UsageError(
+            f"{result.exp_id} was exported to {data['root']}; export it there again (--to)"
+        )
+    data["root"] = root
+    base = manifest.root_path(ws.top, root)
+    if "://" in base:
+        raise UsageError("export writes to a local folder; copy it to object storage afterwards")
+    blobs = _blob_ids(ws, result.segments)
+    for rel in result.segments:
+        day = _DAY.search(rel)
+        name = rel.split("/interactions/", 1)[1].removesuffix(".jsonl").replace("/", "__")
+        part = f"experiment={result.exp_id}/date={day[1] if day else today}/{name}.parquet"
+        written = write_segment(ws.top / rel, rel, Path(base) / part)
+        data["files"].append({"segment": rel, "blob": blobs[rel], "parquet": part,
+                              "rows": written.rows, "bytes": written.size,
+                              "sha256": written.sha256})  # fmt: skip
+        result.rows += written.rows
+        tx.delete(rel)  # type: ignore[attr-defined]
+    tx.write(manifest.rel(result.exp_id), manifest.dumps(data))  # type: ignore[attr-defined]
+
+
+def _blob_ids(ws: Workspace, rels: list[str]) -> dict[str, str]:
+    out = git.run(ws.repo, "ls-files", "-s", "-z", "--", *rels)
+    blobs = {}
+    for entry in filter(None, out.split("\0")):
+        meta, path = entry.split("\t", 1)
+        blobs[path] = meta.split()[1]
+    return blobs

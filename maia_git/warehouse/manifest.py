@@ -1,0 +1,100 @@
+"""The committed record of an experiment's exported segments: ``experiments/<id>/exported.json``.
+
+    {"version": 1, "root": "<folder or URL as configured>",
+     "files": [{"segment": "experiments/<id>/interactions/...jsonl", "blob": "<git blob id>",
+                "parquet": "experiment=<id>/date=<day>/<name>.parquet", "rows": 123,
+                "bytes": 4567, "sha256": "<hex>"}, ...]}
+
+The segment's blob id says which committed bytes were exported; the Parquet file's SHA-256 and
+size let every later analysis check it reads exactly what was exported, so an analysis of
+exported logs is as reproducible as one of logs in git.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from maia_git.errors import MaiaError, StateFileError
+from maia_git.storage.state import interactions_rel
+from maia_git.warehouse.parquet import file_sha256
+
+VERSION = 1
+
+
+def rel(exp_id: str) -> str:
+    return f"experiments/{exp_id}/exported.json"
+
+
+def exists(top: Path, exp_id: str) -> bool:
+    return (top / rel(exp_id)).is_file()
+
+
+def empty(root: str) -> dict[str, Any]:
+    return {"version": VERSION, "root": root, "files": []}
+
+
+def load(top: Path, exp_id: str) -> dict[str, Any]:
+    path = top / rel(exp_id)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return empty("")
+    except (OSError, ValueError) as err:
+        raise StateFileError(f"{rel(exp_id)}:1:1: not a readable manifest ({err})") from None
+    if not _valid(data):
+        raise StateFileError(f"{rel(exp_id)}:1:1: not a maia export manifest (version {VERSION})")
+    return data  # type: ignore[no-any-return]
+
+
+def _valid(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return False
+    files = data.get("files")
+    keys = {"segment": str, "blob": str, "parquet": str, "rows": int, "bytes": int, "sha256": str}
+    return (
+        isinstance(data.get("root"), str)
+        and isinstance(files, list)
+        and all(
+            isinstance(f, dict) and all(isinstance(f.get(k), t) for k, t in keys.items())
+            for f in files
+        )
+    )
+
+
+def dumps(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def root_path(top: Path, root: str) -> str:
+    """The root as a path or URL the engine can read (relative roots are the repository's)."""
+    return root if "://" in root else str((top / root).resolve())
+
+
+def verified_files(top: Path, data: dict[str, Any]) -> list[str]:
+    """Every exported file's location, each checked against its recorded size and hash."""
+    root = root_path(top, data["root"])
+    found: list[str] = []
+    for entry in data["files"]:
+        where = f"{root.rstrip('/')}/{entry['parquet']}"
+        if "://" not in where:
+            path = Path(where)
+            if not path.is_file():
+                raise MaiaError(f"exported logs missing: {where} (listed in the manifest)")
+            if path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
+                raise MaiaError(f"exported logs changed since export: {where}")
+        found.append(where)
+    return found
+
+
+def segment_files(top: Path, exp_id: str) -> list[str]:
+    """The experiment's log segments in the working tree, repository-relative, by name."""
+    folder = top / interactions_rel(exp_id)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.relative_to(top).as_posix()
+        for p in folder.rglob("*.jsonl")
+        if p.is_file() and not p.is_symlink()
+    )

@@ -1,0 +1,114 @@
+"""`maia exp analyze` gives the same sums, statistics and decision through every source: git (the
+fast reader), git with segments exported to Parquet, parquet on DuckDB and on chdb, and sql on
+a DuckDB file and on PostgreSQL; bad lines and repeated ids included, every number to 1e-9."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corpus import reference, write_corpus
+
+from conftest import Result, git, new_exp
+
+pytest.importorskip("duckdb", reason="DuckDB is not installed (maia-git[duckdb])")
+pytest.importorskip("sqlglot", reason="sqlglot is not installed (maia-git[duckdb])")
+
+# What only the git reader has: its file-by-file report and cache counters.
+GIT_ONLY = {"problems", "shards", "shards_read"}
+
+
+def _analyze(maia: Callable[..., Result], top: Path, exp_id: str) -> dict[str, Any]:
+    result = maia("exp", "analyze", exp_id, "--json", cwd=top)
+    assert result.code == 0, result.err
+    data: dict[str, Any] = json.loads(result.out)
+    return {k: v for k, v in data.items() if k not in GIT_ONLY}
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), where
+        for key in want:
+            _same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and not isinstance(got, bool):
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), (where, got, want)
+    else:
+        assert got == want, (where, got, want)
+
+
+def _settings(top: Path, text: str) -> None:
+    path = top / "maia.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    git(top, "commit", "-q", "-am", "log source")
+
+
+def test_every_source_gives_the_same_analysis(
+    ws: Path,
+    maia: Callable[..., Result],
+    tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import duckdb
+    from test_engines_agree import _duckdb_table, _load_postgres, _typed_rows
+
+    top = ws
+    exp_id = new_exp(maia, top)
+    assert maia("exp", "start", exp_id, cwd=top).code == 0
+    folder = top / "experiments" / exp_id / "interactions"
+    files = write_corpus(folder, users=150, exp=exp_id)
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "logs")
+    want = reference(files, exp=exp_id)
+    assert want["duplicates"] >= 4 and want["invalid"] >= 20
+
+    base = _analyze(maia, top, exp_id)  # the git reader, no DuckDB involved
+    assert base["invalid_lines"] == want["invalid"]
+    assert base["duplicate_lines"] == want["duplicates"]
+    assert base["control"]["n"] == want["control"]["n"]
+    assert base["control"]["successes"] == want["control"]["sums"]["completion"][1]
+    assert base["treatment"]["quality_sum"] == pytest.approx(
+        want["treatment"]["sums"]["quality"][1]
+    )
+
+    rows = _typed_rows(files)
+    _duckdb_table(rows, tmp_path / "events.parquet")
+    db = tmp_path / "events.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE events AS SELECT * FROM '{tmp_path / 'events.parquet'}'")
+    _load_postgres(postgres_url, rows)
+
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
+    _same(_analyze(maia, top, exp_id), base, "git+parquet")
+    _settings(top, "logs:\n  source: parquet\n  path: pq\n")
+    _same(_analyze(maia, top, exp_id), base, "parquet/duckdb")
+    ci = maia("ci", "analyze", "--json", cwd=top)  # every active experiment, from Parquet
+    assert ci.code == 0, ci.err
+    assert json.dumps(base["control"]["n"]) in ci.out and base["decision"] in ci.out
+    (top / "events.sql").write_text("SELECT * FROM events", encoding="utf-8")
+    git(top, "add", "events.sql")
+    _settings(top, f"  experiments:\n    {exp_id}: {{source: sql, query: events.sql, "
+                   "url_env: MAIA_TEST_DB}\n")  # fmt: skip
+    missing = maia("exp", "analyze", exp_id, cwd=top)
+    assert missing.code == 2 and "set MAIA_TEST_DB" in missing.err  # one clear line
+    monkeypatch.setenv("MAIA_TEST_DB", f"duckdb://{db}")
+    _same(_analyze(maia, top, exp_id), base, "sql/duckdb")
+    monkeypatch.setenv("MAIA_TEST_DB", postgres_url)
+    _same(_analyze(maia, top, exp_id), base, "sql/postgres")
+    shown = maia("logs", "sql", exp_id, "--dialect", "snowflake", cwd=top)
+    assert shown.code == 0 and "FROM events" in shown.out and "ROW_NUMBER() OVER" in shown.out
+    pytest.importorskip("chdb", reason="chdb is not installed (maia-git[warehouse])")
+    text = (top / "maia.yaml").read_text(encoding="utf-8")
+    (top / "maia.yaml").write_text(
+        text.replace("source: sql, query: events.sql, url_env: MAIA_TEST_DB",
+                     "source: parquet, path: pq, engine: chdb"), encoding="utf-8")  # fmt: skip
+    git(top, "commit", "-q", "-am", "chdb")
+    _same(_analyze(maia, top, exp_id), base, "parquet/chdb")

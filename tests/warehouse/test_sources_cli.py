@@ -1,0 +1,134 @@
+"""`maia logs export` and `maia logs sums`: the sums of committed logs read by DuckDB, then of
+the same logs exported, then with a new segment beside the exported ones, each equal to the
+independent reference; a changed export and a hostile query file are refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corpus import reference, write_corpus
+
+from conftest import Result, git, new_exp
+
+pytest.importorskip("duckdb", reason="DuckDB is not installed (maia-git[duckdb])")
+pytest.importorskip("sqlglot", reason="sqlglot is not installed (maia-git[duckdb])")
+
+
+class _Got:
+    """A ``maia logs sums --json`` answer in the shape ``corpus.assert_same`` reads."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        from maia_git.warehouse.result import ArmSums
+
+        self.rows = data["rows"]
+        self.invalid = data["invalid_lines"]
+        self.duplicates = data["duplicate_lines"]
+        self.fetched = data["rows_fetched"]
+        for arm in ("control", "treatment"):
+            a = data[arm]
+            metrics = {m: tuple(s.values()) for m, s in a["sums"].items()}
+            setattr(self, arm, ArmSums(a["users"], a["n"], metrics))  # type: ignore[arg-type]
+
+
+def _sums(maia: Callable[..., Result], top: Path, exp_id: str) -> _Got:
+    result = maia("logs", "sums", exp_id, "--json", cwd=top)
+    assert result.code == 0, result.err
+    return _Got(json.loads(result.out))
+
+
+def _settings(top: Path, logs: str) -> None:
+    path = top / "maia.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + logs, encoding="utf-8")
+    git(top, "commit", "-q", "-am", "log source")
+
+
+@pytest.fixture
+def logged(ws: Path, maia: Callable[..., Result]) -> tuple[Path, str, dict[str, Any]]:
+    """A workspace with an experiment whose two committed segments hold the corpus."""
+    from corpus import assert_same
+
+    exp_id = new_exp(maia, ws)
+    files = write_corpus(ws / "experiments" / exp_id / "interactions", exp=exp_id)
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "logs")
+    want = reference(files, exp=exp_id)
+    assert_same(_sums(maia, ws, exp_id), want)  # the git source, read by DuckDB
+    return ws, exp_id, want
+
+
+def test_export_then_every_source_agrees(
+    logged: tuple[Path, str, dict[str, Any]], maia: Callable[..., Result], tmp_path: Path
+) -> None:
+    from corpus import assert_same
+
+    top, exp_id, want = logged
+    segments = sorted((top / "experiments" / exp_id / "interactions").glob("*.jsonl"))
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    copies = [kept / s.name for s in segments]
+    for s, c in zip(segments, copies, strict=True):
+        c.write_bytes(s.read_bytes())
+    first = segments[0].relative_to(top).as_posix()
+    (top / "warehouse").mkdir()
+    out = maia("logs", "export", exp_id, "--to", "warehouse", "--json", cwd=top)
+    assert out.code == 0, out.err
+    exported = json.loads(out.out)["experiments"][0]
+    assert sorted(exported["segments"]) == [s.relative_to(top).as_posix() for s in segments]
+    assert not (top / first).exists()
+    manifest = json.loads((top / "experiments" / exp_id / "exported.json").read_text())
+    assert [f["segment"] for f in manifest["files"]] == exported["segments"]
+    assert sum(f["rows"] for f in manifest["files"]) == want["rows"]
+    assert "exported.json" in git(top, "show", "--stat", "HEAD")
+    assert git(top, "status", "--porcelain", "--", "experiments") == ""
+    got = _sums(maia, top, exp_id)
+    assert_same(got, want)
+    assert got.fetched == 3
+
+    # A new segment after the export: its users' lines join theirs from the Parquet files.
+    later = write_corpus(tmp_path / "later", seed=11, users=40, exp=exp_id)[0]
+    segment = top / "experiments" / exp_id / "interactions" / "c-writer.jsonl"
+    segment.write_bytes(later.read_bytes())
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "more logs")
+    both = reference([*copies, segment], exp=exp_id)
+    assert_same(_sums(maia, top, exp_id), both)
+    out = maia("logs", "export", exp_id, "--to", "warehouse", cwd=top)
+    assert out.code == 0 and "exported 1 segment" in out.out
+    assert_same(_sums(maia, top, exp_id), both)
+    want = both
+
+
+def test_a_changed_parquet_file_is_refused(
+    logged: tuple[Path, str, dict[str, Any]], maia: Callable[..., Result]
+) -> None:
+    top, exp_id, _ = logged
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
+    victim = next((top / "pq").rglob("*.parquet"))
+    victim.write_bytes(victim.read_bytes() + b"x")
+    result = maia("logs", "sums", exp_id, cwd=top)
+    assert result.code == 1
+    assert "changed since export" in result.err
+
+
+def _sql_source(top: Path, exp_id: str, query: str) -> None:
+    (top / "queries").mkdir(exist_ok=True)
+    (top / "queries" / "events.sql").write_text(query, encoding="utf-8")
+    git(top, "add", "queries")
+    _settings(top, "logs:\n  source: sql\n  query: queries/events.sql\n  url_env: MAIA_TEST_DB\n")
+
+
+def test_a_hostile_query_file_is_refused_before_connecting(
+    logged: tuple[Path, str, dict[str, Any]],
+    maia: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    top, exp_id, _ = logged
+    _sql_source(top, exp_id, "SELECT 1; DROP TABLE events;\n")
+    monkeypatch.setenv("MAIA_TEST_DB", "postgresql://nobody@/nowhere?host=/nonexistent")
+    result = maia("logs", "sums", exp_id, cwd=top)
+    assert result.code == 2
+    assert "one SELECT" in result.err
