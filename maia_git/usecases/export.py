@@ -17,7 +17,7 @@ from pathlib import Path
 
 from maia_git.core.ids import check_id
 from maia_git.errors import UsageError
-from maia_git.storage import git, state
+from maia_git.storage import git, segments, state
 from maia_git.warehouse import manifest
 from maia_git.warehouse.parquet import write_segment
 from maia_git.workspace import Workspace
@@ -71,9 +71,12 @@ def _configured_root(ws: Workspace) -> str:
 
 
 def _all_with_logs(top: Path) -> list[str]:
-    return sorted(
-        p.name for p in (top / "experiments").glob("*") if manifest.segment_files(top, p.name)
-    )
+    return sorted(p.name for p in (top / "experiments").glob("*") if _segments(top, p.name))
+
+
+def _segments(top: Path, exp_id: str) -> list[str]:
+    """Sealed segments in the working tree (records not yet synced are not exported)."""
+    return segments.segment_files(top, state.interactions_rel(exp_id)).files
 
 
 def _plan(ws: Workspace, exp_id: str) -> Exported:
@@ -83,7 +86,7 @@ def _plan(ws: Workspace, exp_id: str) -> Exported:
     folder = state.interactions_rel(exp_id)
     dirty = set(git.run(ws.repo, "ls-files", "-m", "-o", "-z", "--", folder).split("\0"))
     tracked = set(git.run(ws.repo, "ls-files", "-z", "--", folder).split("\0"))
-    for rel in manifest.segment_files(ws.top, exp_id):
+    for rel in _segments(ws.top, exp_id):
         if rel in done:
             continue
         (result.segments if rel in tracked and rel not in dirty else result.skipped).append(rel)

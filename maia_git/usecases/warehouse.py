@@ -20,7 +20,7 @@ from typing import Any
 from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
 from maia_git.errors import UsageError
-from maia_git.storage import state
+from maia_git.storage import segments, state
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source
@@ -179,8 +179,9 @@ def _quote(text: str) -> str:
 
 @contextmanager
 def _remaining_as_ndjson(ws: Workspace, exp_id: str, exported: Any) -> Iterator[str | None]:
+    """The experiment's files not exported (segments, and records not yet synced), as rows."""
     done = {entry["segment"] for entry in exported["files"]}
-    rels = [rel for rel in manifest.segment_files(ws.top, exp_id) if rel not in done]
+    rels = [f for f in segments.log_files(ws.repo, exp_id).files if f not in done]
     if not rels:
         yield None
         return
@@ -188,7 +189,7 @@ def _remaining_as_ndjson(ws: Workspace, exp_id: str, exported: Any) -> Iterator[
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for rel in rels:
-                write_ndjson(segment_rows(ws.top / rel, rel), out)
+                write_ndjson(segment_rows(ws.top / rel, segments.shown(ws.repo, rel)), out)
         yield path
     finally:
         os.unlink(path)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from maia_git.errors import MaiaError, StateFileError
-from maia_git.storage.state import interactions_rel
 from maia_git.warehouse.parquet import file_sha256
 
 VERSION = 1
@@ -86,15 +85,3 @@ def verified_files(top: Path, data: dict[str, Any]) -> list[str]:
                 raise MaiaError(f"exported logs changed since export: {where}")
         found.append(where)
     return found
-
-
-def segment_files(top: Path, exp_id: str) -> list[str]:
-    """The experiment's log segments in the working tree, repository-relative, by name."""
-    folder = top / interactions_rel(exp_id)
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p.relative_to(top).as_posix()
-        for p in folder.rglob("*.jsonl")
-        if p.is_file() and not p.is_symlink()
-    )
