@@ -46,9 +46,13 @@ def demo(directory: Path | None, users: int, seed: int) -> None:
         "maia demo: the traffic below is SIMULATED by a synthetic agent whose "
         "treatment prompt completes more tasks."
     )
-    if sys.stdout.isatty():
+    if sys.stderr.isatty():  # progress goes to stderr, where it may rewrite its line
         with click.progressbar(
-            length=users, label="simulated users", show_pos=True, item_show_func=lambda s: s
+            length=users,
+            label="simulated users",
+            show_pos=True,
+            item_show_func=lambda s: s,
+            file=sys.stderr,
         ) as bar:
             seen = {"users": 0}
 

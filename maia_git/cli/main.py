@@ -11,6 +11,7 @@ import click
 
 from maia_git import __version__
 from maia_git.cli.lazy import LazyGroup
+from maia_git.cli.terminal import escaped_output
 from maia_git.errors import MaiaError
 
 C = "maia_git.cli"
@@ -50,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdin is None:  # started with stdin closed: read it as empty
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (lives as long as we do)
     try:
-        code = cli.main(args=argv, prog_name="maia", standalone_mode=False)
-        sys.stdout.flush()
+        with escaped_output():
+            code = cli.main(args=argv, prog_name="maia", standalone_mode=False)
+            sys.stdout.flush()
     except MaiaError as err:
         _error(str(err))
         return err.exit_code

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
+
+from maia_git.cli.terminal import ours
+from maia_git.core.escape import json_safe, one_line, terminal
 
 
 def use_colour() -> bool:
@@ -17,11 +19,13 @@ def use_colour() -> bool:
 
 
 def style(text: str, **kwargs: Any) -> str:
-    return click.style(text, **kwargs) if use_colour() else text
+    """``text`` in colour on a terminal (NO_COLOR turns it off); ``text`` is escaped on output."""
+    return ours(click.style(terminal(text), **kwargs)) if use_colour() else text
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+    """JSON on stdout; characters a terminal acts on are written as \\u escapes."""
+    click.echo(json_safe(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -34,12 +38,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
 def safe(text: str) -> str:
-    """``text`` with control characters escaped: a hand-edited file cannot drive the terminal."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    """``text`` on one line with control characters escaped (a table cell)."""
+    return one_line(text)
 
 
 def _cell(value: Any) -> str:

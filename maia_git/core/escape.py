@@ -5,15 +5,17 @@ ends a Markdown quote, ``<!--`` that hides the rest of a pull request body from 
 newline in a commit subject, ANSI/OSC escape sequences and C1 controls (U+009B is a one-character
 CSI) that drive a terminal. Every place that writes text out goes through one of these:
 
-- ``terminal``: any line shown on a terminal (controls become visible ``\\x1b`` escapes);
-- ``one_line`` / ``clip``: error messages and other single lines, capped in length;
-- ``subject``: a commit subject or pull request title (one line, no controls);
-- ``markdown_inline`` / ``markdown_cell``: text inside a Markdown paragraph, quote or table cell;
-- ``code_fence``: a fence that the fenced text cannot close.
-
-``--json`` output needs no function here: ``json.dumps`` escapes the C0 controls, and
-``json_safe`` escapes the rest (DEL, C1 controls, line and paragraph separators), which JSON
-allows raw but which a terminal showing the JSON would act on.
+- ``terminal``: text shown on a terminal (controls become visible ``\\x1b`` escapes); the CLI
+  applies it to everything it writes (``cli/terminal.py``);
+- ``one_line``, ``clip``, ``line``, ``shown``: single lines and quoted values in messages,
+  capped in length (an error line is at most ``MAX_LINE`` characters);
+- ``subject``: a commit subject, a trailer value or a pull request title;
+- ``markdown_inline``, ``code_span``, ``code_fence``: text in a Markdown paragraph, quote or
+  table cell, inline code, and a fence that the fenced text cannot close (pull request bodies,
+  commit bodies, the Actions step summary);
+- ``workflow_data``, ``workflow_property``: GitHub Actions workflow commands (``::error::``);
+- ``json_safe``: ``--json`` output. ``json.dumps`` escapes the C0 controls; this escapes what
+  JSON allows raw but a terminal acts on (DEL, C1 controls, line and paragraph separators).
 """
 
 from __future__ import annotations
@@ -74,45 +76,63 @@ def line(text: str, limit: int = MAX_LINE) -> str:
     return clip(text, limit)
 
 
-def subject(text: str, limit: int = 72) -> str:
-    """A commit subject or pull request title: one line, no controls, whitespace collapsed."""
-    flat = " ".join(_CONTROLS_AND_BREAKS.sub(" ", text).split())
+def subject(text: str, limit: int = 120) -> str:
+    """A commit subject, a trailer value or a pull request title: one line, whitespace
+    collapsed, line breaks as spaces, other controls escaped, at most ``limit`` characters."""
+    flat = " ".join(_spaces(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
 
 
-# Characters with a meaning in CommonMark/GFM inline text; a backslash before any ASCII
-# punctuation makes it literal. '<' is written as an entity so that no HTML (and no comment
-# opening "<!--") can start; '&' too, so that no entity is formed from the text.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_BREAKS = re.compile("[\n\r\t\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
+
+
+def _spaces(text: str) -> str:
+    """Line breaks and tabs as spaces, other controls escaped."""
+    return terminal(_BREAKS.sub(" ", text))
+
+
+# CommonMark makes any ASCII punctuation after a backslash literal. These are the characters that
+# can start something inside a line of text: emphasis, code, links and images, HTML (and so a
+# comment "<!--" that hides the rest of the page), entities, table cells, strikethrough. What can
+# only start a block ("#", ">", "-", "1.") is harmless here: the text never starts a line.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 
 
 def markdown_inline(text: str) -> str:
-    """``text`` as literal Markdown inside a paragraph, a list item or a ``>`` quote line.
+    """``text`` as literal Markdown inside a paragraph, a ``>`` quote line or a table cell.
 
-    Line breaks become spaces (a newline would end a quote or start a block), controls are
-    escaped, HTML cannot start, and Markdown punctuation is backslash-escaped.
+    Line breaks become spaces (a newline would end the quote or start a block), controls are
+    escaped, and the characters that start inline Markdown or HTML are backslash-escaped.
     """
-    flat = one_line_spaces(text).replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_SPECIAL.sub(r"\\\1", flat)
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(_spaces(text).split()))
 
 
-def one_line_spaces(text: str) -> str:
-    """Line breaks and tabs as spaces, other controls escaped."""
-    text = re.sub("[\n\r\t\x0b\x0c\x85\u2028\u2029]", " ", text)
-    return terminal(text)
-
-
-def markdown_cell(text: str) -> str:
-    """``text`` inside a GFM table cell: as ``markdown_inline``; ``|`` is escaped there too."""
-    return markdown_inline(text)
+def code_span(text: str) -> str:
+    """``text`` as inline code, whatever backticks it holds (one line, controls escaped)."""
+    flat = " ".join(_spaces(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{ticks}{pad}{flat}{pad}{ticks}"
 
 
 def code_fence(text: str, info: str = "") -> str:
-    """``text`` in a backtick fence longer than any backtick run inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    """``text`` in a backtick fence longer than any backtick run inside it; controls escaped."""
+    body = terminal(text)
+    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=0)
     fence = "`" * max(3, longest + 1)
-    body = text if text.endswith("\n") else text + "\n"
-    return f"{fence}{info}\n{body}{fence}"
+    return f"{fence}{info}\n{body.rstrip(chr(10))}\n{fence}"
+
+
+def workflow_data(text: str) -> str:
+    """The message of a GitHub Actions workflow command (``::error::MESSAGE``): a newline in it
+    would end the command and start another, so GitHub's own escapes are used."""
+    return terminal(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+
+
+def workflow_property(text: str) -> str:
+    """A property of a workflow command (``title=...``): also ``:`` and ``,`` escaped."""
+    return workflow_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

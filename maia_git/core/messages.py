@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from maia_git.core.escape import subject as one_line
 from maia_git.core.lifecycle import Transition
 
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Collapse ``text`` to one line: it goes into a commit body or a trailer."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+__all__ = ["one_line", "transition_message"]
 
 
 def transition_message(

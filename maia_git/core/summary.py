@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from maia_git.core.escape import code_fence, code_span, markdown_inline
+
 
 def _pct(value: Any) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
@@ -47,11 +49,15 @@ def tests_lines(analysis: Mapping[str, Any]) -> list[str]:
     return [
         f"- **Lift** (completion, relative): {_pct(analysis.get('lift'))} "
         f"(CI {_pct(ci[0])} to {_pct(ci[1])})",
-        f"- **p-value** ({analysis.get('method')}): {_p(analysis.get('p_value'))}; "
+        f"- **p-value** ({markdown_inline(str(analysis.get('method')))}): "
+        f"{_p(analysis.get('p_value'))}; "
         f"quality (Welch): {_p(analysis.get('quality_p_value'))}; "
         f"sample ratio: {_p(analysis.get('srm_p_value'))}",
-        f"- **Decision**: `{analysis.get('decision')}`",
-        *[f"  - {r.get('message', r.get('code'))}" for r in analysis.get("reasons") or []],
+        f"- **Decision**: {code_span(str(analysis.get('decision')))}",
+        *[
+            f"  - {markdown_inline(str(r.get('message', r.get('code'))))}"
+            for r in analysis.get("reasons") or []
+        ],
     ]
 
 
@@ -73,15 +79,17 @@ def promotion_body(
     forced_by: str | None = None,
     reason: str | None = None,
 ) -> str:
+    md = markdown_inline
     head = [
-        f"Promotes the treatment prompt of **{experiment['id']}** "
-        f"({experiment.get('name', '')}) for agent `{experiment.get('agent')}`.",
+        f"Promotes the treatment prompt of **{md(str(experiment['id']))}** "
+        f"({md(str(experiment.get('name', '')))}) "
+        f"for agent {code_span(str(experiment.get('agent')))}.",
         "",
     ]
     if experiment.get("hypothesis"):
-        head += [f"> {experiment['hypothesis']}", ""]
+        head += [f"> {md(str(experiment['hypothesis']))}", ""]
     if forced_by:
-        head += [f"**Forced** by {forced_by}: {reason}", ""]
+        head += [f"**Forced** by {md(forced_by)}: {md(reason or '')}", ""]
     return (
         "\n".join(
             [
@@ -90,12 +98,10 @@ def promotion_body(
                 "",
                 *tests_lines(analysis),
                 "",
-                f"`{experiment.get('control')}` now holds the content of "
-                f"`{experiment.get('treatment')}`:",
+                f"{code_span(str(experiment.get('control')))} now holds the content of "
+                f"{code_span(str(experiment.get('treatment')))}:",
                 "",
-                "```diff",
-                diff,
-                "```",
+                code_fence(diff, "diff"),
                 "",
                 "Merging this pull request is the promotion.",
             ]

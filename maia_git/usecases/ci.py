@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from maia_git.core import summary
+from maia_git.core.escape import markdown_inline, workflow_data
 from maia_git.core.models import Status
 from maia_git.errors import MaiaError, NotFound, UsageError
 from maia_git.storage import git, state
@@ -154,7 +155,7 @@ def section(result: Mapping[str, Any], series: Mapping[str, Any]) -> str:
     decision = result["decision"]
     icon = {"promote": "✅", "keep_running": "⏳", "stop_no_winner": "🛑"}.get(decision, "")
     lines = [
-        f"### {result['experiment_id']}: {result.get('name') or ''} {icon}",
+        f"### {result['experiment_id']}: {markdown_inline(result.get('name') or '')} {icon}",
         "",
         *summary.arms_table(result),
         "",
@@ -202,9 +203,13 @@ def annotation_lines(report: CiReport) -> list[str]:
     for p in report.promoted:
         lines.append(
             f"::notice title=Promoted {p['experiment_id']}::branch {p['branch']}"
-            + (f", pull request {p['pull_request']['url']}" if p.get("pull_request") else "")
+            + (
+                f", pull request {workflow_data(str(p['pull_request']['url']))}"
+                if p.get("pull_request")
+                else ""
+            )
         )
-    lines += [f"::error title=maia::{e}" for e in report.errors]
+    lines += [f"::error title=maia::{workflow_data(e)}" for e in report.errors]
     return lines
 
 

@@ -266,7 +266,8 @@ def _build_branch(
     trailers = [("Maia-Experiment", exp_id), ("Maia-Transition", transition.arrow)]
     if forced_by:
         trailers.append(("Maia-Forced-By", forced_by))
-    message = f"maia: promote {exp_id}: {experiment.name}\n\n{body}\n" + "".join(
+    subject = messages.one_line(f"promote {exp_id}: {experiment.name}")
+    message = f"maia: {subject}\n\n{body}\n" + "".join(
         f"{k}: {messages.one_line(v)}\n" for k, v in trailers
     )
     return plumbing.commit_on(ws.repo, "HEAD", files, message)
