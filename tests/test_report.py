@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,3 +311,20 @@ def test_experiment_page_data_prompt_diff_and_history(generated: Path) -> None:
     assert transitions[:2] == ["none->draft", "draft->queued->active"]
     again = analyze_experiment(Workspace.find(generated), "exp_001").to_dict()
     assert page.analysis | {"shards_read": 0} == again | {"shards_read": 0}  # cached or not
+
+
+@pytest.mark.parametrize(
+    ("intervals", "since"),
+    [
+        ([(-1, 1), (0.1, 0.5), (0.2, 0.4)], "t1"),  # significant from the second on
+        ([(0.1, 0.5), (-0.1, 0.5), (0.1, 0.3)], "t2"),  # lost, then significant again
+        ([(-0.5, -0.1), (-0.4, -0.2)], "t0"),  # significantly worse counts too
+        ([(0.1, 0.5), (-0.1, 0.5)], None),  # no longer significant
+        ([None, (0.0, 0.5)], None),  # no interval; one that touches zero
+    ],
+)
+def test_significant_since(intervals: list[Any], since: str | None) -> None:
+    from maia_git.report.site import _significant_since
+
+    points = [{"until": f"t{k}", "lift_ci": ci} for k, ci in enumerate(intervals)]
+    assert _significant_since(points) == since

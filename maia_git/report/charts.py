@@ -76,7 +76,7 @@ def _figure(width: float = 8.0, height: float = 3.4, legend: bool = False) -> Fi
 
 
 def _legend_below(fig: Figure) -> None:
-    fig.legend(loc="lower center", ncols=3, fontsize=8, frameon=False)
+    fig.legend(loc="lower center", ncols=4, fontsize=8, frameon=False)
 
 
 def lift_over_time(
@@ -86,8 +86,10 @@ def lift_over_time(
     highs: Sequence[float | None],
     min_lift: float,
     level: str,
+    since: datetime | None = None,
 ) -> Chart:
-    """The cumulative lift with its interval band, zero and the lift a promotion needs."""
+    """The cumulative lift with its interval band, zero, the lift a promotion needs, and a
+    vertical line at ``since``, from when on the interval has excluded zero."""
     with _styled():
         fig = _figure(legend=True)
         ax = fig.subplots()
@@ -104,6 +106,9 @@ def lift_over_time(
         ax.axhline(0, color="#555555", linewidth=1)
         ax.axhline(min_lift, color=ACCENT, linewidth=1, linestyle="--",
                    label=f"lift needed ({min_lift:+.0%})")  # fmt: skip
+        if since is not None:
+            ax.axvline(_x([since])[0], color="#555555", linewidth=1, linestyle=":",
+                       label="significant from here on")  # fmt: skip
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         _time_axis(ax, xs)
         ax.set_ylabel("relative lift in completion rate")

@@ -145,11 +145,23 @@ def _timeline(
     if not points:
         return None
     ci = [p["lift_ci"] or [None, None] for p in points]
+    since = _significant_since(points)
     drawn = charts.lift_over_time(
         [_time(p["until"]) for p in points], [p["lift"] for p in points], [c[0] for c in ci],
-        [c[1] for c in ci], settings["min_lift"], level,
+        [c[1] for c in ci], settings["min_lift"], level, _time(since) if since else None,
     )  # fmt: skip
-    return chart(f"experiment-{e.id}-lift", drawn) | {"points": points}
+    return chart(f"experiment-{e.id}-lift", drawn) | {"points": points, "since": since}
+
+
+def _significant_since(points: list[dict[str, Any]]) -> str | None:
+    """The cut-off from which on every point's interval excludes zero (None: the last one does
+    not), so a reader sees whether the result has held or only just arrived."""
+    since = None
+    for p in points:
+        low, high = p["lift_ci"] or (None, None)
+        excludes = low is not None and high is not None and (low > 0 or high < 0)
+        since = (since or p["until"]) if excludes else None
+    return since
 
 
 def _trend(t: Trend, chart: ChartWriter) -> dict[str, Any] | None:
