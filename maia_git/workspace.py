@@ -84,7 +84,7 @@ class Transaction:
     def delete(self, rel: str) -> None:
         self.files[rel] = None
 
-    def commit(self, message: str) -> None:
+    def commit(self, message: str, date: str | None = None) -> None:
         """Write the staged files and commit them (and ``appended`` logs) as one commit."""
         repo = self.ws.repo
         paths = sorted(self.files)
@@ -93,7 +93,7 @@ class Transaction:
         try:
             self._write_files()
             crash.point("after_write")
-            git.commit_paths(repo, [*paths, *self.appended], message)
+            git.commit_paths(repo, [*paths, *self.appended], message, date)
         except BaseException:  # any failure, even an unexpected one, leaves nothing half done
             _undo(repo)
             raise

@@ -1,4 +1,5 @@
-"""Test helpers: a byte-level snapshot of a repository, to prove a command changed nothing."""
+"""Test helpers: a byte-level snapshot of a repository, to prove a command changed nothing, and
+simulated traffic for an experiment."""
 
 from __future__ import annotations
 
@@ -30,3 +31,20 @@ def snapshot(top: Path) -> dict[str, str]:
         elif path.is_dir():
             snap[rel] = "dir"
     return snap
+
+
+def fill(
+    top: Path, exp_id: str, control: float, treatment: float, users: int, writer: str = "runtime"
+) -> None:
+    import random
+
+    from maia_git.core.assign import arm
+    from maia_git.usecases.recording import Recorder
+
+    rng = random.Random(exp_id)  # a str seed is stable across processes; hash() is not
+    recorder = Recorder(top, writer=writer)
+    for i in range(users):
+        user = f"{exp_id}-user-{i}"
+        rate = treatment if arm(exp_id, user) == "treatment" else control
+        recorder.record(exp_id, user, rng.random() < rate, quality_score=rng.uniform(60, 90))
+    recorder.close()

@@ -9,26 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from maia_git.cli.ci_render import write_outputs
 from maia_git.core.assign import arm
-from maia_git.usecases.ci import write_outputs
 from maia_git.usecases.recording import Recorder
 
 from conftest import git, new_exp, run_cli
 from fakegithub import FakeGitHub
-
-
-def fill(
-    top: Path, exp_id: str, control: float, treatment: float, users: int, writer: str = "runtime"
-) -> None:
-    import random
-
-    rng = random.Random(exp_id)  # a str seed is stable across processes; hash() is not
-    recorder = Recorder(top, writer=writer)
-    for i in range(users):
-        user = f"{exp_id}-user-{i}"
-        rate = treatment if arm(exp_id, user) == "treatment" else control
-        recorder.record(exp_id, user, rng.random() < rate, quality_score=rng.uniform(60, 90))
-    recorder.close()
+from helpers import fill
 
 
 def read_outputs(path: Path) -> dict[str, str]:

@@ -40,6 +40,7 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
     Example:
       maia ci analyze --base HEAD~1
     """
+    from maia_git.cli import ci_render
     from maia_git.errors import MaiaError
     from maia_git.usecases import ci as run_ci
     from maia_git.workspace import Workspace
@@ -55,17 +56,13 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
         run_ci.promote_all(ws, report, open_pr, os.environ)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     output_path = os.environ.get("GITHUB_OUTPUT")
+    text = ci_render.markdown(report)
     try:
         if summary_path:
             with open(summary_path, "a", encoding="utf-8") as handle:
-                handle.write(report.markdown)
+                handle.write(text)
         if output_path:
-            outputs = {
-                "promotable": json.dumps(report.promotable),
-                "analyzed": json.dumps(report.analyzed),
-                "results": json.dumps(report.results),
-            }
-            run_ci.write_outputs(Path(output_path), outputs)
+            ci_render.write_outputs(Path(output_path), ci_render.outputs(report))
     except OSError as err:
         raise MaiaError(f"cannot write {err.filename}: {err.strerror}") from None
     if as_json:
@@ -82,9 +79,9 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
             )
         )
     elif not summary_path:
-        click.echo(report.markdown.rstrip())
+        click.echo(text.rstrip())
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in run_ci.annotation_lines(report):
+        for line in ci_render.annotation_lines(report):
             click.echo(line)
     else:
         for error in report.errors:

@@ -49,9 +49,19 @@ def ref_sha(repo: git.Repo, ref: str) -> str | None:
     return out.strip() if code == 0 else None
 
 
-def commit_on(repo: git.Repo, parent: str, files: Mapping[str, bytes], message: str) -> str:
-    """A new commit whose tree is ``parent``'s with ``files`` replaced; returns its id."""
+def commit_on(
+    repo: git.Repo,
+    parent: str,
+    files: Mapping[str, bytes],
+    message: str,
+    date: str | None = None,
+) -> str:
+    """A new commit whose tree is ``parent``'s with ``files`` replaced; returns its id.
+
+    With ``date`` the commit's times are fixed, so rebuilding it gives the same commit."""
     env = _env(repo)
+    if date is not None:
+        env.update({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
     index = env["GIT_INDEX_FILE"]
     try:
         git.run(repo, "read-tree", parent, env=env)

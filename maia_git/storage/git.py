@@ -142,11 +142,13 @@ def _complaint(args: Sequence[str], stderr: bytes) -> str:
     return f"git {args[0]}: {first}"
 
 
-def commit_paths(repo: Repo, paths: Sequence[str], message: str) -> None:
+def commit_paths(repo: Repo, paths: Sequence[str], message: str, date: str | None = None) -> None:
     """Commit exactly ``paths`` (added, changed or deleted), leaving the user's other work alone.
 
     ``--only`` commits the working-tree content of these paths and keeps whatever else the user
     had staged staged; the ref update checks HEAD's old value, so a racing writer fails loudly.
+    ``date`` (git's ``<epoch> +0000`` form) fixes the author and committer times, so the same
+    change on the same parent by the same identity is the same commit (CI promotion reruns).
     """
     run(repo, "add", "-A", "-f", "--", *paths)
     crash.point("after_add")
@@ -161,7 +163,15 @@ def commit_paths(repo: Repo, paths: Sequence[str], message: str) -> None:
         "--",
         *paths,
         stdin=message.encode("utf-8"),
+        env=dated(date),
     )
+
+
+def dated(date: str | None) -> dict[str, str] | None:
+    """The git environment with author and committer times fixed to ``date`` (None: now)."""
+    if date is None:
+        return None
+    return {**git_env(), "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
 
 
 def has_commits(repo: Repo) -> bool:

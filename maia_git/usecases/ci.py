@@ -1,41 +1,39 @@
-"""``maia ci analyze``: analyse the experiments a push touched, report, and promote.
+"""``maia ci analyze``: choose the experiments a push touched, analyse them, and promote.
 
-In GitHub Actions it writes a Markdown summary to ``$GITHUB_STEP_SUMMARY``, ``promotable``,
-``analyzed`` and ``results`` to ``$GITHUB_OUTPUT``, and annotations to stdout; outside Actions it
-prints the same summary. Running it twice on the same commit does the work once: a promoted
-experiment is completed by the first run, and only active experiments are promoted.
+This module returns data (``CiReport``); the command renders it (``cli.ci_render``: the Markdown
+summary, the annotations, the ``$GITHUB_OUTPUT`` lines). Every git write happens inside the
+workspace lock. Promotion converges when rerun after a failure at any step: the commits are
+rebuilt with the analysed commit's time (the same ids), a promotion branch already on the
+remote is adopted, and a promotion completed here but never pushed is finished.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maia_git.core import summary
-from maia_git.core.escape import markdown_inline, workflow_data
+from maia_git import crash
 from maia_git.core.models import Status
 from maia_git.errors import MaiaError, NotFound, UsageError
 from maia_git.storage import git, state
+from maia_git.storage.branch import blob_of
 from maia_git.storage.jsonl import read_lines
 from maia_git.storage.segments import log_files
 from maia_git.workspace import Workspace
 
 _LOG_PATH = re.compile(r"experiments/([^/]+)/interactions/.+\.jsonl")
-_OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 @dataclass
 class CiReport:
     base: str | None
     results: list[dict[str, Any]] = field(default_factory=list)
+    series: dict[str, dict[str, Any]] = field(default_factory=dict)  # per experiment, for charts
     promoted: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    markdown: str = ""
 
     @property
     def analyzed(self) -> list[str]:
@@ -133,98 +131,17 @@ def _cumulative(buckets: dict[str, list[int]], points: int) -> dict[str, Any]:
     return {"labels": labels, "control": control, "treatment": treatment}
 
 
-def mermaid_chart(exp_id: str, series: Mapping[str, Any]) -> list[str]:
-    if not series["labels"]:
-        return []
-    labels = ", ".join(json.dumps(label) for label in series["labels"])
-    return [
-        "```mermaid",
-        "xychart-beta",
-        f'  title "{exp_id}: cumulative completion rate (%)"',
-        f"  x-axis [{labels}]",
-        '  y-axis "completion %" 0 --> 100',
-        f"  line [{', '.join(str(v) for v in series['control'])}]",
-        f"  line [{', '.join(str(v) for v in series['treatment'])}]",
-        "```",
-        "",
-        "_First line: control; second line: treatment._",
-    ]
-
-
-def section(result: Mapping[str, Any], series: Mapping[str, Any]) -> str:
-    decision = result["decision"]
-    icon = {"promote": "✅", "keep_running": "⏳", "stop_no_winner": "🛑"}.get(decision, "")
-    lines = [
-        f"### {result['experiment_id']}: {markdown_inline(result.get('name') or '')} {icon}",
-        "",
-        *summary.arms_table(result),
-        "",
-        *summary.tests_lines(result),
-        "",
-    ]
-    if result.get("invalid_lines"):
-        lines += [
-            f"⚠️ {result['invalid_lines']} log line(s) broke the schema and were not "
-            "counted (`maia doctor` lists them).",
-            "",
-        ]
-    return "\n".join([*lines, *mermaid_chart(result["experiment_id"], series), ""])
-
-
-def write_outputs(path: Path, values: Mapping[str, str]) -> None:
-    """Append outputs in the multi-line-safe ``name<<DELIMITER`` form, after checking them."""
-    chunks = []
-    for name, value in values.items():
-        if not _OUTPUT_NAME.fullmatch(name):
-            raise MaiaError(f"invalid output name {name!r}")
-        delimiter = f"MAIA_{uuid.uuid4().hex}"
-        if delimiter in value:  # practically impossible, but never write an ambiguous output
-            raise MaiaError(f"output {name} contains its own delimiter")
-        chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write("".join(chunks))
-
-
-def annotation_lines(report: CiReport) -> list[str]:
-    lines = []
-    for r in report.results:
-        exp_id = r["experiment_id"]
-        if r.get("srm"):
-            lines.append(
-                f"::warning title=Sample ratio mismatch::{exp_id}: the arms' sizes do "
-                f"not match the configured split (p = {r.get('srm_p_value'):.2g})"
-            )
-        if r.get("invalid_lines"):
-            lines.append(
-                f"::warning title=Invalid log lines::{exp_id}: {r['invalid_lines']} "
-                "line(s) broke the schema and were not counted"
-            )
-        lines.append(f"::notice title={exp_id}::decision {r['decision']}")
-    for p in report.promoted:
-        lines.append(
-            f"::notice title=Promoted {p['experiment_id']}::branch {p['branch']}"
-            + (
-                f", pull request {workflow_data(str(p['pull_request']['url']))}"
-                if p.get("pull_request")
-                else ""
-            )
-        )
-    lines += [f"::error title=maia::{workflow_data(e)}" for e in report.errors]
-    return lines
+# What a killed maia command leaves in the git directory for the next one to finish.
+LEFT_BY_A_KILL = ("maia-journal.json", "maia/advance.json")
 
 
 def analyze_all(ws: Workspace, base: str | None) -> CiReport:
     from maia_git.usecases.analysis import analyze_experiment
 
     report = CiReport(usable_base(ws, base))
-    parts = [
-        "## maia-git analysis",
-        "",
-        f"Experiments whose logs changed since `{report.base[:10]}`."
-        if report.base
-        else "Every active experiment.",
-        "",
-    ]
+    if any((ws.repo.git_dir / name).exists() for name in LEFT_BY_A_KILL):
+        with ws.transaction():
+            pass  # recover first: the analysis must see committed state, not a half-written one
     for exp_id in experiments_to_analyze(ws, report.base):
         result = analyze_experiment(ws, exp_id).to_dict()
         entry = state.load_entry(ws.top, exp_id)
@@ -232,36 +149,61 @@ def analyze_all(ws: Workspace, base: str | None) -> CiReport:
         if state.has_experiment(ws.top, exp_id):
             result["name"] = state.load_experiment(ws.top, exp_id).name
         report.results.append(result)
-        parts.append(section(result, completion_series(ws, exp_id)))
-    if not report.results:
-        parts.append("No experiment to analyse.")
-    report.markdown = "\n".join(parts) + "\n"
+        report.series[exp_id] = completion_series(ws, exp_id)
     return report
 
 
+def unfinished(ws: Workspace) -> list[str]:
+    """Promotions completed here whose completion never reached the remote (a failed or killed
+    earlier run): the remote branch's queue entry differs from ours."""
+    from maia_git.usecases.promotion import branch_name
+    from maia_git.usecases.push import fetch
+
+    branch = ws.repo.branch()
+    if branch is None:
+        return []
+    with ws.transaction():  # fetching writes refs/remotes/...
+        tip = fetch(ws, ws.settings.remote, branch)
+    found = []
+    for exp_id, entry in sorted(state.load_entries(ws.top, finished=True).items()):
+        if entry.status is not Status.COMPLETED or not state.has_experiment(ws.top, exp_id):
+            continue
+        experiment = state.load_experiment(ws.top, exp_id)
+        if experiment.winner != "treatment" or experiment.promotion_branch != branch_name(exp_id):
+            continue
+        rel = state.queue_rel(exp_id)
+        if tip is None or blob_of(ws.repo, tip, rel) != blob_of(ws.repo, "HEAD", rel):
+            found.append(exp_id)
+    return found
+
+
 def promote_all(ws: Workspace, report: CiReport, open_pr: bool, environ: Mapping[str, str]) -> None:
-    """Promote every promotable experiment, then push the completion commits back."""
-    from maia_git.usecases.promotion import promote
+    """Promote every promotable experiment (and finish unfinished ones), then push the
+    completion commits back."""
+    from maia_git.usecases.promotion import FixedTime, promote
     from maia_git.usecases.push import push
 
     has_remote = git.attempt(ws.repo, "remote", "get-url", ws.settings.remote)[0] == 0
-    for exp_id in report.promotable:
+    fixed = FixedTime.of_commit(ws.repo)  # taken before any commit of ours
+    todo = list(report.promotable)
+    if has_remote:
         try:
-            done = promote(ws, exp_id, push=has_remote, open_pr=open_pr, environ=environ)
+            todo += [e for e in unfinished(ws) if e not in todo]
+        except MaiaError as err:
+            report.errors.append(str(err))
+    for exp_id in todo:
+        try:
+            done = promote(
+                ws, exp_id, push=has_remote, open_pr=open_pr, environ=environ, fixed=fixed
+            )
         except MaiaError as err:
             report.errors.append(f"{exp_id}: {err}")
             continue
         report.promoted.append(done.to_dict())
+    crash.point("after_pull_requests")
     if report.promoted and has_remote:
         try:
             with ws.transaction():
                 push(ws)
         except MaiaError as err:
             report.errors.append(str(err))
-    if report.promoted:
-        report.markdown += "\n### Promoted\n\n" + "".join(
-            f"- {p['experiment_id']}: branch `{p['branch']}`"
-            + (f", pull request {p['pull_request']['url']}" if p.get("pull_request") else "")
-            + "\n"
-            for p in report.promoted
-        )

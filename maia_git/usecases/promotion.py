@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from maia_git import crash
 from maia_git.core import messages, summary
 from maia_git.core.decide import decide
 from maia_git.core.ids import check_id, check_text
@@ -63,6 +64,23 @@ class Promotion:
         }
 
 
+@dataclass(frozen=True)
+class FixedTime:
+    """The time a CI promotion records, taken from the analysed commit, so that a rerun of the
+    same commit rebuilds the very same commits (same ids) instead of new ones."""
+
+    now: str  # RFC 3339, for the queue entries
+    git_date: str  # "<epoch> +0000", for the commits
+
+    @classmethod
+    def of_commit(cls, repo: git.Repo, rev: str = "HEAD") -> FixedTime:
+        from datetime import UTC, datetime
+
+        epoch = int(git.run(repo, "show", "-s", "--format=%ct", rev).strip())
+        when = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return cls(when, f"{epoch} +0000")
+
+
 def branch_name(exp_id: str) -> str:
     return f"maia/promote/{exp_id}"
 
@@ -77,6 +95,7 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     environ: Mapping[str, str] = os.environ,
+    fixed: FixedTime | None = None,
 ) -> Promotion:
     check_id(exp_id)
     if force and not (reason and reason.strip()):
@@ -88,11 +107,14 @@ def promote(
     if push or open_pr:
         _remote_url(ws)
     with ws.transaction() as tx:
-        promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason)
+        promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason, fixed)
     if dry_run:
         return promotion
+    crash.point("after_promote_local")
     if push or open_pr:
-        _push(ws, promotion)
+        with ws.transaction():  # every git write inside the lock
+            _push(ws, promotion)
+        crash.point("after_branch_push")
     if client is not None:
         _open_pull(ws, promotion, client)
     return promotion
@@ -127,7 +149,13 @@ def _client(ws: Workspace, environ: Mapping[str, str]) -> Any:
 
 
 def _promote_locally(
-    ws: Workspace, tx: Transaction, exp_id: str, dry_run: bool, force: bool, reason: str | None
+    ws: Workspace,
+    tx: Transaction,
+    exp_id: str,
+    dry_run: bool,
+    force: bool,
+    reason: str | None,
+    fixed: FixedTime | None = None,
 ) -> Promotion:
     from maia_git.usecases.analysis import analyze_experiment
 
@@ -170,13 +198,13 @@ def _promote_locally(
     if existing is not None:
         _check_existing(ws, existing, experiment, treatment_blob, name)
     if not resuming:
-        _complete_here(ws, tx, entry, experiment, promotion, forced_by, reason)
+        _complete_here(ws, tx, entry, experiment, promotion, forced_by, reason, fixed)
     if dry_run:
         return promotion
     if existing is not None:
         promotion.commit, promotion.reused = existing, True
         return promotion
-    promotion.commit = _build_branch(ws, exp_id, treatment_blob, analysis, forced_by, reason)
+    promotion.commit = _build_branch(ws, exp_id, treatment_blob, analysis, forced_by, reason, fixed)
     plumbing.move_branch(ws.repo, name, promotion.commit, None)
     return promotion
 
@@ -206,13 +234,15 @@ def _complete_here(
     promotion: Promotion,
     forced_by: str | None,
     reason: str | None,
+    fixed: FixedTime | None = None,
 ) -> None:
     """Complete the experiment on the current branch, naming the winner and the branch."""
     outcome = f"treatment promoted on {promotion.branch}"
     transitions: list[Transition] = []
     if entry.status is Status.ACTIVE:
         entries = state.load_entries(ws.top, finished=False)
-        decision = decide(entries, entry.id, "complete", ws.settings, utcnow(), outcome=outcome)
+        now = fixed.now if fixed else utcnow()
+        decision = decide(entries, entry.id, "complete", ws.settings, now, outcome=outcome)
         for changed in decision.changed:
             tx.write(state.queue_rel(changed.id), state.entry_bytes(changed))
         transitions = list(decision.transitions)
@@ -232,7 +262,7 @@ def _complete_here(
     if promotion.dry_run:
         tx.files.clear()
         return
-    tx.commit(promotion.message)
+    tx.commit(promotion.message, fixed.git_date if fixed else None)
 
 
 def _build_branch(
@@ -242,10 +272,11 @@ def _build_branch(
     analysis: dict[str, Any],
     forced_by: str | None,
     reason: str | None,
+    fixed: FixedTime | None = None,
 ) -> str:
     experiment = state.load_experiment(ws.top, exp_id)
     entry = state.load_entry(ws.top, exp_id)
-    promoted, transition = apply(entry, "promote", utcnow())
+    promoted, transition = apply(entry, "promote", fixed.now if fixed else utcnow())
     control_blob = plumbing.blob_of(ws.repo, "HEAD", experiment.control)
     old = plumbing.read_blob(ws.repo, control_blob) if control_blob else b""
     new = plumbing.read_blob(ws.repo, treatment_blob)
@@ -270,25 +301,53 @@ def _build_branch(
     message = f"maia: {subject}\n\n{body}\n" + "".join(
         f"{k}: {messages.one_line(v)}\n" for k, v in trailers
     )
-    return plumbing.commit_on(ws.repo, "HEAD", files, message)
+    return plumbing.commit_on(ws.repo, "HEAD", files, message, fixed.git_date if fixed else None)
 
 
 def _push(ws: Workspace, promotion: Promotion) -> None:
-    remote = ws.settings.remote
+    """Push the promotion branch; an equivalent branch already on the remote is adopted.
+
+    A rerun after a failure may find the branch that an earlier run pushed. If it promotes the
+    same treatment for the same experiment, it is kept (and the local branch follows it), so a
+    rerun converges on one branch instead of failing on a non-fast-forward forever.
+    """
+    from maia_git.usecases.push import rejection
+
+    remote, name = ws.settings.remote, promotion.branch
     code, out, err = git.attempt(
-        ws.repo,
-        "push",
-        "--porcelain",
-        remote,
-        f"refs/heads/{promotion.branch}:refs/heads/{promotion.branch}",
+        ws.repo, "push", "--porcelain", remote, f"refs/heads/{name}:refs/heads/{name}"
     )
-    if code != 0:
+    if code != 0 and not _adopt(ws, promotion):
         raise MaiaError(
-            f"push of {promotion.branch} to {remote} failed "
-            f"({git.complaint(['push'], err, out)}); the branch is kept: push it "
-            f"with `git push {remote} {promotion.branch}`"
+            f"push of {name} to {remote} failed ({rejection(out, err)}); the branch is kept: "
+            f"push it with `git push {remote} {name}`"
         )
     promotion.pushed = True
+
+
+def _adopt(ws: Workspace, promotion: Promotion) -> bool:
+    """Take the remote's promotion branch if it promotes the same thing; False otherwise."""
+    remote, name = ws.settings.remote, promotion.branch
+    tracking = f"refs/remotes/{remote}/{name}"
+    code, _, _ = git.attempt(
+        ws.repo, "fetch", "--no-tags", "-q", remote, f"+refs/heads/{name}:{tracking}"
+    )
+    theirs = plumbing.ref_sha(ws.repo, tracking) if code == 0 else None
+    ours = promotion.commit
+    if theirs is None or ours is None:
+        return False
+    exp_id = promotion.experiment_id
+    control = state.load_experiment(ws.top, exp_id).control
+    message = git.run(ws.repo, "show", "-s", "--format=%B", theirs)
+    if (
+        plumbing.blob_of(ws.repo, theirs, control) != plumbing.blob_of(ws.repo, ours, control)
+        or plumbing.blob_of(ws.repo, theirs, f"experiments/{exp_id}/analysis.json") is None
+        or f"Maia-Experiment: {exp_id}" not in message.splitlines()
+    ):
+        return False
+    plumbing.move_branch(ws.repo, name, theirs, ours)
+    promotion.commit, promotion.reused = theirs, True
+    return True
 
 
 def _open_pull(ws: Workspace, promotion: Promotion, client: Any) -> None:
