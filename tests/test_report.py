@@ -328,3 +328,11 @@ def test_significant_since(intervals: list[Any], since: str | None) -> None:
 
     points = [{"until": f"t{k}", "lift_ci": ci} for k, ci in enumerate(intervals)]
     assert _significant_since(points) == since
+
+
+def test_a_new_workspace_has_an_overview_only(ws: Path, maia: Callable[..., Result]) -> None:
+    result = run_report(maia, ws, "--out", str(ws / "maia-report"), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["pages"] == ["index.html"]
+    page = (ws / "maia-report" / "index.html").read_text()
+    assert "No experiments yet" in page and "No agents yet" in page
