@@ -153,8 +153,11 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run maia as a real process (``python -m maia_git``)."""
     full = {**os.environ, **(env or {})}
+    # A test that sets a crash point goes through the launcher that installs the seams.
+    seams = any(key.startswith(("MAIA_CRASH", "MAIA_UNSAFE")) for key in env or {})
+    start = [str(Path(__file__).parent / "maia_seams.py")] if seams else ["-m", "maia_git"]
     return subprocess.run(
-        [sys.executable, "-m", "maia_git", *args],
+        [sys.executable, *start, *args],
         cwd=cwd,
         env=full,
         capture_output=True,

@@ -3,9 +3,9 @@
 The lock file itself is never written or deleted (NOTES.md: deleting it broke mutual exclusion);
 the holder's process id goes in a side file so that a waiter that times out can name it.
 
-``MAIA_UNSAFE_NO_LOCK=1`` is for the test suite only: it turns the lock off so that the stress
-test's negative control can show that the lock is what keeps concurrent writers correct
-(docs/reliability.md). Never set it anywhere else.
+There is no way to turn the lock off in the product. The stress test's negative control (which
+shows that the lock is what keeps concurrent writers correct) replaces ``WorkspaceLock``'s
+methods from ``tests/maia_seams.py``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from types import TracebackType
 
 from maia_git.errors import LockTimeout, MaiaError
 
-UNSAFE_NO_LOCK = "MAIA_UNSAFE_NO_LOCK"
-
 
 class WorkspaceLock:
     def __init__(self, git_dir: Path, timeout: float) -> None:
@@ -31,8 +29,6 @@ class WorkspaceLock:
         self._lock: object | None = None
 
     def __enter__(self) -> WorkspaceLock:
-        if os.environ.get(UNSAFE_NO_LOCK) == "1":
-            return self  # test-only negative control; see the module docstring
         from filelock import FileLock, Timeout
 
         try:

@@ -20,7 +20,9 @@ from contextlib import redirect_stderr, redirect_stdout, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAIA = (sys.executable, "-m", "maia_git")
+# maia as the product runs, plus the seams the reliability tests set by environment variable
+# (crash points, no lock), which only this launcher reads.
+MAIA = (sys.executable, str(Path(__file__).parent.parent / "maia_seams.py"))
 MAIA_PATHS = ("maia.yaml", ".gitattributes", "agents", "experiments", "queue", "scores")
 PROMPTS = ("--control", "agents/helper.md", "--treatment", "agents/helper_v2.md")
 TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
