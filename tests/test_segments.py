@@ -201,3 +201,48 @@ def _line(interaction_id: str) -> str:
 def _doctor(maia, ws: Path) -> list[dict[str, str]]:
     result = maia("doctor", "--json", cwd=ws)
     return list(json.loads(result.out)["problems"])
+
+
+def test_a_score_month_file_from_before_segments_is_migrated(ws: Path) -> None:
+    from datetime import UTC, datetime
+
+    from maia_git.storage import scores as store
+
+    def score(response_id: str) -> str:
+        return (
+            json.dumps(
+                {
+                    "ts": "2025-10-03T12:00:00.000Z",
+                    "agent": "helper",
+                    "response_id": response_id,
+                    "overall": 80.0,
+                    "criteria": {"task_completion": 80.0},
+                    "band": "good",
+                }
+            )
+            + "\n"
+        )
+
+    month = ws / "scores" / "helper" / "2025-10.jsonl"
+    month.parent.mkdir(parents=True, exist_ok=True)
+    month.write_text(score("old-0") + score("old-1"))
+    git(ws, "add", str(month))
+    git(ws, "commit", "-q", "-m", "old layout")
+    blob = git(ws, "rev-parse", "HEAD:scores/helper/2025-10.jsonl")
+    with month.open("a") as handle:
+        handle.write(score("new-0"))
+    window = (datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 11, 1, tzinfo=UTC))
+
+    workspace = Workspace.find(ws)
+    before = store.read_scores(workspace.repo, *window)
+    result = sync(workspace)
+    after = store.read_scores(workspace.repo, *window)
+
+    assert result.migrated == ["scores/helper/2025-10.jsonl"]
+    [segment] = result.files
+    assert segment.startswith("scores/helper/2025-10/test-writer/")
+    assert git(ws, "rev-parse", "HEAD:scores/helper/2025-10.jsonl") == blob
+    ids_of = Counter[str]
+    assert ids_of(r["response_id"] for r in after.records) == Counter(["old-0", "old-1", "new-0"])
+    assert ids_of(r["response_id"] for r in before.records) == Counter(["old-0", "old-1", "new-0"])
+    assert git(ws, "status", "--porcelain") == ""
