@@ -80,6 +80,7 @@ def gather(
             done += n
             tell(exp_id, done, total)
 
+        tell(exp_id, done, total)  # names the experiment while its analysis runs
         pages.append(_experiment(ws, exp_id, advance))
         done = start + 2 * log_bytes(ws, exp_id)
         tell(exp_id, done, total)
