@@ -27,6 +27,7 @@ from typing import Any
 
 import bench_cli
 import bench_record
+import bench_runtime
 import bench_sync
 import bench_transition
 from _common import (
@@ -47,6 +48,7 @@ OWN: dict[str, Callable[[bool], list[Row]]] = {
     "cli": bench_cli.run,
     "transition": bench_transition.run,
     "record": bench_record.run,
+    "runtime": bench_runtime.run,
     "sync": bench_sync.run,
 }
 EXTERNAL = {"analyze": "bench_analyze.py", "score": "bench_score.py"}

@@ -1,7 +1,7 @@
 """maia-git: git-native experiments on LLM agent prompts.
 
 ``from maia_git import AutomatedQualityScorer, ABTestingFramework, ExperimentQueue, Priority``
-imports the API lazily, so that ``import maia_git`` stays cheap.
+(and ``pseudonymous_id``) imports the API lazily, so that ``import maia_git`` stays cheap.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ __all__ = [
     "Priority",
     "Workspace",
     "__version__",
+    "pseudonymous_id",
 ]
 
 if TYPE_CHECKING:
     from maia_git.api import ABTestingFramework, AutomatedQualityScorer, ExperimentQueue
     from maia_git.core.models import Priority
+    from maia_git.usecases.privacy import pseudonymous_id
     from maia_git.workspace import Workspace
 
 _LAZY = {
@@ -29,6 +31,7 @@ _LAZY = {
     "ExperimentQueue": "maia_git.api",
     "Priority": "maia_git.core.models",
     "Workspace": "maia_git.workspace",
+    "pseudonymous_id": "maia_git.usecases.privacy",
 }
 
 

@@ -106,9 +106,19 @@ class ABResult:
 class ABTestingFramework:
     """Experiments on prompts: create, assign, record, analyse, promote."""
 
-    def __init__(self, path: PathLike | None = None) -> None:
+    def __init__(self, path: PathLike | None = None, *, strict: bool = False) -> None:
+        """``strict=True``: recording to an experiment that is not active raises UsageError
+        instead of returning a result that says it was not recorded."""
         self.workspace = _workspace(path)
-        self._recorder: Any = None
+        self.strict = strict
+        self._runtime: Any = None
+
+    def _serving(self) -> Any:
+        if self._runtime is None:
+            from maia_git.usecases.runtime import Runtime
+
+            self._runtime = Runtime(self.workspace.top, strict=self.strict)
+        return self._runtime
 
     def create_experiment(
         self,
@@ -160,12 +170,18 @@ class ABTestingFramework:
         )
 
     def assign_treatment(self, experiment_id: str, user_id: str) -> str:
-        from maia_git.core.assign import arm
-        from maia_git.core.ids import check_id
-        from maia_git.storage.state import control_share
+        """The user's arm: its assignment while the experiment is active, else "control" (the
+        agent's prompt file). ``get_prompt`` gives the prompt itself."""
+        return str(self._serving().arm(experiment_id, user_id))
 
-        check_id(experiment_id)
-        return arm(experiment_id, user_id, control_share(self.workspace.top, experiment_id))
+    def get_prompt(self, experiment_id: str, user_id: str) -> Any:
+        """What to serve this user: ``.arm``, ``.text``, ``.path``, ``.blob`` (a ``Served``).
+
+        While the experiment is active, the pinned prompt of the user's arm; otherwise the
+        agent's prompt file as committed at HEAD, with ``.pinned`` False and ``.note`` saying
+        why. Cached: after the first call, no git and no file read per request.
+        """
+        return self._serving().prompt(experiment_id, user_id)
 
     def record_interaction(
         self,
@@ -176,13 +192,14 @@ class ABTestingFramework:
         tokens_used: int | None = None,
         latency_ms: float | None = None,
         interaction_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Append one interaction to this writer's log (committed later by ``maia sync``)."""
-        if self._recorder is None:
-            from maia_git.usecases.recording import Recorder
+    ) -> Any:
+        """Append one interaction to this writer's log (committed later by ``maia sync``).
 
-            self._recorder = Recorder(self.workspace.top)
-        record: dict[str, Any] = self._recorder.record(
+        Returns a ``RecordResult``: false, with ``.reason``, when the experiment is not active
+        (nothing is written; with ``strict=True`` that raises instead). The line carries the
+        blob id of the prompt the user's arm serves (``prompt_blob``).
+        """
+        return self._serving().record(
             experiment_id,
             user_id,
             success,
@@ -191,7 +208,6 @@ class ABTestingFramework:
             latency_ms=latency_ms,
             interaction_id=interaction_id,
         )
-        return record
 
     def analyze_experiment(self, experiment_id: str, method: str | None = None) -> ABResult | None:
         """The analysis, or None while an arm has fewer than ``min_samples`` interactions."""
@@ -216,9 +232,9 @@ class ABTestingFramework:
         return promote(self.workspace, experiment_id, push=push, open_pr=open_pr)
 
     def close(self) -> None:
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
 
 
 def _ab_result(data: dict[str, Any], alpha: float) -> ABResult:

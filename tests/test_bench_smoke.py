@@ -36,9 +36,21 @@ OWN_ROWS = {
     "record.1": "records/s",
     "record.4": "records/s",
     "record.4.lost": "records",
+    "runtime.get_prompt": "calls/s",
+    "runtime.assign": "users/s",
+    "runtime.assign_json": "users/s",
     "sync": "ms",
 }
-RATIO_ROWS = ("cli.help", "cli.assign", "transition", "assign", "record.1", "record.4", "sync")
+RATIO_ROWS = (
+    "cli.help",
+    "cli.assign",
+    "transition",
+    "assign",
+    "record.1",
+    "record.4",
+    "runtime.get_prompt",
+    "sync",
+)
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,18 @@ def pushed(ws: Path, maia, tmp_path: Path) -> tuple[Path, Path, str]:
     bare = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
     git(ws, "remote", "add", "origin", f"file://{bare}")
-    for agent in ("alpha", "beta"):
-        exp_id = new_exp(maia, ws, agent=agent)
-        maia("exp", "start", exp_id, cwd=ws)
+    # beta has prompt files of its own: a promotion never rewrites another running experiment's
+    for name in ("beta.md", "beta_v2.md"):
+        (ws / "agents" / name).write_text(f"{name}\n", encoding="utf-8")
+    git(ws, "add", "agents")
+    git(ws, "commit", "-qm", "beta prompts")
+    exp_id = new_exp(maia, ws, agent="alpha")
+    maia("exp", "start", exp_id, cwd=ws)
+    beta = maia(
+        "exp", "new", "Beta", "--agent", "beta", "--control", "agents/beta.md",
+        "--treatment", "agents/beta_v2.md", cwd=ws,
+    )  # fmt: skip
+    maia("exp", "start", beta.out.split()[1], cwd=ws)
     git(ws, "push", "-q", "origin", "main")
     base = git(ws, "rev-parse", "HEAD").strip()
     fill(ws, "exp_001", 0.45, 0.85, 400)

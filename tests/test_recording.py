@@ -64,6 +64,7 @@ def test_assign_streams_a_users_file_from_stdin(ws: Path, active: str) -> None:
 
 def test_assign_uses_the_control_share(ws: Path, maia) -> None:
     exp_id = new_exp(maia, ws, "--control-share", "0.2")
+    assert maia("exp", "start", exp_id, cwd=ws).code == 0
     result = maia("exp", "assign", exp_id, *[f"u{i}" for i in range(5000)], cwd=ws)
     share = result.out.count("\tcontrol") / 5000
     assert 0.18 < share < 0.22
@@ -135,11 +136,19 @@ def test_arm_that_disagrees_with_assignment_is_refused(ws: Path, active: str, ma
     assert snapshot(ws) == snap
 
 
-def test_record_refused_unless_active_and_for_unknown(ws: Path, maia) -> None:
+def test_record_not_recorded_unless_active_and_refused_for_unknown(ws: Path, maia) -> None:
     draft = new_exp(maia, ws)
     snap = snapshot(ws)
     result = maia("exp", "record", draft, "--user", "a", "--success", cwd=ws)
-    assert result.code == 2 and "it is draft, not active" in result.err
+    assert result.code == 0 and result.out == f"recorded: false ({draft} is draft, not active)\n"
+    as_json = maia("exp", "record", draft, "--user", "a", "--success", "--json", cwd=ws)
+    assert json.loads(as_json.out) == {
+        "recorded": False,
+        "experiment_id": draft,
+        "status": "draft",
+        "reason": f"{draft} is draft, not active",
+        "record": None,
+    }
     unknown = maia("exp", "record", "exp_999", "--user", "a", "--success", cwd=ws)
     assert unknown.code == 2 and "unknown experiment" in unknown.err
     assert snapshot(ws) == snap

@@ -104,6 +104,8 @@ start = _event_command(
 
 It becomes active at once when a slot is free (fewer than max_concurrent active and, by default,
 no other active experiment on the same agent); otherwise it waits its turn by priority.
+Both prompts are pinned now (their git blob ids go into the definition): the experiment serves
+and compares these texts whatever the files hold later, so each must be committed as it is.
 
 \b
 Example:
@@ -131,7 +133,7 @@ Example:
 )
 complete = _event_command(
     "complete",
-    """Complete an active or paused experiment.
+    """Complete an active or paused experiment (or record the outcome of a promoted one).
 
 \b
 Example:

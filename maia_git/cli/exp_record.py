@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
-from typing import IO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from maia_git.usecases.runtime import Runtime
+    from maia_git.workspace import Workspace
 
 
 def _users(given: tuple[str, ...], handle: IO[str] | None) -> Iterator[str]:
@@ -33,25 +39,31 @@ def _users(given: tuple[str, ...], handle: IO[str] | None) -> Iterator[str]:
     default=None,
     help="Read user ids, one per line, from FILE ('-' for stdin); streamed.",
 )
-def assign(exp_id: str, users: tuple[str, ...], users_file: IO[str] | None) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per user: arm, prompt text, path, blob id, status, pinned, note.",
+)
+def assign(exp_id: str, users: tuple[str, ...], users_file: IO[str] | None, as_json: bool) -> None:
     """Print the arm of each user: one `user<TAB>arm` line per user.
 
     The arm is MD5("ID:USER") bucketed into 10,000 and compared with the control share:
-    the same user always gets the same arm, on every machine.
+    the same user always gets the same arm, on every machine. While the experiment is not
+    active every user gets control: the agent's prompt file as committed at HEAD.
+    With --json, each line also holds the prompt to serve: the pinned text of the user's arm.
 
     \b
     Example:
       maia exp assign exp_001 alice@example.com bob@example.com
       cut -f1 users.tsv | maia exp assign exp_001 --users-file -
+      maia exp assign exp_001 alice@example.com --json
     """
     # Only what assignment needs is imported: this command is on runtimes' hot path.
-    from pathlib import Path
-
-    from maia_git.core.assign import assign_many
     from maia_git.core.ids import check_id
     from maia_git.errors import UsageError
     from maia_git.storage.git import find_repo
-    from maia_git.storage.state import SETTINGS_FILE, control_share
+    from maia_git.storage.state import SETTINGS_FILE
 
     if not users and users_file is None:
         raise UsageError("give at least one USER or --users-file")
@@ -59,15 +71,30 @@ def assign(exp_id: str, users: tuple[str, ...], users_file: IO[str] | None) -> N
     top = find_repo(Path.cwd()).top
     if not (top / SETTINGS_FILE).is_file():
         raise UsageError(f"{top} is not a maia workspace: run `maia init` there first")
-    share = control_share(top, exp_id)
+    if as_json:
+        _assign_json(top, exp_id, _users(users, users_file))
+        return
+    from maia_git.usecases.runtime import assignments
+
     out = sys.stdout
     batch: list[str] = []
-    for user, arm in assign_many(exp_id, _users(users, users_file), share):
+    for user, arm in assignments(top, exp_id, _users(users, users_file)):
         batch.append(f"{user}\t{arm}\n")
         if len(batch) >= 4096:
             out.write("".join(batch))
             batch.clear()
     out.write("".join(batch))
+
+
+def _assign_json(top: Path, exp_id: str, users: Iterator[str]) -> None:
+    from maia_git.usecases.runtime import Runtime
+
+    runtime = Runtime(top)
+    for user in users:
+        served = runtime.prompt(exp_id, user)
+        line = {"user_id": user, **served.to_dict()}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    runtime.close()
 
 
 @click.command()
@@ -110,7 +137,9 @@ def record(
 ) -> None:
     """Append one interaction to this writer's log (no commit; `maia sync` commits).
 
-    The writer is MAIA_WRITER or the host name. Only active experiments accept records.
+    The writer is MAIA_WRITER or the host name. Only an active experiment takes records: for
+    one that is not, nothing is written, and the command says `recorded: false` and why
+    (exit 0, so that a paused experiment never breaks the agent's script).
 
     \b
     Example:
@@ -120,7 +149,7 @@ def record(
     from maia_git.core.ids import check_id
     from maia_git.core.interaction import to_line
     from maia_git.errors import UsageError
-    from maia_git.usecases.recording import Recorder
+    from maia_git.usecases.runtime import Runtime
     from maia_git.workspace import Workspace
 
     if success is None:
@@ -129,45 +158,32 @@ def record(
         raise UsageError("give --quality or --quality-from, not both")
     check_id(exp_id)
     ws = Workspace.find()
-    recorder = Recorder(ws.top, git_dir=ws.repo.git_dir)
+    runtime = Runtime(ws.top, git_dir=ws.repo.git_dir)
+    fields = {"tokens": tokens, "latency_ms": latency_ms, "interaction_id": interaction_id}
+    result = None
     if quality_from is not None:
         # Everything else is checked before the response is scored and its score kept.
-        recorder.record(
-            exp_id,
-            user_id,
-            success,
-            tokens=tokens,
-            latency_ms=latency_ms,
-            interaction_id=interaction_id,
-            arm=arm,
-            dry_run=True,
+        result = runtime.record(exp_id, user_id, success, arm=arm, dry_run=True, **fields)
+        if result.recorded:
+            quality = _quality_from(
+                ws, runtime, exp_id, user_id, quality_from, interaction_id, dry_run
+            )
+    if result is None or result.recorded:
+        result = runtime.record(
+            exp_id, user_id, success, quality_score=quality, arm=arm, dry_run=dry_run, **fields
         )
-        from maia_git.usecases.scores import quality_from_file
-
-        known = recorder.experiment(exp_id)
-        response_id = interaction_id or f"{exp_id}-{user_id}"
-        if dry_run:  # score it, but keep nothing
-            from maia_git.usecases.scores import score_file
-
-            quality = score_file(ws, quality_from, known.agent, response_id, save=False).overall
+    runtime.close()
+    line = result.record
+    if line is None:
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         else:
-            quality = quality_from_file(ws, quality_from, known.agent, response_id)
-    line = recorder.record(
-        exp_id,
-        user_id,
-        success,
-        quality_score=quality,
-        tokens=tokens,
-        latency_ms=latency_ms,
-        interaction_id=interaction_id,
-        arm=arm,
-        dry_run=dry_run,
-    )
-    recorder.close()
+            click.echo(f"recorded: false ({result.reason})")
+        return
     if dry_run:
         from maia_git.storage.segments import shown
 
-        shard = shown(ws.repo, str(recorder.shard(exp_id)))
+        shard = shown(ws.repo, str(runtime.recorder.shard(exp_id)))
         click.echo(f"dry run: would append to {shard}:\n{to_line(line).rstrip()}")
         return
     if as_json:
@@ -175,5 +191,23 @@ def record(
     else:
         click.echo(
             f"recorded {line['arm']} {'success' if success else 'failure'} for "
-            f"{user_id} in {exp_id} (writer {recorder.writer}; `maia sync` commits it)"
+            f"{user_id} in {exp_id} (writer {runtime.recorder.writer}; `maia sync` commits it)"
         )
+
+
+def _quality_from(
+    ws: Workspace,
+    runtime: Runtime,
+    exp_id: str,
+    user_id: str,
+    source: str,
+    interaction_id: str | None,
+    dry_run: bool,
+) -> float:
+    from maia_git.usecases.scores import quality_from_file, score_file
+
+    agent = runtime.recorder.experiment(exp_id).agent
+    response_id = interaction_id or f"{exp_id}-{user_id}"
+    if dry_run:  # score it, but keep nothing
+        return score_file(ws, source, agent, response_id, save=False).overall
+    return quality_from_file(ws, source, agent, response_id)

@@ -63,6 +63,8 @@ def print_change(change: Any) -> None:
         click.echo("dry run: nothing was changed. Would commit:\n")
         click.echo(change.message.rstrip())
         return
+    if not change.transitions:  # a change of text only, or nothing to change
+        click.echo(change.message.splitlines()[0].removeprefix("maia: "))
     for t in change.transitions:
         if t.event == "new":
             continue

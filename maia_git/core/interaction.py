@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -91,6 +91,16 @@ def _latency_problem(value: Any) -> str | None:
     return None if _is_number(value) and 0 <= value < math.inf else "must be a number >= 0"
 
 
+# A git object id: SHA-1 (40 hex digits) or SHA-256 (64), lower case as git prints them.
+BLOB_PATTERN = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def _blob_problem(value: Any) -> str | None:
+    if isinstance(value, str) and BLOB_PATTERN.fullmatch(value):
+        return None
+    return "must be a git blob id (40 or 64 lower-case hex digits)"
+
+
 FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "ts": _ts_problem,
     "user_id": user_id_problem,
@@ -101,15 +111,21 @@ FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "latency_ms": _latency_problem,
     # The same rule as user ids: non-empty, no control characters, encodable as UTF-8.
     "interaction_id": user_id_problem,
+    # The git blob id of the prompt the runtime served: it must be the pin of the line's arm.
+    "prompt_blob": _blob_problem,
 }
 
 
 def check_line(
-    obj: Any, experiment_id: str | None = None, control_share: float = 0.5
+    obj: Any,
+    experiment_id: str | None = None,
+    control_share: float = 0.5,
+    pins: Mapping[str, str] | None = None,
 ) -> str | None:
     """Why a parsed log line breaks the schema, or None if it is valid.
 
-    With ``experiment_id``, the arm must also equal the user's assignment.
+    With ``experiment_id``, the arm must also equal the user's assignment; with ``pins``
+    (``{arm: blob id}``), a ``prompt_blob`` must be the pinned prompt of the line's arm.
     """
     if not isinstance(obj, dict):
         return "not a JSON object"
@@ -125,7 +141,16 @@ def check_line(
         expected = assign.arm(experiment_id, obj["user_id"], control_share)
         if obj["arm"] != expected:
             return f"arm {obj['arm']} is not the assignment of this user ({expected})"
+    if pins and "prompt_blob" in obj and obj["prompt_blob"] != pins.get(obj["arm"]):
+        return blob_mismatch(obj["arm"], obj["prompt_blob"], pins.get(obj["arm"]))
     return None
+
+
+def blob_mismatch(arm: str, served: str, pinned: str | None) -> str:
+    return (
+        f"prompt_blob {served[:12]} is not the {arm} prompt pinned when the experiment "
+        f"started ({(pinned or 'none')[:12]}): the user was served another text"
+    )
 
 
 def format_ts(now: datetime) -> str:
@@ -155,10 +180,12 @@ def make_record(
     tokens: int | None = None,
     latency_ms: float | None = None,
     interaction_id: str | None = None,
+    prompt_blobs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The log record of one interaction; bad input raises UsageError (exit 2).
 
     The arm is the user's assignment; ``arm`` (the CLI's ``--arm``), if given, must agree.
+    ``prompt_blobs`` (``{arm: pinned blob id}``) fills in ``prompt_blob``: what was served.
     """
     _checked("user id", user_id, user_id_problem)
     if arm is not None:
@@ -184,6 +211,8 @@ def make_record(
     for field, shown, value, problem_of in optional:
         if value is not None:
             record[field] = _checked(shown, value, problem_of)
+    if prompt_blobs and assigned in prompt_blobs:
+        record["prompt_blob"] = prompt_blobs[assigned]
     return record
 
 

@@ -9,6 +9,7 @@ adds up whole columns per arm. ``storage.logscan`` reads the files and feeds the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -17,7 +18,7 @@ from operator import is_not, itemgetter, mul
 from typing import Any
 
 from maia_git.core.assign import ARMS, assign_many
-from maia_git.core.interaction import TS_PATTERN
+from maia_git.core.interaction import BLOB_PATTERN, TS_PATTERN
 from maia_git.stats import ArmStats
 
 
@@ -41,6 +42,7 @@ class Columns:
     tokens: list[Any]
     latency: list[Any]
     ids: list[Any]
+    blobs: list[Any]
     sparse: set[str] = field(init=False, default_factory=set)  # number columns some lines lack
 
     @classmethod
@@ -54,7 +56,9 @@ class Columns:
         picked.sparse = self.sparse
         return picked
 
-    def valid(self, experiment_id: str, control_share: float) -> bool:
+    def valid(
+        self, experiment_id: str, control_share: float, pins: Mapping[str, str] | None = None
+    ) -> bool:
         """True only if ``check_line`` accepts every line. (It may refuse valid lines, which
         then go through ``check_line``.) Cheap checks first: the arm check hashes users."""
         return (
@@ -67,8 +71,21 @@ class Columns:
             and self._numbers("tokens", _INT, 0, _MAX_EXACT_INT)
             and self._numbers("latency", _REAL, 0, _MAX_LATENCY)
             and _timestamps(self.ts)
+            and self._blobs_served(pins)
             and self.arm == list(map(_ARM, assign_many(experiment_id, self.user_id, control_share)))
         )
+
+    def _blobs_served(self, pins: Mapping[str, str] | None) -> bool:
+        """Each ``prompt_blob`` (optional) is a blob id, and with pins its arm's pinned one."""
+        types = set(map(type, self.blobs))
+        if types == {_Missing}:
+            return True
+        if not types <= _TEXT:
+            return False
+        if pins:
+            allowed = {(arm, MISSING) for arm in ARMS} | set(pins.items())
+            return set(zip(self.arm, self.blobs, strict=True)) <= allowed
+        return all(map(BLOB_PATTERN.fullmatch, filter(present, self.blobs)))
 
     def _numbers(self, name: str, allowed: frozenset[type], low: float, high: float) -> bool:
         column = getattr(self, name)
@@ -101,8 +118,8 @@ class Columns:
 
 
 _KEYS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latency_ms",
-         "interaction_id")  # fmt: skip
-_FIELDS = ("ts", "user_id", "arm", "success", "quality", "tokens", "latency", "ids")
+         "interaction_id", "prompt_blob")  # fmt: skip
+_FIELDS = ("ts", "user_id", "arm", "success", "quality", "tokens", "latency", "ids", "blobs")
 _NUMBERS = ("quality", "tokens", "latency")
 _ARM_SET = frozenset(ARMS)
 _ARM = itemgetter(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +32,19 @@ FINISHED = frozenset({Status.COMPLETED, Status.PROMOTED, Status.CANCELLED})
 
 
 @dataclass(frozen=True)
+class Pin:
+    """The prompt an arm serves: its path and the git blob id of its text when the experiment
+    started. The pinned text is what the experiment serves and compares, whatever the file holds
+    later."""
+
+    path: str
+    blob: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "blob": self.blob}
+
+
+@dataclass(frozen=True)
 class Experiment:
     """What is being tested: ``experiments/<id>/experiment.yaml``. Status lives in the queue."""
 
@@ -44,6 +57,11 @@ class Experiment:
     created: str = ""
     winner: str | None = None
     promotion_branch: str | None = None
+    pins: dict[str, Pin] = field(default_factory=dict, hash=False)  # arm -> pin, set at start
+
+    def arm_paths(self) -> dict[str, str]:
+        """Each arm's prompt path, as the definition names it."""
+        return {"control": self.control, "treatment": self.treatment}
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -59,6 +77,8 @@ class Experiment:
             data["winner"] = self.winner
         if self.promotion_branch is not None:
             data["promotion_branch"] = self.promotion_branch
+        if self.pins:
+            data["pins"] = {arm: pin.to_dict() for arm, pin in self.pins.items()}
         return data
 
 

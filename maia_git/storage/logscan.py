@@ -25,7 +25,7 @@ import hashlib
 import importlib
 import os
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -72,11 +72,12 @@ def scan_shard(
     experiment_id: str,
     control_share: float = 0.5,
     seen: set[int] | None = None,
+    pins: Mapping[str, str] | None = None,
 ) -> ShardScan:
     """Read one shard. A line whose interaction id is in ``seen`` (hashes of ids counted before,
     see ``id_hashes``) is a repeat; ``seen`` gains this shard's ids and is the result's ``ids``."""
     scan = ShardScan(ids=set() if seen is None else seen)
-    reader = _Reader(scan, experiment_id, control_share)
+    reader = _Reader(scan, experiment_id, control_share, pins)
     with open(path, "rb") as file, _gc_paused():
         for first, item in raw_batches(file):
             if isinstance(item, str):
@@ -258,10 +259,17 @@ def _whole_value(text: str) -> Any:
 class _Reader:
     """Adds batches to a ShardScan: column checks first, ``check_line`` for what they refuse."""
 
-    def __init__(self, scan: ShardScan, experiment_id: str, control_share: float) -> None:
+    def __init__(
+        self,
+        scan: ShardScan,
+        experiment_id: str,
+        control_share: float,
+        pins: Mapping[str, str] | None = None,
+    ) -> None:
         self.scan = scan
         self.experiment_id = experiment_id
         self.control_share = control_share
+        self.pins = pins
         self.found: list[tuple[int, str]] = []  # the batch's problems, put in order at its end
 
     def add(self, first: int, raws: list[bytes]) -> None:
@@ -308,7 +316,7 @@ class _Reader:
     def _fast(self, values: list[Any]) -> bool:
         """Add the batch if every line is valid; otherwise change nothing and return False."""
         columns = Columns.of(values)
-        if columns is None or not columns.valid(self.experiment_id, self.control_share):
+        if columns is None or not columns.valid(self.experiment_id, self.control_share, self.pins):
             return False
         keep = self._keep(columns.ids)
         if keep is not None:
@@ -342,7 +350,7 @@ class _Reader:
         kept: list[tuple[int, dict[str, Any]]] = []
         for number, value in zip(numbers, values, strict=True):
             if isinstance(value, dict):
-                problem = check_line(value, self.experiment_id, self.control_share)
+                problem = check_line(value, self.experiment_id, self.control_share, self.pins)
             else:  # read_lines' words for it
                 problem = f"not a JSON object but {type(value).__name__}"
             if problem:

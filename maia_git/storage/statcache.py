@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from array import array
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -57,11 +58,20 @@ class Entry:
 class StatCache:
     """The entries of one experiment's shards (``folder``: its interactions, repo-relative)."""
 
-    def __init__(self, repo: git.Repo, folder: str, experiment_id: str, control_share: float):
+    def __init__(
+        self,
+        repo: git.Repo,
+        folder: str,
+        experiment_id: str,
+        control_share: float,
+        pins: Mapping[str, str] | None = None,
+    ):
         self.top = repo.top
         self.dir = repo.git_dir / FOLDER
+        pinned = json.dumps(sorted((pins or {}).items()))  # which lines count depends on them
         self.namespace = (
             f"{FORMAT}\0{experiment_id}\0{control_share!r}\0{MAX_LINE_BYTES}\0{sys.byteorder}"
+            f"\0{pinned}"
         )
         self.blobs = clean_blobs(repo, folder)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from maia_git.core.escape import shown
 from maia_git.core.ids import is_valid_id
-from maia_git.core.models import FINISHED, Experiment, Priority, QueueEntry, Status
+from maia_git.core.models import FINISHED, Experiment, Pin, Priority, QueueEntry, Status
 from maia_git.core.times import canonical_ts
 from maia_git.errors import NotFound
 from maia_git.storage import yamlio
@@ -58,6 +58,22 @@ def _prompt(v: Any) -> bool:
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
+_BLOB = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256 object id
+
+
+def _pins(v: Any) -> bool:
+    """``{arm: {path: <prompt>, blob: <object id>}}`` for the arms control and treatment."""
+    return isinstance(v, dict) and all(
+        arm in ("control", "treatment")
+        and isinstance(pin, dict)
+        and set(pin) == {"path", "blob"}
+        and _prompt(pin["path"])
+        and isinstance(pin["blob"], str)
+        and _BLOB.fullmatch(pin["blob"]) is not None
+        for arm, pin in v.items()
+    )
+
+
 def _opt_text(v: Any) -> bool:
     return v is None or isinstance(v, str)
 
@@ -91,6 +107,7 @@ _EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "created": (_opt_time, "an RFC 3339 UTC time such as 2026-01-31T12:00:00Z"),
     "winner": (lambda v: v in (None, "control", "treatment"), "control, treatment or null"),
     "promotion_branch": (_opt_text, "a branch name or null"),
+    "pins": (_pins, "a mapping of control/treatment to {path: <prompt file>, blob: <blob id>}"),
 }
 _EXPERIMENT_REQUIRED = ("id", "name", "control", "treatment")
 
@@ -189,6 +206,7 @@ def load_experiment(top: Path, exp_id: str) -> Experiment:
         created=d.get("created", ""),
         winner=d.get("winner"),
         promotion_branch=d.get("promotion_branch"),
+        pins={arm: Pin(p["path"], p["blob"]) for arm, p in (d.get("pins") or {}).items()},
     )
 
 

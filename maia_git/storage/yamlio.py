@@ -287,22 +287,26 @@ def _float(text: str) -> float:
 
 
 def dumps(data: Mapping[str, Any]) -> bytes:
-    """Serialise a flat mapping (values: scalars, lists of scalars, flat mappings)."""
+    """Serialise a mapping (values: scalars, lists of scalars, mappings of these)."""
     lines: list[str] = []
-    for name, value in data.items():
-        key = _key(name)
-        if isinstance(value, Mapping):
-            lines.append(f"{key}:" if value else f"{key}: {{}}")
-            lines.extend(f"  {_key(k)}: {_scalar_text(v)}" for k, v in value.items())
-        elif isinstance(value, list | tuple):
-            lines.append(f"{key}:" if value else f"{key}: []")
-            lines.extend(f"  - {_scalar_text(v)}" for v in value)
-        else:
-            lines.append(f"{key}: {_scalar_text(value)}")
+    _dump_mapping(data, "", lines)
     raw = ("\n".join(lines) + "\n").encode("utf-8")
     if len(raw) > MAX_BYTES:
         raise UsageError(f"the state file would be {_too_big(len(raw))}: shorten its text")
     return raw
+
+
+def _dump_mapping(data: Mapping[str, Any], indent: str, lines: list[str]) -> None:
+    for name, value in data.items():
+        key = _key(name)
+        if isinstance(value, Mapping):
+            lines.append(f"{indent}{key}:" if value else f"{indent}{key}: {{}}")
+            _dump_mapping(value, indent + "  ", lines)
+        elif isinstance(value, list | tuple):
+            lines.append(f"{indent}{key}:" if value else f"{indent}{key}: []")
+            lines.extend(f"{indent}  - {_scalar_text(v)}" for v in value)
+        else:
+            lines.append(f"{indent}{key}: {_scalar_text(value)}")
 
 
 # What YAML reads differently even inside double quotes, written as \u escapes: characters

@@ -18,13 +18,14 @@ from typing import Any
 
 from maia_git import stats
 from maia_git.core.ids import check_id
+from maia_git.core.models import Experiment
 from maia_git.core.settings import Settings
 from maia_git.errors import UsageError
 from maia_git.stats import Analysis, ArmStats, Plan, Reason
 from maia_git.storage import segments, state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
 from maia_git.storage.statcache import Entry, Key, StatCache
-from maia_git.usecases import repeats
+from maia_git.usecases import pins, repeats
 from maia_git.workspace import Workspace
 
 
@@ -88,8 +89,8 @@ def analyze_experiment(ws: Workspace, exp_id: str, method: str | None = None) ->
     NotFound (exit 2); no logs yet gives a result whose reasons say so, not an error."""
     check_id(exp_id)
     entry = state.load_entry(ws.top, exp_id)
-    experiment = state.load_experiment(ws.top, exp_id)
-    control, treatment, logs = _collect(ws, exp_id, experiment.control_share)
+    experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
+    control, treatment, logs = _collect(ws, exp_id, experiment)
     analysis = analyze_sums(ws, exp_id, control, treatment, experiment.control_share, method)
     return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
 
@@ -113,8 +114,9 @@ def analyze_sums(
 def arm_stats(ws: Workspace, exp_id: str) -> tuple[ArmStats, ArmStats, LogReport]:
     """Control's and treatment's sufficient statistics from every shard, and the log report."""
     check_id(exp_id)
-    experiment = state.load_experiment(ws.top, exp_id)
-    return _collect(ws, exp_id, experiment.control_share)
+    entry = state.load_entry(ws.top, exp_id)
+    experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
+    return _collect(ws, exp_id, experiment)
 
 
 def plan_sample_size(
@@ -151,6 +153,7 @@ class _Collector:
     exp_id: str
     share: float
     cache: StatCache
+    pins: dict[str, str]  # arm -> pinned blob id: a line served another prompt is not counted
     read: int = 0
     unreadable: list[Problem] = field(default_factory=list)
 
@@ -170,7 +173,7 @@ class _Collector:
     def scan(self, rel: str, seen: set[int] | None = None) -> ShardScan | None:
         self.read += 1
         try:
-            return scan_shard(self.ws.top / rel, self.exp_id, self.share, seen)
+            return scan_shard(self.ws.top / rel, self.exp_id, self.share, seen, self.pins)
         except FileNotFoundError:
             if os.path.isabs(rel):
                 return None  # pending records sealed since the listing: not lost, in a segment
@@ -215,16 +218,20 @@ def log_files(ws: Workspace, exp_id: str) -> list[str]:
     return _shard_files(ws, exp_id)[0]
 
 
-def _collect(ws: Workspace, exp_id: str, share: float) -> tuple[ArmStats, ArmStats, LogReport]:
+def _collect(
+    ws: Workspace, exp_id: str, experiment: Experiment
+) -> tuple[ArmStats, ArmStats, LogReport]:
     from maia_git.usecases import warehouse
 
+    share, blobs = experiment.control_share, pins.blob_ids(experiment)
     if warehouse.uses_engine(ws, exp_id):  # Parquet, SQL, or segments exported from git
         sums = warehouse.source_sums(ws, exp_id, share)
         report = LogReport((), sums.invalid, sums.duplicates)
         return sums.control.arm_stats(), sums.treatment.arm_stats(), report
     folder = state.interactions_rel(exp_id)
     rels, problems = _shard_files(ws, exp_id)
-    collector = _Collector(ws, exp_id, share, StatCache(ws.repo, folder, exp_id, share))
+    cache = StatCache(ws.repo, folder, exp_id, share, blobs)
+    collector = _Collector(ws, exp_id, share, cache, blobs)
     shards = [s for s in map(collector.shard, rels) if s is not None]
     collector.across(shards)
     control, treatment, report = _total(

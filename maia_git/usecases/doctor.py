@@ -8,7 +8,8 @@ workspace's own files (``doctor_checks``), then interaction logs and score files
 ``--fix`` makes only the repairs that cannot lose anything, under the workspace lock
 (``doctor_fix``): it finishes a killed transaction (the journal, which also clears the git locks
 its git left), deletes temp files of killed writes, adds the missing union-merge lines to
-``.gitattributes`` and starts what the queue would start now, the last two as one commit.
+``.gitattributes``, pins the prompts of experiments started before pins existed (from the commit
+that started them) and starts what the queue would start now, the last three as one commit.
 Everything else needs a person, and is reported with the way to fix it.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from maia_git.errors import LockTimeout, MaiaError
 from maia_git.storage.lock import WorkspaceLock
-from maia_git.usecases import doctor_checks, doctor_logs
+from maia_git.usecases import doctor_checks, doctor_logs, doctor_pins
 from maia_git.usecases.doctor_fix import lock_timeout, repair
 from maia_git.usecases.doctor_model import Check, Problem, Report, Scan, crashed
 from maia_git.usecases.doctor_scan import scan
@@ -29,6 +30,8 @@ CHECKS: list[Check] = [
     doctor_checks.retired_settings,
     doctor_checks.definitions_have_entries,
     doctor_checks.prompts_exist,
+    doctor_pins.pinned_prompts,
+    doctor_pins.split_unchanged,
     doctor_checks.capacity,
     doctor_checks.queue_is_moving,
     doctor_checks.journal_finished,
@@ -37,6 +40,7 @@ CHECKS: list[Check] = [
     doctor_checks.gitattributes,
     doctor_checks.git_state,
     doctor_logs.interaction_logs,
+    doctor_logs.user_ids_pseudonymous,
     doctor_logs.score_files,
     doctor_logs.changed_segments,
 ]

@@ -10,6 +10,7 @@ from maia_git.core.decide import decide
 from maia_git.core.settings import Settings
 from maia_git.errors import MaiaError
 from maia_git.storage import journal, state
+from maia_git.usecases import doctor_pins
 from maia_git.usecases.doctor_checks import (
     git_state,
     gitattributes,
@@ -47,6 +48,10 @@ def _commit_repairs(ws: Workspace, found: Scan, report: Report) -> None:
     if gitattributes(found):
         tx.write(".gitattributes", _with_attributes(ws.top))
         done.append(f"added to .gitattributes: {'; '.join(missing_attributes(ws.top))}")
+    backfilled = doctor_pins.backfill(ws.repo, found)
+    for rel, data in backfilled.items():
+        tx.write(rel, data)
+        done.append(f"pinned the prompts of {rel.split('/')[1]} from the commit that started it")
     if queue_is_moving(found) and found.settings is not None:
         decision = decide(found.entries, None, None, found.settings, utcnow())
         for entry in decision.changed:

@@ -7,6 +7,7 @@ automatic repair: the fix is the user's.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -159,4 +160,31 @@ def score_files(scan: Scan) -> list[Problem]:
                 "fix them like the ones above",
             )
         )
+    return found
+
+
+# A user id that looks like an e-mail address: `"user_id": "name@domain.tld"` in a log line.
+_EMAIL_ID = re.compile(rb'"user_id"\s*:\s*"[^"\\@\s]+@[^"\\@\s]+\.[A-Za-z]{2,}"')
+
+
+def user_ids_pseudonymous(scan: Scan) -> list[Problem]:
+    """No log holds user ids that look like e-mail addresses: logs are pushed and immutable."""
+    found: list[Problem] = []
+    for shard in sorted(scan.top.glob("experiments/*/interactions/*.jsonl")):
+        try:
+            data = shard.read_bytes()
+        except OSError:
+            continue  # interaction_logs reports what cannot be read
+        hits = list(_EMAIL_ID.finditer(data))
+        if hits:
+            line = data.count(b"\n", 0, hits[0].start()) + 1
+            found.append(
+                Problem(
+                    "privacy",
+                    f"{shard.relative_to(scan.top).as_posix()}:{line}",
+                    f"{len(hits)} log line(s) have user ids that look like e-mail addresses",
+                    "log a pseudonymous id instead (maia_git.pseudonymous_id, see "
+                    "docs/privacy.md); committed lines can only be erased by rewriting history",
+                )
+            )
     return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from maia_git.core import lifecycle, messages
@@ -13,6 +13,7 @@ from maia_git.core.lifecycle import Transition
 from maia_git.core.models import Experiment, Priority, QueueEntry, Status
 from maia_git.errors import TransitionError, UsageError
 from maia_git.storage import state
+from maia_git.usecases.pins import pins_for_start
 from maia_git.workspace import Transaction, Workspace, utcnow
 
 # The option each event records its free text in.
@@ -139,11 +140,55 @@ def apply_event(
         entries = state.load_entries(ws.top, finished=False)
         if exp_id not in entries:  # unknown (NotFound) or finished (refused by the table)
             entries[exp_id] = state.load_entry(ws.top, exp_id)
+        if event == "complete" and _promoted(ws, entries[exp_id]):
+            return _complete_again(tx, entries[exp_id], text, dry_run)
         text_field = _TEXT_FIELD.get(event)
         if text and text_field:
             fields[text_field] = text
         decision = decide(entries, exp_id, event, ws.settings, utcnow(), **fields)
+        if event == "start":
+            _pin(tx, ws, exp_id)
         return _commit_decision(tx, exp_id, event, decision, text, dry_run)
+
+
+def _promoted(ws: Workspace, entry: QueueEntry) -> bool:
+    """Whether a promotion has completed the experiment already."""
+    if entry.status not in (Status.COMPLETED, Status.PROMOTED):
+        return False
+    if not state.has_experiment(ws.top, entry.id):
+        return False
+    return state.load_experiment(ws.top, entry.id).promotion_branch is not None
+
+
+def _complete_again(
+    tx: Transaction, entry: QueueEntry, outcome: str | None, dry_run: bool
+) -> Change:
+    """Completing a promoted experiment succeeds: the promotion completed it already, and the
+    guide's workflow then completes it in the queue. A new outcome is recorded; nothing else."""
+    if not outcome or outcome == entry.outcome:
+        return Change(entry.id, [], f"nothing to change: {entry.id} is already completed\n")
+    updated = entry.with_(outcome=outcome)
+    message = messages.transition_message(
+        f"outcome of {entry.id}", [], [f"Outcome: {outcome}"], [("Maia-Experiment", entry.id)]
+    )
+    if not dry_run:
+        tx.write(state.queue_rel(entry.id), state.entry_bytes(updated))
+        tx.commit(message)
+    return Change(entry.id, [], message, dry_run, [updated])
+
+
+def _pin(tx: Transaction, ws: Workspace, exp_id: str) -> None:
+    """Stage the definition with its prompts pinned (refused if a prompt is not committed).
+
+    An entry with no definition (the guide's queue takes bare ids) has no prompts to pin.
+    """
+    if not state.has_experiment(ws.top, exp_id):
+        return
+    experiment = state.load_experiment(ws.top, exp_id)
+    if experiment.pins:
+        return
+    pinned = replace(experiment, pins=pins_for_start(ws.repo, experiment))
+    tx.write(state.experiment_rel(exp_id), state.experiment_bytes(pinned))
 
 
 def reschedule(
@@ -234,5 +279,6 @@ def add_to_queue(
         else:
             entry = QueueEntry(exp_id, agent, Status.DRAFT, level, created=now, notes=notes)
         queued, first = lifecycle.apply(entry, "start", now)
+        _pin(tx, ws, exp_id)
         entries[exp_id] = queued
         return reschedule(tx, ws, entries, "start", exp_id, dry_run, (queued,), (first,))

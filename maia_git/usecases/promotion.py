@@ -23,6 +23,7 @@ from maia_git.core.models import Experiment, QueueEntry, Status
 from maia_git.errors import MaiaError, TransitionError, UsageError
 from maia_git.storage import branch as plumbing
 from maia_git.storage import git, state
+from maia_git.usecases import pins
 from maia_git.workspace import Transaction, Workspace, utcnow
 
 
@@ -174,7 +175,13 @@ def _promote_locally(
     if analysis["decision"] != "promote" and not force and not resuming:
         unmet = "; ".join(r.get("message", r.get("code", "")) for r in analysis["reasons"])
         raise MaiaError(f"not promoting {exp_id} (decision {analysis['decision']}): {unmet}")
-    treatment_blob = plumbing.blob_of(ws.repo, "HEAD", experiment.treatment)
+    if not force:
+        _refuse_trampling(ws, exp_id, experiment.control)
+    # What was tested is the pinned text, whatever the treatment file holds now.
+    pinned = pins.effective(ws.repo, experiment, entry.status).pins.get("treatment")
+    treatment_blob = (
+        pinned.blob if pinned else plumbing.blob_of(ws.repo, "HEAD", experiment.treatment)
+    )
     if treatment_blob is None:
         raise MaiaError(
             f"treatment prompt {experiment.treatment} is not committed at HEAD; commit it first"
@@ -207,6 +214,23 @@ def _promote_locally(
     promotion.commit = _build_branch(ws, exp_id, treatment_blob, analysis, forced_by, reason, fixed)
     plumbing.move_branch(ws.repo, name, promotion.commit, None)
     return promotion
+
+
+def _refuse_trampling(ws: Workspace, exp_id: str, target: str) -> None:
+    """Refuse to rewrite a prompt file that a running (active or paused) experiment pinned."""
+    for other, entry in sorted(state.load_entries(ws.top, finished=False).items()):
+        if other == exp_id or entry.status not in (Status.ACTIVE, Status.PAUSED):
+            continue
+        if not state.has_experiment(ws.top, other):
+            continue
+        experiment = state.load_experiment(ws.top, other)
+        served = {arm: pin.path for arm, pin in experiment.pins.items()}
+        arms = [arm for arm, path in (served or experiment.arm_paths()).items() if path == target]
+        if arms:
+            raise MaiaError(
+                f"not promoting {exp_id}: it would rewrite {target}, the {arms[0]} prompt of "
+                f"{other} ({entry.status}); finish {other} first, or use --force --reason TEXT"
+            )
 
 
 def _identity(ws: Workspace) -> str:

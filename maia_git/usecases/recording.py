@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from maia_git.errors import UsageError
 from maia_git.storage import git, segments, state
 from maia_git.storage.jsonl import Appender
 from maia_git.storage.state import control_share
+from maia_git.usecases import pins
 
 
 def writer_name(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
@@ -47,6 +48,10 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 RECHECK_SECONDS = 0.1
 
 
+class NotActive(UsageError):
+    """Recording to an experiment that is not active (the runtime API reports it instead)."""
+
+
 @dataclass
 class _Known:
     stamp: tuple[Any, ...]
@@ -54,6 +59,9 @@ class _Known:
     agent: str
     share: float
     checked: float
+    pins: dict[str, str] = field(default_factory=dict)  # arm -> pinned blob id
+    paths: dict[str, str] = field(default_factory=dict)  # arm -> pinned prompt path
+    control: str | None = None  # the agent's prompt file (None: the entry has no definition)
 
 
 class Recorder:
@@ -80,11 +88,23 @@ class Recorder:
         stamp = (_stamp(queue_file), _stamp(exp_file))
         if known is None or known.stamp != stamp:
             check_id(exp_id)
-            entry = state.load_entry(self.top, exp_id)
-            known = _Known(stamp, entry.status, entry.agent, control_share(self.top, exp_id), now)
+            known = self._load(exp_id, stamp, now)
             self._known[exp_id] = known
         known.checked = now
         return known
+
+    def _load(self, exp_id: str, stamp: tuple[Any, ...], now: float) -> _Known:
+        entry = state.load_entry(self.top, exp_id)
+        if not state.has_experiment(self.top, exp_id):
+            return _Known(stamp, entry.status, entry.agent, control_share(self.top, exp_id), now)
+        experiment = state.load_experiment(self.top, exp_id)
+        if entry.status is Status.ACTIVE:  # only then are pins needed (a backfill runs git)
+            experiment = pins.effective(git.Repo(self.top, self.git_dir), experiment, entry.status)
+        share, blobs = experiment.control_share, pins.blob_ids(experiment)
+        paths = {arm: pin.path for arm, pin in experiment.pins.items()}
+        return _Known(
+            stamp, entry.status, entry.agent, share, now, blobs, paths, experiment.control
+        )
 
     def record(
         self,
@@ -103,7 +123,7 @@ class Recorder:
         """Append one interaction; refused unless the experiment is active."""
         known = self.experiment(exp_id)
         if known.status is not Status.ACTIVE:
-            raise UsageError(f"cannot record to {exp_id}: it is {known.status}, not active")
+            raise NotActive(f"cannot record to {exp_id}: it is {known.status}, not active")
         record = interaction.make_record(
             exp_id,
             user_id,
@@ -115,6 +135,7 @@ class Recorder:
             tokens=tokens,
             latency_ms=latency_ms,
             interaction_id=interaction_id,
+            prompt_blobs=known.pins,
         )
         if not dry_run:
             self.appender.append(self.shard(exp_id), interaction.to_line(record))

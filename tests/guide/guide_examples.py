@@ -1,18 +1,24 @@
 """The Python examples of the reference guide (phase4-guide.md), run against a maia workspace.
 
 Adapted only where the guide names things that must already exist: the prompt files are created
-first, the imports name ``maia_git``, and the queue entries exp_003 and exp_004 that the guide's
-"Manage Experiments" block refers to are added before it runs. Each section prints a marker so
-the test can check what every example printed.
+and committed first (an experiment pins its prompts when it starts), the imports name
+``maia_git``, the queue entries exp_003 and exp_004 that the guide's "Manage Experiments" block
+refers to are added before it runs, and the integration workflow gets the traffic its "after 30+
+interactions per arm" assumes (1,200 simulated users) before its last step. Each section prints a
+marker so the test can check what every example printed.
 """
 
 from __future__ import annotations
 
+import random
+import subprocess
 from pathlib import Path
 
 for name in ("cloud_architect_v2.1.md", "cloud_architect_v2.2_react.md"):
     Path("claude/agents").mkdir(parents=True, exist_ok=True)
     Path("claude/agents", name).write_text(f"# {name}\nYou are a cloud architect.\n")
+subprocess.run(["git", "add", "claude/agents"], check=True)
+subprocess.run(["git", "commit", "-q", "-m", "Cloud architect prompts"], check=True)
 
 print("== 1. quality scorer")
 from maia_git import AutomatedQualityScorer  # noqa: E402
@@ -225,11 +231,37 @@ framework.record_interaction(
     latency_ms=6500.0,
 )
 
+# (setup: the traffic the next step assumes; the treatment completes more tasks)
+rng = random.Random(1200)
+for number in range(1200):
+    simulated = f"user-{number:04d}"
+    chance = (
+        0.8
+        if framework.assign_treatment(experiment.experiment_id, simulated) == "treatment"
+        else 0.5
+    )
+    framework.record_interaction(
+        experiment.experiment_id, simulated, rng.random() < chance, quality_score=80.0
+    )
+
 # After 30+ interactions per arm, analyze
 result = framework.analyze_experiment(experiment.experiment_id)
 
 if result and result.is_significant:
-    print("✅ Statistically significant result!")
+    print(f"✅ Statistically significant result!")  # noqa: F541
+    print(f"   Effect size: {result.effect_size:.1f}% improvement")
+    print(f"   P-value: {result.p_value:.4f}")
+
+    # Auto-promote if criteria met
+    promoted = framework.auto_promote_winner(experiment.experiment_id)
+
+    if promoted:
+        print(f"🚀 Promoted {promoted.winner} to production!")
+
+        # Complete in queue
+        queue.complete_experiment(
+            experiment.experiment_id,
+            outcome=f"Treatment {result.effect_size:.1f}% better, p={result.p_value:.4f}",
+        )
 else:
     print("❌ No significant difference found")
-print(f"integration experiment: {experiment.experiment_id} {experiment.status}")

@@ -38,9 +38,15 @@ def test_the_guide_examples_run_and_print_what_the_guide_says(ws: Path) -> None:
         "exp_001 - Status: completed"
     )
     assert "  Notes: Resume parsing improvement" in history
-    # 4. Integration: a second experiment, queued behind nothing, one interaction recorded.
-    assert "❌ No significant difference found" in out
-    assert "integration experiment: exp_005 active" in out
+    # 4. Integration: a second experiment with 1,200 simulated users after the guide's one
+    # interaction: significant, promoted as a pull request branch, then completed in the queue.
+    assert "✅ Statistically significant result!" in out
+    assert "🚀 Promoted treatment to production!" in out
+    promoted = git(ws, "show", "maia/promote/exp_005:claude/agents/cloud_architect_v2.1.md")
+    assert promoted == (ws / "claude/agents/cloud_architect_v2.2_react.md").read_text()
+    effect = out.split("   Effect size: ")[1].split("%")[0]
+    outcome = (ws / "queue/exp_005.yaml").read_text().split("outcome: ")[1].splitlines()[0]
+    assert outcome.startswith(f'"Treatment {effect}% better, p=')
     # The state is in git: every change a commit, the queue files as the calls left them.
     statuses = {
         p.stem: p.read_text().split("status: ")[1].split()[0]
@@ -51,7 +57,7 @@ def test_the_guide_examples_run_and_print_what_the_guide_says(ws: Path) -> None:
         "exp_002": "cancelled",
         "exp_003": "queued",
         "exp_004": "active",
-        "exp_005": "active",
+        "exp_005": "completed",
     }
     assert "priority: high" in (ws / "queue/exp_003.yaml").read_text()
     assert (

@@ -213,8 +213,9 @@ class StressOp:
     ``commits``: "one" (exit 0 means exactly one commit), "at_most_one" (a no-op succeeds without
     a commit: a priority set to the level it has, a sync with nothing new), "none" (``maia exp
     record`` appends without committing; the stress test finds its line after a final sync).
-    ``fails``: the exit codes a random mix makes legitimately (an illegal transition is 4,
-    recording to an experiment that is not active is 2); any other failure is a fault.
+    ``fails``: the exit codes a random mix makes legitimately (an illegal transition is 4, a
+    record to an unknown experiment 2; one that is not active exits 0, not recorded); any other
+    failure is a fault.
     """
 
     event: str

@@ -160,16 +160,17 @@ def last_texts(outcomes: list[Outcome], commits: list[Commit]) -> dict[tuple[str
 
 
 def check_recorded(top: Path, outcomes: list[Outcome]) -> list[str]:
-    """Each recorded line is committed exactly once, in its experiment's log; a refused one is
-    nowhere (the interaction id is the command's token)."""
+    """Each recorded line is committed exactly once, in its experiment's log; one refused or not
+    recorded (the experiment was not active) is nowhere (the interaction id is the token)."""
     found = recorded_ids(top)
     problems = []
     for o in (o for o in outcomes if o.planned.op.event == "record"):
         where = found.get(o.planned.token, [])
         folder = f"experiments/{o.planned.target}/interactions/"
-        if o.code == 0 and (len(where) != 1 or not where[0].startswith(folder)):
+        recorded = o.code == 0 and not o.out.startswith("recorded: false")
+        if recorded and (len(where) != 1 or not where[0].startswith(folder)):
             problems.append(f"{o.planned.token}: recorded, but committed in {where}")
-        if o.code != 0 and where:
+        if not recorded and where:
             problems.append(f"{o.planned.token}: refused, but found in {where}")
     return problems
 

@@ -1,0 +1,116 @@
+"""Doctor's checks of what an experiment fixed when it started: its pinned prompts and its split.
+
+A running experiment serves and compares the pinned text; when the prompt file no longer holds it,
+the file and the experiment disagree about what "the control" is (a promotion may have rewritten
+it). A split changed after start re-buckets users, so earlier lines no longer match their arm.
+An experiment started before pins existed gets them from the commit that started it
+(``maia doctor --fix``).
+"""
+
+from __future__ import annotations
+
+from maia_git.core.models import Experiment, Pin, Status
+from maia_git.errors import StateFileError
+from maia_git.storage import git, prompts, state, yamlio
+from maia_git.usecases import pins
+from maia_git.usecases.doctor_model import Problem, Scan
+
+RUNNING = (Status.QUEUED, Status.ACTIVE, Status.PAUSED)
+
+
+def _running(scan: Scan) -> list[tuple[str, Experiment, Status]]:
+    return [
+        (exp_id, experiment, scan.entries[exp_id].status)
+        for exp_id, experiment in sorted(scan.experiments.items())
+        if exp_id in scan.entries and scan.entries[exp_id].status in RUNNING
+    ]
+
+
+def pinned_prompts(scan: Scan) -> list[Problem]:
+    """Each running experiment has pins, and each pinned file still holds its pinned text."""
+    repo = git.Repo(scan.top, scan.git_dir)
+    found: list[Problem] = []
+    for exp_id, experiment, _ in _running(scan):
+        rel = state.experiment_rel(exp_id)
+        if not experiment.pins:
+            fixable = pins.backfilled(repo, experiment) is not None
+            fix = (
+                "`maia doctor --fix` pins the prompts of the commit that started it"
+                if fixable
+                else "its start commit is not in this history: complete it and start anew"
+            )
+            found.append(Problem("pins", rel, f"{exp_id} has no pinned prompts", fix, fixable))
+            continue
+        head = prompts.blobs_at(repo, "HEAD", [p.path for p in experiment.pins.values()])
+        found += [
+            _drifted(exp_id, rel, arm, pin, head[pin.path])
+            for arm, pin in experiment.pins.items()
+            if head[pin.path] != pin.blob
+        ]
+        found += [
+            Problem(
+                "pins",
+                rel,
+                f"the {arm} prompt of {exp_id} is now {path}, but {pin.path} was pinned at start",
+                f"put {arm} back to {pin.path}; a new prompt is a new experiment",
+            )
+            for arm, path in experiment.arm_paths().items()
+            # (a path to no file is reported by prompts_exist: one problem, one report)
+            if (pin := experiment.pins.get(arm)) is not None
+            and pin.path != path
+            and (scan.top / path).is_file()
+        ]
+    return found
+
+
+def _drifted(exp_id: str, rel: str, arm: str, pin: Pin, now: str | None) -> Problem:
+    held = "is gone" if now is None else f"holds {now[:12]}"
+    return Problem(
+        "pins",
+        rel,
+        f"{pin.path} no longer matches the {arm} prompt pinned by {exp_id} ({pin.blob[:12]}; "
+        f"HEAD {held}): {exp_id} still serves and compares the pinned text",
+        f"if the file was meant to change, finish {exp_id} first (`maia exp complete "
+        f"{exp_id}`) and test the new text in a new experiment; else restore it "
+        f"(`git show {pin.blob}` prints the pinned text)",
+    )
+
+
+def split_unchanged(scan: Scan) -> list[Problem]:
+    """The control share of a running experiment is the one it started with."""
+    repo = git.Repo(scan.top, scan.git_dir)
+    found: list[Problem] = []
+    for exp_id, experiment, _ in _running(scan):
+        start = prompts.start_commit(repo, exp_id)
+        rel = state.experiment_rel(exp_id)
+        code, text, _ = git.attempt(repo, "show", f"{start}:{rel}") if start else (1, "", "")
+        if code != 0:
+            continue
+        try:
+            started = float(yamlio.loads(text.encode(), rel).data.get("control_share", 0.5))
+        except (ValueError, TypeError, StateFileError):
+            continue
+        if started != experiment.control_share:
+            found.append(
+                Problem(
+                    "split",
+                    rel,
+                    f"control_share of {exp_id} is {experiment.control_share:g} but it started "
+                    f"with {started:g}: users are re-bucketed, and lines logged before no longer "
+                    "match their arm",
+                    f"put control_share back to {started:g}; a new split is a new experiment",
+                )
+            )
+    return found
+
+
+def backfill(repo: git.Repo, scan: Scan) -> dict[str, bytes]:
+    """The definitions of running, unpinned experiments with the pins of their start commit."""
+    out: dict[str, bytes] = {}
+    for exp_id, experiment, status in _running(scan):
+        if experiment.pins:
+            continue
+        pinned = pins.effective(repo, experiment, status)
+        if pinned.pins:
+            out[state.experiment_rel(exp_id)] = state.experiment_bytes(pinned)
+    return out
