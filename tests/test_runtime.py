@@ -15,10 +15,23 @@ import pytest
 from maia_git import ABTestingFramework, ExperimentQueue
 from maia_git.core.assign import arm
 from maia_git.errors import UsageError
-from maia_git.storage import state
+from maia_git.storage import segments, state
+from maia_git.storage.git import find_repo
+from maia_git.usecases.recording import Recorder
 
 from conftest import git, new_exp, run_cli
 from helpers import snapshot
+
+
+def log_lines(top: Path, exp_id: str) -> list[str]:
+    """Every log line of the experiment on this machine, synced or not."""
+    listing = segments.log_files(find_repo(top), exp_id)
+    return [ln for f in listing.files for ln in (top / f).read_text().splitlines()]
+
+
+def pending(top: Path, exp_id: str) -> Path:
+    """The test writer's file of records not yet synced."""
+    return Recorder(top).shard(exp_id)
 
 
 def blob(top: Path, rev_path: str) -> str:
@@ -142,7 +155,7 @@ def test_a_paused_experiment_serves_head_and_records_nothing(ws: Path, active: s
     assert framework.assign_treatment(active, treated) == "control"
     result = framework.record_interaction(active, treated, True)
     assert not result and result.reason == f"{active} is paused, not active"
-    assert not (ws / state.interactions_rel(active)).exists()
+    assert log_lines(ws, active) == []
     with pytest.raises(UsageError, match="it is paused, not active"):
         ABTestingFramework(ws, strict=True).record_interaction(active, treated, True)
     assert run_cli(["exp", "assign", active, treated], cwd=ws).stdout == f"{treated}\tcontrol\n"
@@ -187,8 +200,7 @@ def test_a_pause_during_a_running_loop_in_another_process_raises_nothing_there(
     assert loop.returncode == 0, err
     counts = json.loads(out)
     assert counts["recorded"] > 50 and counts["not_recorded"] == 200 and counts["head"] >= 200
-    shard = ws / state.interactions_rel(active) / "test-writer.jsonl"
-    assert len(shard.read_text().splitlines()) == counts["recorded"]
+    assert len(log_lines(ws, active)) == counts["recorded"]
 
 
 # --- the served blob in the logs -------------------------------------------------------------
@@ -204,7 +216,7 @@ def test_each_line_names_the_served_blob_and_another_blob_is_not_counted(
         served = framework.get_prompt(active, f"u{i}")
         assert result.record["prompt_blob"] == served.blob
     framework.close()
-    shard = ws / state.interactions_rel(active) / "test-writer.jsonl"
+    shard = pending(ws, active)
     line = json.loads(shard.read_text().splitlines()[0])
     other = "treatment" if line["arm"] == "control" else "control"
     other_blob = state.load_experiment(ws, active).pins[other].blob
@@ -338,7 +350,7 @@ def test_doctor_warns_about_user_ids_that_look_like_email_addresses(
     assert privacy == [
         {
             "check": "privacy",
-            "where": f"{state.interactions_rel(active)}/test-writer.jsonl:2",
+            "where": f"{segments.shown(find_repo(ws), str(pending(ws, active)))}:2",
             "what": "1 log line(s) have user ids that look like e-mail addresses",
             "fix": "log a pseudonymous id instead (maia_git.pseudonymous_id, see "
             "docs/privacy.md); committed lines can only be erased by rewriting history",

@@ -111,9 +111,10 @@ FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "latency_ms": _latency_problem,
     # The same rule as user ids: non-empty, no control characters, encodable as UTF-8.
     "interaction_id": user_id_problem,
-    # The git blob id of the prompt the runtime served: it must be the pin of the line's arm.
-    "prompt_blob": _blob_problem,
 }
+# The git blob id of the prompt the runtime served. Like the arm, it is also checked against the
+# experiment (it must be the pin of the line's arm), so it is kept apart from the plain fields.
+PROMPT_BLOB = "prompt_blob"
 
 
 def check_line(
@@ -141,8 +142,12 @@ def check_line(
         expected = assign.arm(experiment_id, obj["user_id"], control_share)
         if obj["arm"] != expected:
             return f"arm {obj['arm']} is not the assignment of this user ({expected})"
-    if pins and "prompt_blob" in obj and obj["prompt_blob"] != pins.get(obj["arm"]):
-        return blob_mismatch(obj["arm"], obj["prompt_blob"], pins.get(obj["arm"]))
+    if PROMPT_BLOB in obj:
+        problem = _blob_problem(obj[PROMPT_BLOB])
+        if problem:
+            return f"{PROMPT_BLOB} {problem}"
+        if pins and obj[PROMPT_BLOB] != pins.get(obj["arm"]):
+            return blob_mismatch(obj["arm"], obj[PROMPT_BLOB], pins.get(obj["arm"]))
     return None
 
 
@@ -212,7 +217,7 @@ def make_record(
         if value is not None:
             record[field] = _checked(shown, value, problem_of)
     if prompt_blobs and assigned in prompt_blobs:
-        record["prompt_blob"] = prompt_blobs[assigned]
+        record[PROMPT_BLOB] = prompt_blobs[assigned]
     return record
 
 

@@ -169,10 +169,22 @@ _EMAIL_ID = re.compile(rb'"user_id"\s*:\s*"[^"\\@\s]+@[^"\\@\s]+\.[A-Za-z]{2,}"'
 
 def user_ids_pseudonymous(scan: Scan) -> list[Problem]:
     """No log holds user ids that look like e-mail addresses: logs are pushed and immutable."""
+    from maia_git.storage.segments import log_files
+
+    repo = git.Repo(scan.top, scan.git_dir)
     found: list[Problem] = []
-    for shard in sorted(scan.top.glob("experiments/*/interactions/*.jsonl")):
+    for exp_id in sorted(i for i in scan.queued if is_valid_id(i)):
+        found += _email_ids(repo, log_files(repo, exp_id).files)
+    return found
+
+
+def _email_ids(repo: git.Repo, files: list[str]) -> list[Problem]:
+    from maia_git.storage.segments import shown
+
+    found: list[Problem] = []
+    for rel in files:  # segments are repo-relative, unsynced records absolute
         try:
-            data = shard.read_bytes()
+            data = (repo.top / rel).read_bytes()
         except OSError:
             continue  # interaction_logs reports what cannot be read
         hits = list(_EMAIL_ID.finditer(data))
@@ -181,7 +193,7 @@ def user_ids_pseudonymous(scan: Scan) -> list[Problem]:
             found.append(
                 Problem(
                     "privacy",
-                    f"{shard.relative_to(scan.top).as_posix()}:{line}",
+                    f"{shown(repo, rel)}:{line}",
                     f"{len(hits)} log line(s) have user ids that look like e-mail addresses",
                     "log a pseudonymous id instead (maia_git.pseudonymous_id, see "
                     "docs/privacy.md); committed lines can only be erased by rewriting history",

@@ -17,7 +17,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import maia_git
-from maia_git.core.interaction import FIELD_CHECKS, REQUIRED, check_line, make_record, to_line
+from maia_git.core.interaction import (
+    BLOB_PATTERN,
+    FIELD_CHECKS,
+    PROMPT_BLOB,
+    REQUIRED,
+    check_line,
+    make_record,
+    to_line,
+)
 from maia_git.errors import UsageError
 
 SPEC = Path(maia_git.__file__).parent / "spec"
@@ -235,7 +243,11 @@ def test_schema_structure_matches_the_validator() -> None:
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert SCHEMA["type"] == "object"
     assert tuple(SCHEMA["required"]) == REQUIRED
-    assert set(SCHEMA["properties"]) == set(FIELD_CHECKS)
+    # prompt_blob is checked apart from the plain fields: against the experiment's pins too
+    assert set(SCHEMA["properties"]) == set(FIELD_CHECKS) | {PROMPT_BLOB}
+    assert SCHEMA["properties"][PROMPT_BLOB]["pattern"] == f"^{BLOB_PATTERN.pattern}$".replace(
+        "(?:", "("
+    )
     assert SCHEMA["additionalProperties"] is True
     assert SCHEMA["properties"]["arm"]["enum"] == ["control", "treatment"]
     assert SCHEMA["properties"]["quality_score"] | {"description": ""} == {
@@ -457,3 +469,21 @@ def test_every_record_made_is_a_valid_line(
     assert parsed == record
     assert check_line(parsed, "exp_001") is None
     assert schema_valid(SCHEMA, parsed)
+
+
+def test_prompt_blob_is_optional_a_blob_id_and_with_pins_the_arm_s_pin() -> None:
+    control, treatment = "a" * 40, "b" * 64
+    pins = {"control": control, "treatment": treatment}
+    line = {**_BASE, "arm": "control"}
+    assert check_line(line, pins=pins) is None  # absent: allowed
+    assert check_line({**line, PROMPT_BLOB: control}, pins=pins) is None
+    assert check_line({**line, PROMPT_BLOB: "A" * 40}) == (
+        "prompt_blob must be a git blob id (40 or 64 lower-case hex digits)"
+    )
+    assert check_line({**line, PROMPT_BLOB: treatment}) is None  # no pins: the form only
+    assert check_line({**line, PROMPT_BLOB: treatment}, pins=pins) == (
+        "prompt_blob bbbbbbbbbbbb is not the control prompt pinned when the experiment started "
+        "(aaaaaaaaaaaa): the user was served another text"
+    )
+    record = make_record("exp_001", "u", success=True, now=NOW, prompt_blobs=pins)
+    assert record[PROMPT_BLOB] == pins[record["arm"]]
