@@ -246,3 +246,45 @@ def test_a_score_month_file_from_before_segments_is_migrated(ws: Path) -> None:
     assert ids_of(r["response_id"] for r in after.records) == Counter(["old-0", "old-1", "new-0"])
     assert ids_of(r["response_id"] for r in before.records) == Counter(["old-0", "old-1", "new-0"])
     assert git(ws, "status", "--porcelain") == ""
+
+
+def test_readers_during_syncs_never_count_a_record_twice_or_lose_one(ws: Path, active: str) -> None:
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from maia_git.usecases.recording import Recorder\n"
+        "r = Recorder(Path(sys.argv[1]), writer='reader-test')\n"
+        "for i in range(1500):\n"
+        "    r.record(sys.argv[2], f'u{i}', True, interaction_id=f'r-{i}')\n"
+        "    if i % 100 == 0:\n"
+        "        time.sleep(0.005)\n"
+    )
+    syncer = (
+        "import sys\n"
+        "from maia_git.usecases.sync import sync\n"
+        "from maia_git.workspace import Workspace\n"
+        "for _ in range(int(sys.argv[2])):\n"
+        "    sync(Workspace.find(sys.argv[1]))\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script, str(ws), active])
+    syncs = subprocess.Popen([sys.executable, "-c", syncer, str(ws), "12"])
+    repo = Workspace.find(ws).repo
+    seen_before = 0
+    reads = 0
+    while writer.poll() is None or syncs.poll() is None:
+        found: Counter[str] = Counter()
+        for path in segments.log_files(repo, active).files:
+            try:
+                found += ids((ws / path).read_text().splitlines())
+            except FileNotFoundError:
+                continue  # sealed since it was listed: read again below
+        doubled = [i for i, n in found.items() if n > 1]
+        assert doubled == []
+        reads += 1
+        seen_before = max(seen_before, len(found))
+    assert writer.wait() == 0 and syncs.wait() == 0
+    sync(Workspace.find(ws))
+    assert ids(committed(ws, active)) == Counter(f"r-{i}" for i in range(1500))
+    assert reads > 5

@@ -40,6 +40,7 @@ from maia_git.storage import git, segments
 from maia_git.storage.atomic import write_atomic
 
 JOURNAL = "maia/seal.json"
+GENERATION = "maia/seal.generation"  # odd while a sync seals: readers retry (a seqlock)
 CLONE_ID = "maia/clone-id"
 SETTLE_SECONDS = 10.0
 
@@ -64,13 +65,36 @@ class Plan:
         return [p.rel for p in self.pieces]
 
 
-def in_progress(git_dir: Path) -> set[str]:
-    """The segments a sync is writing right now (or that a killed one left), by path."""
+def in_progress(git_dir: Path) -> tuple[set[str], set[Path]]:
+    """What a reader must leave out while a sync seals (or after one was killed).
+
+    Returns ``(segments, pending files)``: while every file the sync consumes is still there,
+    its new segments are left out (their records are read from those files); once it has begun
+    deleting them, the segments count and the files that remain are left out.
+    """
     try:
         record = json.loads((git_dir / JOURNAL).read_bytes())
-        return {s for s in record.get("segments", []) if isinstance(s, str)}
-    except (OSError, ValueError, AttributeError):
-        return set()
+        wrote = {s for s in record.get("segments", []) if isinstance(s, str)}
+        root = segments.pending_root(git_dir)
+        consumed = {root / c for c in record.get("consumed", []) if isinstance(c, str)}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set(), set()
+    if all(path.exists() for path in consumed):
+        return wrote, set()
+    return set(), consumed
+
+
+def generation(git_dir: Path) -> int:
+    try:
+        return int((git_dir / GENERATION).read_bytes() or b"0")
+    except (OSError, ValueError):
+        return 0
+
+
+def _bump(git_dir: Path, odd: bool) -> None:
+    now = generation(git_dir)
+    if (now % 2 == 1) != odd:
+        write_atomic(git_dir / GENERATION, b"%d" % (now + 1))
 
 
 def clone_id(git_dir: Path) -> str:
@@ -108,6 +132,7 @@ def recover(repo: git.Repo) -> bool:
     else:
         _remove_uncommitted(repo, [s for s in wrote if s not in committed])
     path.unlink(missing_ok=True)
+    _bump(repo.git_dir, odd=False)
     return True
 
 
@@ -271,6 +296,7 @@ def begin(git_dir: Path, planned: Plan) -> None:
         "segments": planned.rels,
         "consumed": [p.relative_to(root).as_posix() for p in planned.consumed],
     }
+    _bump(git_dir, odd=True)
     write_atomic(git_dir / JOURNAL, json.dumps(record).encode("utf-8"))
     crash.point("after_seal_journal")
 
@@ -289,3 +315,4 @@ def finish(git_dir: Path, planned: Plan) -> None:
         path.unlink(missing_ok=True)
     crash.point("after_consume")
     (git_dir / JOURNAL).unlink(missing_ok=True)
+    _bump(git_dir, odd=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from maia_git.storage import git
 PENDING = "maia/pending"
 MAX_SEGMENT_BYTES = 8 << 20  # far below GitHub's 100 MB file limit; lines are at most 1 MiB
 GROUP = 100  # segments per folder within a day
+SEAL_WAIT = 2.0  # how long a reader waits for a sync that is sealing
 LOG_STREAM = re.compile(
     r"experiments/(?P<exp>[a-z0-9][a-z0-9_-]{0,63})/interactions/(?P<writer>[a-z0-9][a-z0-9_-]{0,63})"
 )
@@ -137,31 +139,63 @@ def log_files(repo: git.Repo, exp_id: str) -> Listing:
     """Every file holding the experiment's records on this machine: what readers read.
 
     The segments in the working tree (committed or not), then the records not yet synced. A
-    segment a sync is writing right now (listed in its journal) is left out: its records are
-    still read from the pending file it is made from.
+    segment a sync is writing right now (listed in its journal) is left out while the pending
+    file it is made from is still there (``sealing.in_progress``).
     """
+    return _listing(repo, f"experiments/{exp_id}/interactions", [])
+
+
+def _listing(repo: git.Repo, folder: str, first: list[str]) -> Listing:
+    """A consistent listing: taken between two syncs (their generation even and unchanged), so no
+    record is counted both in a new segment and in the pending file it was made from."""
     from maia_git.storage import sealing
 
-    folder = f"experiments/{exp_id}/interactions"
+    deadline = time.monotonic() + SEAL_WAIT
+    while time.monotonic() < deadline:
+        before = sealing.generation(repo.git_dir)
+        if before % 2 == 1 and not _locked(repo.git_dir):
+            break  # no sync is running: a killed one left its journal, which decides
+        if before % 2 == 0:
+            found = _list_once(repo, folder, first)
+            if sealing.generation(repo.git_dir) == before:
+                return found
+        time.sleep(0.005)
+    return _list_once(repo, folder, first)  # a sync killed mid-way: its journal decides
+
+
+def _locked(git_dir: Path) -> bool:
+    """Whether some process holds the workspace lock (a sync that is sealing would)."""
+    import fcntl
+
+    try:
+        fd = os.open(git_dir / "maia.lock", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the lock if we took it
+    return False
+
+
+def _list_once(repo: git.Repo, folder: str, first: list[str]) -> Listing:
+    from maia_git.storage import sealing
+
     listing = segment_files(repo.top, folder)
-    sealing_now = sealing.in_progress(repo.git_dir)
-    files = [f for f in listing.files if f not in sealing_now]
-    pending = [str(p) for p in pending_in(repo.git_dir, folder)]
+    skip_segments, skip_pending = sealing.in_progress(repo.git_dir)
+    files = first + [f for f in listing.files if f not in skip_segments]
+    pending = [str(p) for p in pending_in(repo.git_dir, folder) if p not in skip_pending]
     return Listing(files + pending, listing.problems)
 
 
 def score_files(repo: git.Repo, agent: str, month: str) -> Listing:
     """The files holding one agent's scores of one month: the shard from before segments,
     the sealed segments, then the records not yet synced."""
-    from maia_git.storage import sealing
-
     flat = f"scores/{agent}/{month}.jsonl"
     files = [flat] if (repo.top / flat).is_file() and not (repo.top / flat).is_symlink() else []
-    listing = segment_files(repo.top, f"scores/{agent}/{month}")
-    sealing_now = sealing.in_progress(repo.git_dir)
-    files += [f for f in listing.files if f not in sealing_now]
-    pending = [str(p) for p in pending_in(repo.git_dir, f"scores/{agent}/{month}")]
-    return Listing(files + pending, listing.problems)
+    return _listing(repo, f"scores/{agent}/{month}", files)
 
 
 def shown(repo: git.Repo, path: str) -> str:
