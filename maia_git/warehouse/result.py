@@ -10,7 +10,8 @@ from maia_git.errors import MaiaError
 from maia_git.stats import ArmStats
 from maia_git.warehouse.sql import METRICS, RESULT, SUMS
 
-Sums = tuple[int, float, float, float, float, float]  # CONTRACT's RatioSums, in its order
+# A ratio metric's units, num, den, num2, den2 and numden.
+Sums = tuple[int, float, float, float, float, float]
 
 
 def _empty() -> dict[str, Sums]:
@@ -58,19 +59,19 @@ class SourceSums:
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[Any]]) -> SourceSums:
         arms: dict[str, ArmSums] = {}
-        counts = (0, 0)
+        read = valid = 0
         for row in rows:
             if len(row) != len(RESULT):
                 raise MaiaError(f"the engine returned {len(row)} columns, not {len(RESULT)}")
             values = dict(zip(RESULT, row, strict=True))
-            if values["arm"] == "*":
-                counts = (int(values["rows"]), int(values["valid"]))
-            elif values["arm"] in ("control", "treatment"):
+            read += int(values["rows"])
+            valid += int(values["valid"])
+            if values["arm"] in ("control", "treatment"):
                 arms[values["arm"]] = _arm(values)
-            else:
+            elif values["arm"] != "*":  # '*': rows whose arm is neither
                 raise MaiaError(f"the engine returned an unknown arm {values['arm']!r}")
         return cls(arms.get("control", ArmSums()), arms.get("treatment", ArmSums()),
-                   counts[0], counts[1], len(rows))  # fmt: skip
+                   read, valid, len(rows))  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -3,20 +3,28 @@
 It is written once (below, in DuckDB's dialect) and translated by sqlglot. Given rows with the
 published columns (``ts`` a timestamp, ``user_id``, ``arm``, ``success`` a boolean,
 ``quality_score``, ``tokens``, ``latency_ms`` numbers, ``interaction_id``; NULL where a line lacks
-an optional field), it applies the line rules of ``core.interaction.check_line``, then:
+an optional field), it applies the line rules of ``core.interaction.check_line``, in as few
+passes over the rows as the rules allow:
 
-1. ``users``: each distinct user's bucket, MD5 of ``"<experiment>:<user>"`` as in
+1. ``checked``: each row's field rules (all but the user id's, which depend on the user alone).
+2. ``repeated``, ``ranked``: a repeated interaction id counts once: of the valid rows that share
+   it, the one that sorts first by (ts, success, quality_score, tokens, latency_ms, the hash of
+   the user below), absent values first. Only rows whose id repeats go through the window, so
+   a log without repeats pays one grouping by id. Byte-identical copies, the usual case, make
+   the choice moot; the order makes it the same in every engine and in the git reader.
+3. ``per_user``: each (arm, user)'s totals, rows with an arm other than control and treatment
+   grouped under ``*``.
+4. ``users``: each distinct user's bucket, MD5 of ``"<experiment>:<user>"`` as in
    ``core.assign``: the first 16 hex digits are a 64-bit big-endian number, taken modulo 10000
    digit by digit (each digit times 16^k mod 10000), which every engine can do exactly in
-   integers. Hashing once per user, not per row.
-2. ``ranked``: a repeated interaction id counts once: of the valid rows that share it, the one
-   that sorts first by (ts, success, quality_score, tokens, latency_ms, the user's hash of
-   step 1), absent values first. Byte-identical copies, the usual case, make the choice moot;
-   the order makes it the same in every engine and in the git reader.
-3. ``per_user``: each user's totals; ``per_arm``: CONTRACT's sums over users, and one row
-   (``arm`` = '*') with the number of rows read and of valid rows.
+   integers; once per user, not per row. A user's totals under an arm that is not theirs (or a
+   user id with a control character) are invalid lines, not counted.
+5. The per-arm sums the per-user analysis reads (users, n, and units, num, den, num2, den2,
+   numden of completion, quality, tokens and latency), and per group the rows read and the
+   valid ones.
 
-Only those rows come back: three at most, whatever the size of the data.
+Only those rows come back: three at most (control, treatment, ``*``), whatever the size of
+the data.
 """
 
 from __future__ import annotations
@@ -67,8 +75,10 @@ def _bucket(hex_md5: str) -> str:
     return "(" + " + ".join(digits) + ") % 10000"
 
 
-def _ok() -> str:
-    return " AND ".join(f"({rule})" for rule in FIELD_RULES.values())
+def _row_ok() -> str:
+    """Every rule but the user id's, which ``users`` checks once per distinct user."""
+    rules = (rule for name, rule in FIELD_RULES.items() if name != "user_id")
+    return " AND ".join(f"({rule})" for rule in rules)
 
 
 def _metric(name: str, x: str, y: str) -> str:
@@ -85,56 +95,84 @@ def _metric(name: str, x: str, y: str) -> str:
     )
 
 
-def _zeros() -> str:
-    return ", ".join(f"CAST(0 AS DOUBLE) AS {m}_{s}" for m in METRICS for s in SUMS)
+def _assign(users: str, prefix: str, threshold: int) -> str:
+    """Each distinct user of ``users`` (a subquery): hash, id rule, assigned arm."""
+    return f"""
+  SELECT user_id, h, COALESCE({FIELD_RULES["user_id"]}, FALSE) AS user_ok,
+    CASE WHEN {_bucket("h")} < {threshold} THEN 'control' ELSE 'treatment' END AS assigned
+  FROM (SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d) AS hashed"""
+
+
+def _judged(name: str) -> str:
+    return f"CASE WHEN good THEN {name} ELSE 0 END AS {name}"
 
 
 def canonical_sql(experiment_id: str, control_share: float) -> str:
     """The statement in DuckDB's dialect, reading the table ``maia_source``."""
     prefix = check_id(experiment_id) + ":"
     threshold = control_threshold(control_share)
-    order = "ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, h"
+    order = "ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h"
+    valid = "COALESCE(u.user_ok AND f.arm = u.assigned, FALSE)"
+    counted = "row_ok AND copy = 1"
+    group = "CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END"
+    sums = ("un", "us", "uqn", "uqs", "utn", "uts", "uln", "uls", "uqq", "uok")
     return f"""
 WITH typed AS (
   SELECT ts, user_id, arm, success, CAST(quality_score AS DOUBLE) AS q,
     CAST(tokens AS DOUBLE) AS t, CAST(latency_ms AS DOUBLE) AS l, interaction_id AS iid
   FROM {SOURCE}
 ), checked AS (
-  SELECT *, COALESCE({_ok()}, FALSE) AS ok FROM typed
-), users AS (
-  SELECT user_id, h,
-    CASE WHEN {_bucket("h")} < {threshold} THEN 'control' ELSE 'treatment' END AS assigned
-  FROM (SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h
-        FROM (SELECT DISTINCT user_id FROM checked WHERE ok) AS d) AS hashed
-), valid AS (
-  SELECT c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid, c.ts, a.h
-  FROM checked AS c JOIN users AS a ON c.user_id = a.user_id AND c.arm = a.assigned
-  WHERE c.ok
+  SELECT *, COALESCE({_row_ok()}, FALSE) AS row_ok FROM typed
+), repeated AS (
+  SELECT iid, 1 AS again FROM checked WHERE row_ok AND iid IS NOT NULL
+  GROUP BY iid HAVING COUNT(*) > 1
+), flagged AS (
+  SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid, c.row_ok,
+    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
+  FROM checked AS c LEFT JOIN repeated AS r ON c.iid = r.iid
+), repeated_users AS ({
+        _assign("SELECT DISTINCT user_id FROM flagged WHERE again = 1", prefix, threshold)
+    }
 ), ranked AS (
-  SELECT user_id, arm, success, q, t, l,
-    CASE WHEN iid IS NULL THEN 1
-      ELSE ROW_NUMBER() OVER (PARTITION BY iid ORDER BY {order}) END AS copy
-  FROM valid
+  SELECT user_id, arm, success, q, t, l, row_ok, 1 AS copy FROM flagged WHERE again = 0
+  UNION ALL
+  SELECT f.user_id, f.arm, f.success, f.q, f.t, f.l, f.row_ok,
+    ROW_NUMBER() OVER (PARTITION BY f.iid
+      ORDER BY CASE WHEN {valid} THEN 0 ELSE 1 END, {order}) AS copy
+  FROM flagged AS f LEFT JOIN repeated_users AS u ON f.user_id = u.user_id
+  WHERE f.again = 1
 ), per_user AS (
-  SELECT arm, user_id, COUNT(*) AS un, SUM(CASE WHEN success THEN 1 ELSE 0 END) AS us,
-    COUNT(q) AS uqn, COALESCE(SUM(q), 0) AS uqs, COUNT(t) AS utn, COALESCE(SUM(t), 0) AS uts,
-    COUNT(l) AS uln, COALESCE(SUM(l), 0) AS uls, COALESCE(SUM(q * q), 0) AS uqq
-  FROM ranked WHERE copy = 1
-  GROUP BY arm, user_id
+  SELECT {group} AS grp, user_id, COUNT(*) AS ur,
+    SUM(CASE WHEN row_ok THEN 1 ELSE 0 END) AS uok,
+    SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS un,
+    SUM(CASE WHEN {counted} AND success THEN 1 ELSE 0 END) AS us,
+    COUNT(CASE WHEN {counted} THEN q END) AS uqn,
+    COALESCE(SUM(CASE WHEN {counted} THEN q END), 0) AS uqs,
+    COUNT(CASE WHEN {counted} THEN t END) AS utn,
+    COALESCE(SUM(CASE WHEN {counted} THEN t END), 0) AS uts,
+    COUNT(CASE WHEN {counted} THEN l END) AS uln,
+    COALESCE(SUM(CASE WHEN {counted} THEN l END), 0) AS uls,
+    COALESCE(SUM(CASE WHEN {counted} THEN q * q END), 0) AS uqq
+  FROM ranked GROUP BY {group}, user_id
+), users AS ({
+        _assign(
+            "SELECT DISTINCT user_id FROM per_user WHERE user_id IS NOT NULL", prefix, threshold
+        )
+    }
+), judged AS (
+  SELECT grp, ur, {", ".join(_judged(k) for k in sums)}
+  FROM (SELECT p.*, COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+        FROM per_user AS p LEFT JOIN users AS a ON p.user_id = a.user_id) AS j
 )
-SELECT arm, CAST(COUNT(*) AS BIGINT) AS users, CAST(SUM(un) AS BIGINT) AS n,
+SELECT grp AS arm, CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS BIGINT) AS users,
+  CAST(SUM(un) AS BIGINT) AS n,
   {_metric("completion", "us", "un")},
   {_metric("quality", "uqs", "uqn")},
   {_metric("tokens", "uts", "utn")},
   {_metric("latency", "uls", "uln")},
   CAST(COALESCE(SUM(uqq), 0) AS DOUBLE) AS quality_line_sumsq,
-  CAST(0 AS BIGINT) AS "rows", CAST(0 AS BIGINT) AS valid
-FROM per_user GROUP BY arm
-UNION ALL
-SELECT '*' AS arm, CAST(0 AS BIGINT) AS users, CAST(0 AS BIGINT) AS n, {_zeros()},
-  CAST(0 AS DOUBLE) AS quality_line_sumsq,
-  CAST((SELECT COUNT(*) FROM checked) AS BIGINT) AS "rows",
-  CAST((SELECT COUNT(*) FROM valid) AS BIGINT) AS valid
+  CAST(SUM(ur) AS BIGINT) AS "rows", CAST(SUM(uok) AS BIGINT) AS valid
+FROM judged GROUP BY grp
 """
 
 

@@ -137,7 +137,7 @@ def _order(rec: dict[str, Any], exp: str) -> tuple[Any, ...]:
 
 
 def reference(files: list[Path], share: float = 0.5, exp: str = EXP) -> dict[str, Any]:
-    """Per arm: users, n and CONTRACT's sums; and the counts of lines read, invalid, repeated."""
+    """Per arm: users, n, the ratio metrics' sums; the counts of lines read, invalid, repeated."""
     valid: list[dict[str, Any]] = []
     rows = invalid = 0
     for path in files:

@@ -23,9 +23,6 @@ WITH typed AS (
         NOT ts IS NULL
       )
       AND (
-        LENGTH(user_id) > 0 AND NOT REGEXP_CONTAINS(user_id, '[\\x00-\\x1f\\x7f-\\x9f]')
-      )
-      AND (
         arm IN ('control', 'treatment')
       )
       AND (
@@ -53,12 +50,42 @@ WITH typed AS (
         )
       ),
       FALSE
-    ) AS ok
+    ) AS row_ok
   FROM typed
-), users AS (
+), repeated AS (
+  SELECT
+    iid,
+    1 AS again
+  FROM checked
+  WHERE
+    row_ok AND NOT iid IS NULL
+  GROUP BY
+    iid
+  HAVING
+    COUNT(*) > 1
+), flagged AS (
+  SELECT
+    c.ts,
+    c.user_id,
+    c.arm,
+    c.success,
+    c.q,
+    c.t,
+    c.l,
+    c.iid,
+    c.row_ok,
+    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
+  FROM checked AS c
+  LEFT JOIN repeated AS r
+    ON c.iid = r.iid
+), repeated_users AS (
   SELECT
     user_id,
     h,
+    COALESCE(
+      LENGTH(user_id) > 0 AND NOT REGEXP_CONTAINS(user_id, '[\\x00-\\x1f\\x7f-\\x9f]'),
+      FALSE
+    ) AS user_ok,
     CASE
       WHEN MOD(
         (
@@ -106,27 +133,11 @@ WITH typed AS (
     FROM (
       SELECT DISTINCT
         user_id
-      FROM checked
+      FROM flagged
       WHERE
-        ok
+        again = 1
     ) AS d
   ) AS hashed
-), valid AS (
-  SELECT
-    c.user_id,
-    c.arm,
-    c.success,
-    c.q,
-    c.t,
-    c.l,
-    c.iid,
-    c.ts,
-    a.h
-  FROM checked AS c
-  JOIN users AS a
-    ON c.user_id = a.user_id AND c.arm = a.assigned
-  WHERE
-    c.ok
 ), ranked AS (
   SELECT
     user_id,
@@ -135,38 +146,134 @@ WITH typed AS (
     q,
     t,
     l,
-    CASE
-      WHEN iid IS NULL
-      THEN 1
-      ELSE ROW_NUMBER() OVER (
-        PARTITION BY iid
-        ORDER BY ts NULLS LAST, success NULLS LAST, q, t, l, h NULLS LAST
-      )
-    END AS copy
-  FROM valid
+    row_ok,
+    1 AS copy
+  FROM flagged
+  WHERE
+    again = 0
+  UNION ALL
+  SELECT
+    f.user_id,
+    f.arm,
+    f.success,
+    f.q,
+    f.t,
+    f.l,
+    f.row_ok,
+    ROW_NUMBER() OVER (
+      PARTITION BY f.iid
+      ORDER BY CASE WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE) THEN 0 ELSE 1 END NULLS LAST, ts NULLS LAST, success NULLS LAST, q, t, l, u.h NULLS LAST
+    ) AS copy
+  FROM flagged AS f
+  LEFT JOIN repeated_users AS u
+    ON f.user_id = u.user_id
+  WHERE
+    f.again = 1
 ), per_user AS (
   SELECT
-    arm,
+    CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END AS grp,
     user_id,
-    COUNT(*) AS un,
-    SUM(CASE WHEN success THEN 1 ELSE 0 END) AS us,
-    COUNT(q) AS uqn,
-    COALESCE(SUM(q), 0) AS uqs,
-    COUNT(t) AS utn,
-    COALESCE(SUM(t), 0) AS uts,
-    COUNT(l) AS uln,
-    COALESCE(SUM(l), 0) AS uls,
-    COALESCE(SUM(q * q), 0) AS uqq
+    COUNT(*) AS ur,
+    SUM(CASE WHEN row_ok THEN 1 ELSE 0 END) AS uok,
+    SUM(CASE WHEN row_ok AND copy = 1 THEN 1 ELSE 0 END) AS un,
+    SUM(CASE WHEN row_ok AND copy = 1 AND success THEN 1 ELSE 0 END) AS us,
+    COUNT(CASE WHEN row_ok AND copy = 1 THEN q END) AS uqn,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN q END), 0) AS uqs,
+    COUNT(CASE WHEN row_ok AND copy = 1 THEN t END) AS utn,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN t END), 0) AS uts,
+    COUNT(CASE WHEN row_ok AND copy = 1 THEN l END) AS uln,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN l END), 0) AS uls,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN q * q END), 0) AS uqq
   FROM ranked
-  WHERE
-    copy = 1
   GROUP BY
-    arm,
+    CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
+), users AS (
+  SELECT
+    user_id,
+    h,
+    COALESCE(
+      LENGTH(user_id) > 0 AND NOT REGEXP_CONTAINS(user_id, '[\\x00-\\x1f\\x7f-\\x9f]'),
+      FALSE
+    ) AS user_ok,
+    CASE
+      WHEN MOD(
+        (
+          INSTR('0123456789abcdef', SUBSTRING(h, 1, 1)) - 1
+        ) * 6976 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 2, 1)) - 1
+        ) * 7936 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 3, 1)) - 1
+        ) * 496 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 4, 1)) - 1
+        ) * 656 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 5, 1)) - 1
+        ) * 4416 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 6, 1)) - 1
+        ) * 7776 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 7, 1)) - 1
+        ) * 6736 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 8, 1)) - 1
+        ) * 7296 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 9, 1)) - 1
+        ) * 5456 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 10, 1)) - 1
+        ) * 7216 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 11, 1)) - 1
+        ) * 8576 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 12, 1)) - 1
+        ) * 5536 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 13, 1)) - 1
+        ) * 4096 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 14, 1)) - 1
+        ) * 256 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 15, 1)) - 1
+        ) * 16 + (
+          INSTR('0123456789abcdef', SUBSTRING(h, 16, 1)) - 1
+        ) * 1,
+        10000
+      ) < 5000
+      THEN 'control'
+      ELSE 'treatment'
+    END AS assigned
+  FROM (
+    SELECT
+      user_id,
+      TO_HEX(MD5(CONCAT('exp_001:', COALESCE(user_id, '')))) AS h
+    FROM (
+      SELECT DISTINCT
+        user_id
+      FROM per_user
+      WHERE
+        NOT user_id IS NULL
+    ) AS d
+  ) AS hashed
+), judged AS (
+  SELECT
+    grp,
+    ur,
+    CASE WHEN good THEN un ELSE 0 END AS un,
+    CASE WHEN good THEN us ELSE 0 END AS us,
+    CASE WHEN good THEN uqn ELSE 0 END AS uqn,
+    CASE WHEN good THEN uqs ELSE 0 END AS uqs,
+    CASE WHEN good THEN utn ELSE 0 END AS utn,
+    CASE WHEN good THEN uts ELSE 0 END AS uts,
+    CASE WHEN good THEN uln ELSE 0 END AS uln,
+    CASE WHEN good THEN uls ELSE 0 END AS uls,
+    CASE WHEN good THEN uqq ELSE 0 END AS uqq,
+    CASE WHEN good THEN uok ELSE 0 END AS uok
+  FROM (
+    SELECT
+      p.*,
+      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+    FROM per_user AS p
+    LEFT JOIN users AS a
+      ON p.user_id = a.user_id
+  ) AS j
 )
 SELECT
-  arm,
-  CAST(COUNT(*) AS INT64) AS users,
+  grp AS arm,
+  CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS INT64) AS users,
   CAST(SUM(un) AS INT64) AS n,
   CAST(COALESCE(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END), 0) AS FLOAT64) AS completion_units,
   CAST(COALESCE(SUM(us), 0) AS FLOAT64) AS completion_num,
@@ -193,48 +300,8 @@ SELECT
   CAST(COALESCE(SUM(uln * uln), 0) AS FLOAT64) AS latency_den2,
   CAST(COALESCE(SUM(uls * uln), 0) AS FLOAT64) AS latency_numden,
   CAST(COALESCE(SUM(uqq), 0) AS FLOAT64) AS quality_line_sumsq,
-  CAST(0 AS INT64) AS `rows`,
-  CAST(0 AS INT64) AS valid
-FROM per_user
+  CAST(SUM(ur) AS INT64) AS `rows`,
+  CAST(SUM(uok) AS INT64) AS valid
+FROM judged
 GROUP BY
-  arm
-UNION ALL
-SELECT
-  '*' AS arm,
-  CAST(0 AS INT64) AS users,
-  CAST(0 AS INT64) AS n,
-  CAST(0 AS FLOAT64) AS completion_units,
-  CAST(0 AS FLOAT64) AS completion_num,
-  CAST(0 AS FLOAT64) AS completion_den,
-  CAST(0 AS FLOAT64) AS completion_num2,
-  CAST(0 AS FLOAT64) AS completion_den2,
-  CAST(0 AS FLOAT64) AS completion_numden,
-  CAST(0 AS FLOAT64) AS quality_units,
-  CAST(0 AS FLOAT64) AS quality_num,
-  CAST(0 AS FLOAT64) AS quality_den,
-  CAST(0 AS FLOAT64) AS quality_num2,
-  CAST(0 AS FLOAT64) AS quality_den2,
-  CAST(0 AS FLOAT64) AS quality_numden,
-  CAST(0 AS FLOAT64) AS tokens_units,
-  CAST(0 AS FLOAT64) AS tokens_num,
-  CAST(0 AS FLOAT64) AS tokens_den,
-  CAST(0 AS FLOAT64) AS tokens_num2,
-  CAST(0 AS FLOAT64) AS tokens_den2,
-  CAST(0 AS FLOAT64) AS tokens_numden,
-  CAST(0 AS FLOAT64) AS latency_units,
-  CAST(0 AS FLOAT64) AS latency_num,
-  CAST(0 AS FLOAT64) AS latency_den,
-  CAST(0 AS FLOAT64) AS latency_num2,
-  CAST(0 AS FLOAT64) AS latency_den2,
-  CAST(0 AS FLOAT64) AS latency_numden,
-  CAST(0 AS FLOAT64) AS quality_line_sumsq,
-  CAST((
-    SELECT
-      COUNT(*)
-    FROM checked
-  ) AS INT64) AS `rows`,
-  CAST((
-    SELECT
-      COUNT(*)
-    FROM valid
-  ) AS INT64) AS valid
+  grp

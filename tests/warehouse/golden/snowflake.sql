@@ -23,10 +23,6 @@ WITH typed AS (
         NOT ts IS NULL
       )
       AND (
-        LENGTH(user_id) > 0
-        AND NOT REGEXP_LIKE(user_id, '.*[\\x00-\\x1f\\x7f-\\x9f].*', 's')
-      )
-      AND (
         arm IN ('control', 'treatment')
       )
       AND (
@@ -54,12 +50,43 @@ WITH typed AS (
         )
       ),
       FALSE
-    ) AS ok
+    ) AS row_ok
   FROM typed
-), users AS (
+), repeated AS (
+  SELECT
+    iid,
+    1 AS again
+  FROM checked
+  WHERE
+    row_ok AND NOT iid IS NULL
+  GROUP BY
+    iid
+  HAVING
+    COUNT(*) > 1
+), flagged AS (
+  SELECT
+    c.ts,
+    c.user_id,
+    c.arm,
+    c.success,
+    c.q,
+    c.t,
+    c.l,
+    c.iid,
+    c.row_ok,
+    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
+  FROM checked AS c
+  LEFT JOIN repeated AS r
+    ON c.iid = r.iid
+), repeated_users AS (
   SELECT
     user_id,
     h,
+    COALESCE(
+      LENGTH(user_id) > 0
+      AND NOT REGEXP_LIKE(user_id, '.*[\\x00-\\x1f\\x7f-\\x9f].*', 's'),
+      FALSE
+    ) AS user_ok,
     CASE
       WHEN (
         (
@@ -106,27 +133,11 @@ WITH typed AS (
     FROM (
       SELECT DISTINCT
         user_id
-      FROM checked
+      FROM flagged
       WHERE
-        ok
+        again = 1
     ) AS d
   ) AS hashed
-), valid AS (
-  SELECT
-    c.user_id,
-    c.arm,
-    c.success,
-    c.q,
-    c.t,
-    c.l,
-    c.iid,
-    c.ts,
-    a.h
-  FROM checked AS c
-  JOIN users AS a
-    ON c.user_id = a.user_id AND c.arm = a.assigned
-  WHERE
-    c.ok
 ), ranked AS (
   SELECT
     user_id,
@@ -135,38 +146,134 @@ WITH typed AS (
     q,
     t,
     l,
-    CASE
-      WHEN iid IS NULL
-      THEN 1
-      ELSE ROW_NUMBER() OVER (
-        PARTITION BY iid
-        ORDER BY ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, h
-      )
-    END AS copy
-  FROM valid
+    row_ok,
+    1 AS copy
+  FROM flagged
+  WHERE
+    again = 0
+  UNION ALL
+  SELECT
+    f.user_id,
+    f.arm,
+    f.success,
+    f.q,
+    f.t,
+    f.l,
+    f.row_ok,
+    ROW_NUMBER() OVER (
+      PARTITION BY f.iid
+      ORDER BY CASE WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE) THEN 0 ELSE 1 END, ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h
+    ) AS copy
+  FROM flagged AS f
+  LEFT JOIN repeated_users AS u
+    ON f.user_id = u.user_id
+  WHERE
+    f.again = 1
 ), per_user AS (
   SELECT
-    arm,
+    CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END AS grp,
     user_id,
-    COUNT(*) AS un,
-    SUM(CASE WHEN success THEN 1 ELSE 0 END) AS us,
-    COUNT(q) AS uqn,
-    COALESCE(SUM(q), 0) AS uqs,
-    COUNT(t) AS utn,
-    COALESCE(SUM(t), 0) AS uts,
-    COUNT(l) AS uln,
-    COALESCE(SUM(l), 0) AS uls,
-    COALESCE(SUM(q * q), 0) AS uqq
+    COUNT(*) AS ur,
+    SUM(CASE WHEN row_ok THEN 1 ELSE 0 END) AS uok,
+    SUM(CASE WHEN row_ok AND copy = 1 THEN 1 ELSE 0 END) AS un,
+    SUM(CASE WHEN row_ok AND copy = 1 AND success THEN 1 ELSE 0 END) AS us,
+    COUNT(CASE WHEN row_ok AND copy = 1 THEN q END) AS uqn,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN q END), 0) AS uqs,
+    COUNT(CASE WHEN row_ok AND copy = 1 THEN t END) AS utn,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN t END), 0) AS uts,
+    COUNT(CASE WHEN row_ok AND copy = 1 THEN l END) AS uln,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN l END), 0) AS uls,
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN q * q END), 0) AS uqq
   FROM ranked
-  WHERE
-    copy = 1
   GROUP BY
-    arm,
+    CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
+), users AS (
+  SELECT
+    user_id,
+    h,
+    COALESCE(
+      LENGTH(user_id) > 0
+      AND NOT REGEXP_LIKE(user_id, '.*[\\x00-\\x1f\\x7f-\\x9f].*', 's'),
+      FALSE
+    ) AS user_ok,
+    CASE
+      WHEN (
+        (
+          CHARINDEX(SUBSTRING(h, 1, 1), '0123456789abcdef') - 1
+        ) * 6976 + (
+          CHARINDEX(SUBSTRING(h, 2, 1), '0123456789abcdef') - 1
+        ) * 7936 + (
+          CHARINDEX(SUBSTRING(h, 3, 1), '0123456789abcdef') - 1
+        ) * 496 + (
+          CHARINDEX(SUBSTRING(h, 4, 1), '0123456789abcdef') - 1
+        ) * 656 + (
+          CHARINDEX(SUBSTRING(h, 5, 1), '0123456789abcdef') - 1
+        ) * 4416 + (
+          CHARINDEX(SUBSTRING(h, 6, 1), '0123456789abcdef') - 1
+        ) * 7776 + (
+          CHARINDEX(SUBSTRING(h, 7, 1), '0123456789abcdef') - 1
+        ) * 6736 + (
+          CHARINDEX(SUBSTRING(h, 8, 1), '0123456789abcdef') - 1
+        ) * 7296 + (
+          CHARINDEX(SUBSTRING(h, 9, 1), '0123456789abcdef') - 1
+        ) * 5456 + (
+          CHARINDEX(SUBSTRING(h, 10, 1), '0123456789abcdef') - 1
+        ) * 7216 + (
+          CHARINDEX(SUBSTRING(h, 11, 1), '0123456789abcdef') - 1
+        ) * 8576 + (
+          CHARINDEX(SUBSTRING(h, 12, 1), '0123456789abcdef') - 1
+        ) * 5536 + (
+          CHARINDEX(SUBSTRING(h, 13, 1), '0123456789abcdef') - 1
+        ) * 4096 + (
+          CHARINDEX(SUBSTRING(h, 14, 1), '0123456789abcdef') - 1
+        ) * 256 + (
+          CHARINDEX(SUBSTRING(h, 15, 1), '0123456789abcdef') - 1
+        ) * 16 + (
+          CHARINDEX(SUBSTRING(h, 16, 1), '0123456789abcdef') - 1
+        ) * 1
+      ) % 10000 < 5000
+      THEN 'control'
+      ELSE 'treatment'
+    END AS assigned
+  FROM (
+    SELECT
+      user_id,
+      MD5(CONCAT('exp_001:', COALESCE(user_id, ''))) AS h
+    FROM (
+      SELECT DISTINCT
+        user_id
+      FROM per_user
+      WHERE
+        NOT user_id IS NULL
+    ) AS d
+  ) AS hashed
+), judged AS (
+  SELECT
+    grp,
+    ur,
+    CASE WHEN good THEN un ELSE 0 END AS un,
+    CASE WHEN good THEN us ELSE 0 END AS us,
+    CASE WHEN good THEN uqn ELSE 0 END AS uqn,
+    CASE WHEN good THEN uqs ELSE 0 END AS uqs,
+    CASE WHEN good THEN utn ELSE 0 END AS utn,
+    CASE WHEN good THEN uts ELSE 0 END AS uts,
+    CASE WHEN good THEN uln ELSE 0 END AS uln,
+    CASE WHEN good THEN uls ELSE 0 END AS uls,
+    CASE WHEN good THEN uqq ELSE 0 END AS uqq,
+    CASE WHEN good THEN uok ELSE 0 END AS uok
+  FROM (
+    SELECT
+      p.*,
+      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+    FROM per_user AS p
+    LEFT JOIN users AS a
+      ON p.user_id = a.user_id
+  ) AS j
 )
 SELECT
-  arm,
-  CAST(COUNT(*) AS BIGINT) AS users,
+  grp AS arm,
+  CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS BIGINT) AS users,
   CAST(SUM(un) AS BIGINT) AS n,
   CAST(COALESCE(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS completion_units,
   CAST(COALESCE(SUM(us), 0) AS DOUBLE) AS completion_num,
@@ -193,48 +300,8 @@ SELECT
   CAST(COALESCE(SUM(uln * uln), 0) AS DOUBLE) AS latency_den2,
   CAST(COALESCE(SUM(uls * uln), 0) AS DOUBLE) AS latency_numden,
   CAST(COALESCE(SUM(uqq), 0) AS DOUBLE) AS quality_line_sumsq,
-  CAST(0 AS BIGINT) AS "rows",
-  CAST(0 AS BIGINT) AS valid
-FROM per_user
+  CAST(SUM(ur) AS BIGINT) AS "rows",
+  CAST(SUM(uok) AS BIGINT) AS valid
+FROM judged
 GROUP BY
-  arm
-UNION ALL
-SELECT
-  '*' AS arm,
-  CAST(0 AS BIGINT) AS users,
-  CAST(0 AS BIGINT) AS n,
-  CAST(0 AS DOUBLE) AS completion_units,
-  CAST(0 AS DOUBLE) AS completion_num,
-  CAST(0 AS DOUBLE) AS completion_den,
-  CAST(0 AS DOUBLE) AS completion_num2,
-  CAST(0 AS DOUBLE) AS completion_den2,
-  CAST(0 AS DOUBLE) AS completion_numden,
-  CAST(0 AS DOUBLE) AS quality_units,
-  CAST(0 AS DOUBLE) AS quality_num,
-  CAST(0 AS DOUBLE) AS quality_den,
-  CAST(0 AS DOUBLE) AS quality_num2,
-  CAST(0 AS DOUBLE) AS quality_den2,
-  CAST(0 AS DOUBLE) AS quality_numden,
-  CAST(0 AS DOUBLE) AS tokens_units,
-  CAST(0 AS DOUBLE) AS tokens_num,
-  CAST(0 AS DOUBLE) AS tokens_den,
-  CAST(0 AS DOUBLE) AS tokens_num2,
-  CAST(0 AS DOUBLE) AS tokens_den2,
-  CAST(0 AS DOUBLE) AS tokens_numden,
-  CAST(0 AS DOUBLE) AS latency_units,
-  CAST(0 AS DOUBLE) AS latency_num,
-  CAST(0 AS DOUBLE) AS latency_den,
-  CAST(0 AS DOUBLE) AS latency_num2,
-  CAST(0 AS DOUBLE) AS latency_den2,
-  CAST(0 AS DOUBLE) AS latency_numden,
-  CAST(0 AS DOUBLE) AS quality_line_sumsq,
-  CAST((
-    SELECT
-      COUNT(*)
-    FROM checked
-  ) AS BIGINT) AS "rows",
-  CAST((
-    SELECT
-      COUNT(*)
-    FROM valid
-  ) AS BIGINT) AS valid
+  grp
