@@ -3,6 +3,7 @@ folder, no TCP port. Skipped, with the reason, only where the binaries or psycop
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -34,15 +35,19 @@ def _as_user() -> list[str]:
         except KeyError:
             continue
         return ["runuser", "-u", name, "--"]
-    pytest.skip("running as root with no unprivileged account to run PostgreSQL as")
+    raise Unavailable("running as root with no unprivileged account to run PostgreSQL as")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (maia-git[postgres])")
+class Unavailable(Exception):
+    """PostgreSQL cannot be started here; the message says why."""
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[str]:
+    """A throwaway server on a unix socket in a temp folder; yields its URL, removes it after."""
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed on this machine")
+        raise Unavailable("PostgreSQL's initdb/pg_ctl are not installed on this machine")
     prefix = _as_user()
     folder = Path(tempfile.mkdtemp(prefix="maia-pg-"))
     if prefix:
@@ -60,3 +65,13 @@ def postgres_url() -> Iterator[str]:
         subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)  # fmt: skip
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    pytest.importorskip("psycopg", reason="psycopg is not installed (maia-git[postgres])")
+    try:
+        with running_postgres() as url:
+            yield url
+    except Unavailable as why:
+        pytest.skip(str(why))

@@ -23,10 +23,10 @@ from maia_git.errors import UsageError
 from maia_git.storage import segments, state
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
-from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source
+from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
 from maia_git.warehouse.result import ArmSums, SourceSums
 from maia_git.warehouse.rows import read_rows_sql, segment_rows, write_ndjson
-from maia_git.warehouse.sql import DIALECTS, aggregate_sql
+from maia_git.warehouse.sql import DIALECTS, aggregate_sql, duckdb_sql
 from maia_git.workspace import Workspace
 
 _SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "duckdb": "duckdb"}
@@ -88,11 +88,12 @@ def _parquet(ws: Workspace, exp_id: str, share: float, source: LogSource) -> Sou
     root = _root(ws, source)
     if "://" not in root and not has_files(Path(root), exp_id):
         return _empty()
-    tree = parse_source(source.engine, experiment_glob(root, exp_id))
+    files = experiment_glob(root, exp_id)
     if source.engine == "chdb":
+        tree = parse_source(source.engine, files)
         return SourceSums.from_rows(engines.run_chdb(aggregate_sql("clickhouse", exp_id, share,
                                                                    tree)))  # fmt: skip
-    return _on_duckdb(tree, exp_id, share, allowed_dirs=[root])
+    return _on_duckdb(source_sql("duckdb", files), exp_id, share, allowed_dirs=[root])
 
 
 def _empty() -> SourceSums:
@@ -157,18 +158,15 @@ def _git_with_exports(ws: Workspace, exp_id: str, share: float) -> SourceSums:
             parts.append(read_rows_sql(ndjson))
         if not parts:
             return _empty()
-        import sqlglot
-
-        tree = sqlglot.parse_one(" UNION ALL BY NAME ".join(parts), read="duckdb")
         allowed = [*files, *([ndjson] if ndjson else [])]
-        return _on_duckdb(tree, exp_id, share, allowed_paths=allowed)
+        return _on_duckdb(" UNION ALL BY NAME ".join(parts), exp_id, share, allowed_paths=allowed)
 
 
-def _on_duckdb(tree: Any, exp_id: str, share: float, **walls: Any) -> SourceSums:
+def _on_duckdb(source: str, exp_id: str, share: float, **walls: Any) -> SourceSums:
+    """Run the statement over ``source``, a SELECT maia wrote itself (no repository text)."""
     con = engines.duckdb_connect(**walls)
     try:
-        return SourceSums.from_rows(engines.run_duckdb(con, aggregate_sql("duckdb", exp_id, share,
-                                                                          tree)))  # fmt: skip
+        return SourceSums.from_rows(engines.run_duckdb(con, duckdb_sql(exp_id, share, source)))
     finally:
         con.close()
 

@@ -176,6 +176,15 @@ FROM judged GROUP BY grp
 """
 
 
+def duckdb_sql(experiment_id: str, control_share: float, source_sql: str) -> str:
+    """The statement for DuckDB over a SELECT that maia itself wrote (no user text): the
+    canonical text as it is, without sqlglot, whose import and parse cost more than a small
+    experiment's whole query."""
+    return canonical_sql(experiment_id, control_share).replace(
+        f"FROM {SOURCE}", f"FROM ({source_sql}) AS src", 1
+    )
+
+
 def aggregate_sql(
     dialect: str, experiment_id: str, control_share: float, source: Any, *, pretty: bool = False
 ) -> str:
