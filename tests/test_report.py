@@ -27,7 +27,7 @@ from maia_git.usecases.timeline import lift_over_time
 from maia_git.usecases.trend import WINDOWS, quality_trend
 from maia_git.workspace import Workspace
 
-from conftest import IDENTITY, Result, git
+from conftest import IDENTITY, Result, git, new_exp
 from reportspace import HOSTILE_HYPOTHESIS, HOSTILE_NAME, make_workspace
 
 pytest.importorskip("jinja2", reason="the report extra is not installed: pip install -e '.[test]'")
@@ -304,7 +304,7 @@ def test_experiment_page_data_prompt_diff_and_history(generated: Path) -> None:
     report = gather(Workspace.find(generated), experiments=["exp_001"], agents=["alpha"])
     (page,) = report.experiments
     assert page.prompts is not None
-    assert page.prompts.source == "as committed at HEAD"
+    assert page.prompts.source == "pinned when it started"
     assert "+Plan first, then answer." in page.prompts.diff.splitlines()
     assert "-Answer the question." in page.prompts.diff.splitlines()
     transitions = [h["transition"] for h in page.history if h["transition"]]
@@ -336,3 +336,16 @@ def test_a_new_workspace_has_an_overview_only(ws: Path, maia: Callable[..., Resu
     assert json.loads(result.out)["pages"] == ["index.html"]
     page = (ws / "maia-report" / "index.html").read_text()
     assert "No experiments yet" in page and "No agents yet" in page
+
+
+def test_prompt_diff_is_of_the_pinned_texts(ws: Path, maia: Callable[..., Result]) -> None:
+    exp_id = new_exp(maia, ws)
+    (draft,) = gather(Workspace.find(ws)).experiments
+    assert draft.prompts is not None and draft.prompts.source == "as committed at HEAD"
+    assert maia("exp", "start", exp_id, cwd=ws).code == 0
+    (ws / "agents/helper_v2.md").write_text("Edited after the start.\n")
+    git(ws, "commit", "-qam", "edit the treatment prompt")
+    (started,) = gather(Workspace.find(ws)).experiments
+    assert started.prompts is not None and started.prompts.source == "pinned when it started"
+    assert "+You are a helpful agent. Think step by step." in started.prompts.diff.splitlines()
+    assert "Edited after the start." not in started.prompts.diff

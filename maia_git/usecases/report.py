@@ -17,7 +17,7 @@ from maia_git.core.summary import prompt_diff
 from maia_git.errors import NotFound
 from maia_git.storage import branch as plumbing
 from maia_git.storage import state
-from maia_git.usecases import queue, views
+from maia_git.usecases import pins, queue, views
 from maia_git.usecases.analysis import analyze_experiment
 from maia_git.usecases.timeline import Timeline, lift_over_time, log_bytes
 from maia_git.usecases.trend import Trend, quality_trend, score_agents
@@ -118,15 +118,18 @@ def _experiment(ws: Workspace, exp_id: str, advance: Callable[[int], None]) -> E
 
 
 def _prompts(ws: Workspace, view: dict[str, Any]) -> Prompts:
-    """The two arms' prompts: the texts pinned when the experiment started, or, before it has
-    pins, the files as committed at HEAD (the working tree's when not committed)."""
-    pins = view.get("pins") or {}
+    """The two arms' prompts: the texts pinned when the experiment started (those in the commit
+    that started it, for one started before pins), or, before it starts, the files as committed
+    at HEAD (the working tree's when not committed)."""
+    experiment = state.load_experiment(ws.top, str(view["id"]))
+    pinned = pins.effective(ws.repo, experiment, Status(view["status"])).pins
+    where = "pinned when it started" if experiment.pins else "as in the commit that started it"
     texts, sources = [], set()
     for arm in ("control", "treatment"):
-        pin = pins.get(arm)
-        if pin:
-            text = plumbing.read_blob(ws.repo, str(pin["blob"])).decode("utf-8", "replace")
-            source = "pinned when the experiment started"
+        pin = pinned.get(arm)
+        if pin is not None:
+            text = plumbing.read_blob(ws.repo, pin.blob).decode("utf-8", "replace")
+            source = where
         else:
             text, source = _prompt_text(ws, str(view[arm]))
         texts.append(text)
