@@ -54,7 +54,8 @@ FROM (SELECT arm, user_id, COUNT(*) AS n, SUM(CASE WHEN success THEN 1 ELSE 0 EN
 GROUP BY arm"""
 
 DUCKDB_BARE = (
-    "import sys, time, duckdb; con = duckdb.connect(); t = time.perf_counter(); "
+    "import sys, time, duckdb; con = duckdb.connect(); "
+    "con.execute('SET enable_progress_bar = false'); t = time.perf_counter(); "
     "con.execute(sys.argv[1]).fetchall(); print(time.perf_counter() - t)"
 )
 PG_BARE = (

@@ -226,7 +226,8 @@ def _collect(
     share, blobs = experiment.control_share, pins.blob_ids(experiment)
     if warehouse.uses_engine(ws, exp_id):  # Parquet, SQL, or segments exported from git
         sums = warehouse.source_sums(ws, exp_id, share)
-        report = LogReport((), sums.invalid, sums.duplicates)
+        shown = tuple(Problem(p.file, p.line, p.error) for p in sums.problems)
+        report = LogReport(shown, sums.invalid, sums.duplicates)
         return sums.control.arm_stats(), sums.treatment.arm_stats(), report
     folder = state.interactions_rel(exp_id)
     rels, problems = _shard_files(ws, exp_id)

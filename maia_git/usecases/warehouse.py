@@ -14,19 +14,20 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
-from maia_git.errors import UsageError
+from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import segments, state
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
-from maia_git.warehouse.result import ArmSums, SourceSums
+from maia_git.warehouse.result import MAX_PROBLEMS, ArmSums, Problem, SourceSums
 from maia_git.warehouse.rows import read_rows_sql, segment_rows, write_ndjson
-from maia_git.warehouse.sql import DIALECTS, aggregate_sql, duckdb_sql
+from maia_git.warehouse.sql import DIALECTS, aggregate_sql, duckdb_sql, problems_sql
 from maia_git.workspace import Workspace
 
 _SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "duckdb": "duckdb"}
@@ -163,12 +164,25 @@ def _git_with_exports(ws: Workspace, exp_id: str, share: float) -> SourceSums:
 
 
 def _on_duckdb(source: str, exp_id: str, share: float, **walls: Any) -> SourceSums:
-    """Run the statement over ``source``, a SELECT maia wrote itself (no repository text)."""
+    """Run the statement over ``source``, a SELECT maia wrote itself (no repository text);
+    when it finds invalid rows and the rows say where they came from, a second query fetches
+    the first few of them."""
     con = engines.duckdb_connect(**walls)
     try:
-        return SourceSums.from_rows(engines.run_duckdb(con, duckdb_sql(exp_id, share, source)))
+        sums = SourceSums.from_rows(engines.run_duckdb(con, duckdb_sql(exp_id, share, source)))
+        if sums.invalid:
+            sums = replace(sums, problems=_problems(con, source, exp_id, share))
+        return sums
     finally:
         con.close()
+
+
+def _problems(con: Any, source: str, exp_id: str, share: float) -> tuple[Problem, ...]:
+    try:
+        rows = engines.run_duckdb(con, problems_sql(exp_id, share, source, MAX_PROBLEMS))
+    except MaiaError:  # Parquet files from elsewhere, without segment, line and error
+        return ()
+    return tuple(Problem(str(seg), int(line), str(error)) for seg, line, error in rows)
 
 
 def _quote(text: str) -> str:

@@ -44,6 +44,8 @@ def duckdb_connect(
     try:
         con = duckdb.connect(database, read_only=read_only)
         con.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for a long query: it would corrupt --json.
+        con.execute("SET enable_progress_bar = false")
         if allowed_dirs:
             con.execute("SET allowed_directories = ?", [list(allowed_dirs)])
         if allowed_paths:

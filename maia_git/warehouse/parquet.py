@@ -41,6 +41,7 @@ def write_segment(segment: Path, rel: str, out: Path) -> Written:
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")  # never on our stdout
             con.execute(
                 f"COPY ({read_rows_sql(tmp_json)}) TO {_quote(str(partial))} "
                 "(FORMAT parquet, COMPRESSION zstd)"

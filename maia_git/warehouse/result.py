@@ -38,6 +38,18 @@ class ArmSums:
                         t[1], int(lat[2]), lat[1])  # fmt: skip
 
 
+MAX_PROBLEMS = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An invalid row: where it came from (segment and line, when the rows say) and why."""
+
+    file: str
+    line: int
+    error: str
+
+
 @dataclass(frozen=True)
 class SourceSums:
     """What a source's statement returned: both arms, and the counts of rows read."""
@@ -47,6 +59,7 @@ class SourceSums:
     rows: int  # rows the source returned
     valid: int  # rows that pass the line rules (repeated ids included)
     fetched: int  # rows the engine sent back
+    problems: tuple[Problem, ...] = ()  # the first MAX_PROBLEMS invalid rows, where known
 
     @property
     def invalid(self) -> int:

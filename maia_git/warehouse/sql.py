@@ -176,6 +176,37 @@ FROM judged GROUP BY grp
 """
 
 
+def problems_sql(experiment_id: str, control_share: float, source_sql: str, limit: int) -> str:
+    """The first ``limit`` invalid rows of an exported source (one with ``segment``, ``line``
+    and ``error``), by segment and line, each with the git reader's words for it; a second,
+    limited query, run only when the sums found invalid rows (DuckDB)."""
+    prefix = check_id(experiment_id) + ":"
+    threshold = control_threshold(control_share)
+    users = "SELECT DISTINCT user_id FROM typed WHERE user_id IS NOT NULL"
+    return f"""
+WITH typed AS (
+  SELECT user_id, arm, success, ts, CAST(quality_score AS DOUBLE) AS q,
+    CAST(tokens AS DOUBLE) AS t, CAST(latency_ms AS DOUBLE) AS l, interaction_id AS iid,
+    segment, line, error
+  FROM ({source_sql}) AS src
+), users AS ({_assign(users, prefix, threshold)}
+), judged AS (
+  SELECT c.segment, c.line, c.error, c.arm, a.assigned,
+    COALESCE({_row_ok()}, FALSE) AS row_ok, COALESCE(a.user_ok, FALSE) AS user_ok
+  FROM typed AS c LEFT JOIN users AS a ON c.user_id = a.user_id
+)
+SELECT segment, line, CASE
+    WHEN error IS NOT NULL THEN error
+    WHEN NOT row_ok THEN 'a field breaks its rule'
+    WHEN NOT user_ok THEN 'user_id contains a control character'
+    ELSE 'arm ' || arm || ' is not the assignment of this user (' || assigned || ')' END
+FROM judged
+WHERE NOT (row_ok AND user_ok AND arm = assigned) OR error IS NOT NULL
+ORDER BY segment, line
+LIMIT {int(limit)}
+"""
+
+
 def duckdb_sql(experiment_id: str, control_share: float, source_sql: str) -> str:
     """The statement for DuckDB over a SELECT that maia itself wrote (no user text): the
     canonical text as it is, without sqlglot, whose import and parse cost more than a small
