@@ -62,9 +62,9 @@ def test_start_pins_both_prompts_whether_active_or_waiting(ws: Path, maia) -> No
     assert state.load_entry(ws, second).status == "queued"
     for exp_id in (first, second):
         pins = state.load_experiment(ws, exp_id).pins
-        assert {a: (p.path, p.blob) for a, p in pins.items()} == {
-            "control": ("agents/helper.md", blob(ws, "HEAD:agents/helper.md")),
-            "treatment": ("agents/helper_v2.md", blob(ws, "HEAD:agents/helper_v2.md")),
+        assert {a: (p.path, p.blob, p.share) for a, p in pins.items()} == {
+            "control": ("agents/helper.md", blob(ws, "HEAD:agents/helper.md"), 0.5),
+            "treatment": ("agents/helper_v2.md", blob(ws, "HEAD:agents/helper_v2.md"), 0.5),
         }
     assert git(ws, "status", "--porcelain") == ""
 
@@ -332,10 +332,29 @@ def test_doctor_reports_a_drifted_pin_and_a_split_changed_after_start(
         "still serves and compares the pinned text"
     ) in whats
     assert (
-        f"control_share of {active} is 0.3 but it started with 0.5: users are re-bucketed, "
-        "and lines logged before no longer match their arm"
+        f"control_share of {active} is 0.3 but it started with 0.5: the edit is not applied "
+        "(users keep their arms; the analysis uses the split it started with)"
     ) in whats
     assert not report["healthy"]
+
+
+def test_a_split_edited_after_start_is_not_applied(ws: Path, active: str, maia) -> None:
+    framework = ABTestingFramework(ws)
+    users = [f"user-{i}" for i in range(300)]
+    for user in users[:150]:
+        assert framework.record_interaction(active, user, True)
+    rel = state.experiment_rel(active)
+    commit_file(ws, rel, (ws / rel).read_text().replace("control_share: 0.5", "control_share: 0.1"))
+    later = ABTestingFramework(ws)  # a runtime started after the edit
+    for user in users[150:]:
+        assert later.get_prompt(active, user).arm == arm(active, user, 0.5)
+        assert later.record_interaction(active, user, True)
+    assert run_cli(["exp", "assign", active, "user-1"], cwd=ws).stdout == (
+        f"user-1\t{arm(active, 'user-1', 0.5)}\n"
+    )
+    data = json.loads(maia("exp", "analyze", active, "--json", cwd=ws).out)
+    assert data["invalid_lines"] == 0  # no line became "wrong arm"
+    assert data["control"]["n"] + data["treatment"]["n"] == 300
 
 
 def test_doctor_warns_about_user_ids_that_look_like_email_addresses(

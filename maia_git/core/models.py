@@ -39,9 +39,13 @@ class Pin:
 
     path: str
     blob: str
+    share: float | None = None  # the arm's share of the buckets at start (absent: older pins)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "blob": self.blob}
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path, "blob": self.blob}
+        if self.share is not None:
+            data["share"] = self.share
+        return data
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,15 @@ class Experiment:
     winner: str | None = None
     promotion_branch: str | None = None
     pins: dict[str, Pin] = field(default_factory=dict, hash=False)  # arm -> pin, set at start
+
+    @property
+    def split(self) -> float:
+        """The control share in force: the one pinned at start (a later edit is not applied;
+        ``maia doctor`` reports it), else the definition's."""
+        pinned = self.pins.get("control")
+        return (
+            pinned.share if pinned is not None and pinned.share is not None else self.control_share
+        )
 
     def arm_paths(self) -> dict[str, str]:
         """Each arm's prompt path, as the definition names it."""

@@ -62,15 +62,21 @@ _BLOB = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256 object i
 
 
 def _pins(v: Any) -> bool:
-    """``{arm: {path: <prompt>, blob: <object id>}}`` for the arms control and treatment."""
+    """``{arm: {path: <prompt>, blob: <object id>, share: <0..1>}}`` for control and treatment
+    (``share`` may be absent: pins written before the split was pinned)."""
     return isinstance(v, dict) and all(
-        arm in ("control", "treatment")
-        and isinstance(pin, dict)
-        and set(pin) == {"path", "blob"}
+        arm in ("control", "treatment") and isinstance(pin, dict) and _pin(pin)
+        for arm, pin in v.items()
+    )
+
+
+def _pin(pin: dict[str, Any]) -> bool:
+    return (
+        set(pin) in ({"path", "blob"}, {"path", "blob", "share"})
         and _prompt(pin["path"])
         and isinstance(pin["blob"], str)
         and _BLOB.fullmatch(pin["blob"]) is not None
-        for arm, pin in v.items()
+        and ("share" not in pin or _share(pin["share"]))
     )
 
 
@@ -107,7 +113,10 @@ _EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "created": (_opt_time, "an RFC 3339 UTC time such as 2026-01-31T12:00:00Z"),
     "winner": (lambda v: v in (None, "control", "treatment"), "control, treatment or null"),
     "promotion_branch": (_opt_text, "a branch name or null"),
-    "pins": (_pins, "a mapping of control/treatment to {path: <prompt file>, blob: <blob id>}"),
+    "pins": (
+        _pins,
+        "a mapping of control/treatment to {path: <prompt file>, blob: <blob id>, share: <0-1>}",
+    ),
 }
 _EXPERIMENT_REQUIRED = ("id", "name", "control", "treatment")
 
@@ -193,7 +202,15 @@ def load_experiment(top: Path, exp_id: str) -> Experiment:
     path = top / experiment_rel(exp_id)
     if not path.exists() and not path.is_symlink():
         raise NotFound(f"experiment {exp_id!r} has no definition ({experiment_rel(exp_id)})")
-    doc = yamlio.load(path, experiment_rel(exp_id))
+    return _experiment(yamlio.load(path, experiment_rel(exp_id)), exp_id)
+
+
+def experiment_from(raw: bytes, exp_id: str) -> Experiment:
+    """A definition from its bytes (as a commit holds it), checked like the file."""
+    return _experiment(yamlio.loads(raw, experiment_rel(exp_id)), exp_id)
+
+
+def _experiment(doc: StateDoc, exp_id: str) -> Experiment:
     _check(doc, _EXPERIMENT_FIELDS, _EXPERIMENT_REQUIRED, exp_id)
     d = doc.data
     return Experiment(
@@ -206,7 +223,10 @@ def load_experiment(top: Path, exp_id: str) -> Experiment:
         created=d.get("created", ""),
         winner=d.get("winner"),
         promotion_branch=d.get("promotion_branch"),
-        pins={arm: Pin(p["path"], p["blob"]) for arm, p in (d.get("pins") or {}).items()},
+        pins={
+            arm: Pin(p["path"], p["blob"], None if "share" not in p else float(p["share"]))
+            for arm, p in (d.get("pins") or {}).items()
+        },
     )
 
 
@@ -223,9 +243,10 @@ def experiment_bytes(experiment: Experiment) -> bytes:
 
 
 def control_share(top: Path, exp_id: str) -> float:
-    """The experiment's control share; 0.5 for a queue entry with no definition."""
+    """The experiment's control share in force (the one pinned at start, see
+    ``Experiment.split``); 0.5 for a queue entry with no definition."""
     if not has_experiment(top, exp_id) and not (top / experiment_rel(exp_id)).is_symlink():
         if (top / queue_rel(exp_id)).exists():
             return 0.5
         raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
-    return load_experiment(top, exp_id).control_share
+    return load_experiment(top, exp_id).split

@@ -12,6 +12,8 @@ What it accepts, and nothing more:
 - blank lines and comment lines starting with ``#`` in the first column;
 - ``key: token``, ``key:`` followed by ``  - token`` items or ``  name: token`` children, and
   ``key: []`` / ``key: {}``; keys are ASCII names of at most 64 characters, not YAML words;
+- one level deeper: a child ``  name:`` followed by ``    sub: token`` grandchildren (at least
+  one), as the pinned prompts of an experiment are written;
 - tokens: ``null``, ``true``, ``false``, short integers and decimals, plain ASCII words that YAML
   reads as strings, and double-quoted JSON strings without ``\\/`` or ``\\u`` escapes.
 """
@@ -29,6 +31,8 @@ _SAFE = re.compile(
 )
 _TOP = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,63}):(?: (.*))?")
 _CHILD = re.compile(r"  (?:- (.*)|([A-Za-z_][A-Za-z0-9_]{0,63}): (.*))")
+_CHILD_OPEN = re.compile(r"  ([A-Za-z_][A-Za-z0-9_]{0,63}):")
+_GRANDCHILD = re.compile(r"    ([A-Za-z_][A-Za-z0-9_]{0,63}): (.*)")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]{0,15})\.[0-9]{1,17}")
 # Plain words YAML reads as strings (shared with the writer, which quotes everything else).
@@ -48,8 +52,31 @@ def fast_load(text: str) -> tuple[dict[str, Any], Marks] | None:
     marks: Marks = {}
     open_key: str | None = None
     opened: list[str] = []
+    inner: dict[str, Any] | None = None  # the open child mapping that grandchildren go into
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip() or line.startswith("#"):
+            continue
+        if open_key is not None and line.startswith("   "):
+            grandchild = _GRANDCHILD.fullmatch(line) if inner is not None else None
+            if grandchild is None or inner is None or not _add_to(inner, grandchild):
+                return None
+            continue
+        if inner is not None and not inner:
+            return None  # "  name:" with nothing under it: YAML's null
+        inner = None
+        opening = _CHILD_OPEN.fullmatch(line) if open_key is not None else None
+        if opening is not None and open_key is not None:
+            current = data[open_key]
+            name = opening.group(1)
+            if (
+                isinstance(current, list)
+                or (current and name in current)
+                or AMBIGUOUS.fullmatch(name)
+            ):
+                return None
+            inner = {}
+            data[open_key] = {**(current or {}), name: inner}
+            marks.setdefault(open_key, (number, 3))
             continue
         child = _CHILD.fullmatch(line) if open_key is not None else None
         if child is not None and open_key is not None:
@@ -72,6 +99,8 @@ def fast_load(text: str) -> tuple[dict[str, Any], Marks] | None:
         if isinstance(value, dict):
             data[key] = {}
         marks[key] = (number, len(key) + 3)
+    if inner is not None and not inner:
+        return None
     if not data or any(data[key] is None for key in opened):
         return None  # "key:" with nothing under it: YAML's null sits wherever the next token is
     return data, marks
@@ -95,6 +124,16 @@ def _scalar(token: str) -> Any:
     if PLAIN_OK.fullmatch(token) and not AMBIGUOUS.fullmatch(token):
         return token
     return _NO_VALUE
+
+
+def _add_to(inner: dict[str, Any], grandchild: re.Match[str]) -> bool:
+    name, value = grandchild.group(1), _scalar(grandchild.group(2))
+    if value is _NO_VALUE or isinstance(value, list | dict) or name in inner:
+        return False
+    if AMBIGUOUS.fullmatch(name):
+        return False
+    inner[name] = value
+    return True
 
 
 def _add_child(data: dict[str, Any], key: str, child: re.Match[str]) -> bool:

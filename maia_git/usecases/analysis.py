@@ -91,7 +91,7 @@ def analyze_experiment(ws: Workspace, exp_id: str, method: str | None = None) ->
     entry = state.load_entry(ws.top, exp_id)
     experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
     control, treatment, logs = _collect(ws, exp_id, experiment)
-    analysis = analyze_sums(ws, exp_id, control, treatment, experiment.control_share, method)
+    analysis = analyze_sums(ws, exp_id, control, treatment, experiment.split, method)
     return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
 
 
@@ -223,7 +223,7 @@ def _collect(
 ) -> tuple[ArmStats, ArmStats, LogReport]:
     from maia_git.usecases import warehouse
 
-    share, blobs = experiment.control_share, pins.blob_ids(experiment)
+    share, blobs = experiment.split, pins.blob_ids(experiment)
     if warehouse.uses_engine(ws, exp_id):  # Parquet, SQL, or segments exported from git
         sums = warehouse.source_sums(ws, exp_id, share)
         shown = tuple(Problem(p.file, p.line, p.error) for p in sums.problems)

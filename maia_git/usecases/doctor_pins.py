@@ -10,8 +10,8 @@ An experiment started before pins existed gets them from the commit that started
 from __future__ import annotations
 
 from maia_git.core.models import Experiment, Pin, Status
-from maia_git.errors import StateFileError
-from maia_git.storage import git, prompts, state, yamlio
+from maia_git.errors import MaiaError
+from maia_git.storage import git, prompts, state
 from maia_git.usecases import pins
 from maia_git.usecases.doctor_model import Problem, Scan
 
@@ -77,31 +77,40 @@ def _drifted(exp_id: str, rel: str, arm: str, pin: Pin, now: str | None) -> Prob
 
 
 def split_unchanged(scan: Scan) -> list[Problem]:
-    """The control share of a running experiment is the one it started with."""
+    """The control share of a running experiment is the one it started with (pinned with its
+    prompts; for older pins, the one in the commit that started it)."""
     repo = git.Repo(scan.top, scan.git_dir)
     found: list[Problem] = []
     for exp_id, experiment, _ in _running(scan):
-        start = prompts.start_commit(repo, exp_id)
-        rel = state.experiment_rel(exp_id)
-        code, text, _ = git.attempt(repo, "show", f"{start}:{rel}") if start else (1, "", "")
-        if code != 0:
+        started = _started_share(repo, experiment)
+        if started is None or started == experiment.control_share:
             continue
-        try:
-            started = float(yamlio.loads(text.encode(), rel).data.get("control_share", 0.5))
-        except (ValueError, TypeError, StateFileError):
-            continue
-        if started != experiment.control_share:
-            found.append(
-                Problem(
-                    "split",
-                    rel,
-                    f"control_share of {exp_id} is {experiment.control_share:g} but it started "
-                    f"with {started:g}: users are re-bucketed, and lines logged before no longer "
-                    "match their arm",
-                    f"put control_share back to {started:g}; a new split is a new experiment",
-                )
+        found.append(
+            Problem(
+                "split",
+                state.experiment_rel(exp_id),
+                f"control_share of {exp_id} is {experiment.control_share:g} but it started with "
+                f"{started:g}: the edit is not applied (users keep their arms; the analysis "
+                "uses the split it started with)",
+                f"put control_share back to {started:g}; a new split is a new experiment",
             )
+        )
     return found
+
+
+def _started_share(repo: git.Repo, experiment: Experiment) -> float | None:
+    pinned = experiment.pins.get("control")
+    if pinned is not None and pinned.share is not None:
+        return pinned.share
+    start = prompts.start_commit(repo, experiment.id)
+    rel = state.experiment_rel(experiment.id)
+    code, text, _ = git.attempt(repo, "show", f"{start}:{rel}") if start else (1, "", "")
+    if code != 0:
+        return None
+    try:
+        return state.experiment_from(text.encode("utf-8"), experiment.id).control_share
+    except MaiaError:
+        return None
 
 
 def backfill(repo: git.Repo, scan: Scan) -> dict[str, bytes]:

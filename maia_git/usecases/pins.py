@@ -13,7 +13,7 @@ import shlex
 from dataclasses import replace
 
 from maia_git.core.models import Experiment, Pin, Status
-from maia_git.errors import UsageError
+from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import git, prompts
 
 UNSTARTED = frozenset({Status.DRAFT})
@@ -32,7 +32,14 @@ def pins_for_start(repo: git.Repo, experiment: Experiment) -> dict[str, Pin]:
                 f"first (git add -- {quoted} && git commit -m 'Prompt for {experiment.id}')"
             )
     blobs = prompts.blobs_at(repo, "HEAD", paths.values())
-    return {arm: Pin(path, str(blobs[path])) for arm, path in paths.items()}
+    return _pins(paths, blobs, experiment.control_share)
+
+
+def _pins(
+    paths: dict[str, str], blobs: dict[str, str | None], control_share: float
+) -> dict[str, Pin]:
+    shares = {"control": control_share, "treatment": round(1 - control_share, 12)}
+    return {arm: Pin(path, str(blobs[path]), shares[arm]) for arm, path in paths.items()}
 
 
 def backfilled(repo: git.Repo, experiment: Experiment) -> dict[str, Pin] | None:
@@ -41,11 +48,26 @@ def backfilled(repo: git.Repo, experiment: Experiment) -> dict[str, Pin] | None:
     commit = prompts.start_commit(repo, experiment.id)
     if commit is None:
         return None
-    paths = experiment.arm_paths()
+    started = _definition_at(repo, commit, experiment)
+    paths = started.arm_paths()
     blobs = prompts.blobs_at(repo, commit, paths.values())
     if any(blobs[path] is None for path in paths.values()):
         return None
-    return {arm: Pin(path, str(blobs[path])) for arm, path in paths.items()}
+    return _pins(paths, blobs, started.control_share)
+
+
+def _definition_at(repo: git.Repo, commit: str, experiment: Experiment) -> Experiment:
+    """The definition as the start commit held it (the current one if it cannot be read)."""
+    from maia_git.storage import state
+
+    rel = state.experiment_rel(experiment.id)
+    code, text, _ = git.attempt(repo, "show", f"{commit}:{rel}")
+    if code != 0:
+        return experiment
+    try:
+        return state.experiment_from(text.encode("utf-8"), experiment.id)
+    except MaiaError:
+        return experiment
 
 
 def effective(repo: git.Repo, experiment: Experiment, status: Status) -> Experiment:

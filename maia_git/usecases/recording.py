@@ -100,7 +100,7 @@ class Recorder:
         experiment = state.load_experiment(self.top, exp_id)
         if entry.status is Status.ACTIVE:  # only then are pins needed (a backfill runs git)
             experiment = pins.effective(git.Repo(self.top, self.git_dir), experiment, entry.status)
-        share, blobs = experiment.control_share, pins.blob_ids(experiment)
+        share, blobs = experiment.split, pins.blob_ids(experiment)
         paths = {arm: pin.path for arm, pin in experiment.pins.items()}
         return _Known(
             stamp, entry.status, entry.agent, share, now, blobs, paths, experiment.control

@@ -69,7 +69,7 @@ def lift_over_time(
     """The analysis at up to ``points`` evenly spaced times from the first line to the last;
     a cut-off that adds no line is left out. No logs: no points."""
     check_id(exp_id)
-    share = state.load_experiment(ws.top, exp_id).control_share
+    share = state.load_experiment(ws.top, exp_id).split
     shards = [ws.top / rel for rel in log_files(ws, exp_id)]
     tell = progress or (lambda _: None)
     span = _time_range(shards, tell)

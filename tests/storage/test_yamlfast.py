@@ -69,6 +69,9 @@ rough_lines = st.one_of(
     st.builds(lambda t: f"  - {t}", rough_tokens),
     st.builds(lambda k, t: f"  {k}: {t}", clean_keys | rough_keys, clean_tokens | rough_tokens),
     st.builds(lambda k: f"{k}:", clean_keys),
+    st.builds(lambda k: f"  {k}:", clean_keys | rough_keys),
+    st.builds(lambda k, t: f"    {k}: {t}", clean_keys | rough_keys, clean_tokens | rough_tokens),
+    st.builds(lambda k, t: f"   {k}: {t}", clean_keys, clean_tokens),
     st.sampled_from(ROUGH_LINES),
 )
 
@@ -79,7 +82,7 @@ def clean_document(draw: st.DrawFn) -> list[str]:
     keys = draw(st.lists(clean_keys, min_size=1, max_size=3, unique=True))
     lines: list[str] = []
     for key in keys:
-        shape = draw(st.integers(0, 4))
+        shape = draw(st.integers(0, 5))
         if shape <= 1:
             lines.append(f"{key}: {draw(clean_tokens)}")
         elif shape == 2:
@@ -89,6 +92,12 @@ def clean_document(draw: st.DrawFn) -> list[str]:
             lines.append(f"{key}:")
             names = draw(st.lists(clean_keys, min_size=1, max_size=3, unique=True))
             lines += [f"  {n}: {draw(clean_tokens)}" for n in names]
+        elif shape == 5:  # one level deeper, as pinned prompts are written
+            lines.append(f"{key}:")
+            for name in draw(st.lists(clean_keys, min_size=1, max_size=2, unique=True)):
+                lines.append(f"  {name}:")
+                subs = draw(st.lists(clean_keys, min_size=1, max_size=3, unique=True))
+                lines += [f"    {n}: {draw(clean_tokens)}" for n in subs]
         else:
             lines.append(draw(st.sampled_from(["", "# a comment", "#", "# key: 1", "#\tx"])))
             lines.append(f"{key}: {draw(clean_tokens)}")
