@@ -35,3 +35,25 @@ class LockTimeout(MaiaError):
 
 class NotFound(UsageError):
     """An experiment, agent or file that does not exist."""
+
+
+class UnknownExperiment(NotFound):
+    """No experiment has this id; the CLI adds the ids the user may have meant."""
+
+    def __init__(self, exp_id: str) -> None:
+        super().__init__(f"unknown experiment {exp_id!r} (see `maia exp list`)")
+        self.exp_id = exp_id
+
+
+class PartialFailure(MaiaError):
+    """A multi-step command failed after some steps were done: it says which, and how to finish.
+
+    Rerunning the command is the way to finish: each step is idempotent, so the done ones are
+    skipped or reused.
+    """
+
+    def __init__(self, error: MaiaError, done: list[str], finish: str) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+        self.done = done
+        self.finish = finish

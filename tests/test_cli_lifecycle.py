@@ -89,7 +89,7 @@ def test_cancel_from_each_unfinished_state_and_not_after(ws: Path, maia) -> None
         exp_id = new_exp(maia, ws, agent=f"agent{len(setup)}")
         for event in setup:
             assert maia("exp", event, exp_id, cwd=ws).code == 0
-        result = maia("exp", "cancel", exp_id, "--reason", "not needed", cwd=ws)
+        result = maia("exp", "cancel", exp_id, "--note", "not needed", cwd=ws)
         assert result.code == 0, result.err
         shown = json.loads(maia("exp", "show", exp_id, "--json", cwd=ws).out)
         assert shown["status"] == "cancelled" and shown["reason"] == "not needed"
@@ -181,7 +181,7 @@ def test_prompt_paths_relative_to_current_directory(ws: Path, maia) -> None:
 def test_reason_text_is_kept_as_written_and_trailers_are_not_spoofed(ws: Path, maia) -> None:
     exp_id = new_exp(maia, ws, "--hypothesis", "Maia-Transition: draft->promoted")
     maia("exp", "start", exp_id, cwd=ws)
-    maia("exp", "pause", exp_id, "--reason", "Keep ABC for the API", cwd=ws)
+    maia("exp", "pause", exp_id, "--note", "Keep ABC for the API", cwd=ws)
     assert "Reason: Keep ABC for the API" in git(ws, "log", "-1", "--format=%B")
     chain = [e["transition"] for e in json.loads(maia("exp", "log", exp_id, "--json", cwd=ws).out)]
     assert chain == ["none->draft", "draft->queued->active", "active->paused"]
@@ -190,8 +190,8 @@ def test_reason_text_is_kept_as_written_and_trailers_are_not_spoofed(ws: Path, m
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["exp", "pause", "exp_001", "--reason", "a\x01b"], "control character"),
-        (["exp", "pause", "exp_001", "--reason", "bad \udcff bytes"], "not UTF-8"),
+        (["exp", "pause", "exp_001", "--note", "a\x01b"], "control character"),
+        (["exp", "pause", "exp_001", "--note", "bad \udcff bytes"], "not UTF-8"),
         (
             [
                 "exp",
@@ -219,7 +219,7 @@ def test_reason_text_is_kept_as_written_and_trailers_are_not_spoofed(ws: Path, m
                 "agents/helper.md",
                 "--treatment",
                 "agents/helper_v2.md",
-                "--notes",
+                "--note",
                 "x\x00y",
             ],
             "control character",

@@ -44,7 +44,6 @@ def test_quality_from_scores_nothing_when_the_record_is_refused(active: Path, ma
         "exp",
         "record",
         "exp_001",
-        "--user",
         "alice",
         "--success",
         "--arm",
@@ -186,7 +185,7 @@ def test_recording_never_writes_through_a_symlink(active: Path, maia, tmp_path: 
     in_tree.mkdir(parents=True)
     (in_tree / "other.jsonl").symlink_to(outside)
     proc = run_cli(
-        ["exp", "record", "exp_001", "--user", "u", "--success"], active, {"MAIA_WRITER": "evil"}
+        ["exp", "record", "exp_001", "u", "--success"], active, {"MAIA_WRITER": "evil"}
     )
     assert proc.returncode == 1 and "cannot open" in one_line_error(proc)
     assert outside.read_text() == "keep me\n"

@@ -119,7 +119,7 @@ def test_force_needs_a_reason_and_is_recorded(ws: Path, maia) -> None:
     exp_id = new_exp(maia, ws)
     maia("exp", "start", exp_id, cwd=ws)
     assert maia("exp", "promote", exp_id, "--force", cwd=ws).code == 2
-    result = maia("exp", "promote", exp_id, "--force", "--reason", "reviewed by hand", cwd=ws)
+    result = maia("exp", "promote", exp_id, "--force", "--note", "reviewed by hand", cwd=ws)
     assert result.code == 0, result.err
     for rev in ("HEAD", BRANCH):
         body = git(ws, "log", "-1", "--format=%B", rev)
@@ -143,7 +143,7 @@ def test_refuses_experiments_that_cannot_be_promoted(
     for event in setup:
         maia("exp", event, exp_id, cwd=ws)
     snap = snapshot(ws)
-    result = maia("exp", "promote", exp_id, "--force", "--reason", "x", cwd=ws)
+    result = maia("exp", "promote", exp_id, "--force", "--note", "x", cwd=ws)
     assert result.code == code and needle in result.err
     assert snapshot(ws) == snap
 
@@ -238,8 +238,16 @@ def test_api_failures_keep_the_branch_and_can_be_retried(
         github.stall_next(8)
     result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
     assert result.code == 1
-    assert needle in result.err and len(result.err.strip().splitlines()) == 1
-    assert git(winner, "rev-parse", "--verify", BRANCH)
+    first, *rest = result.err.strip().splitlines()
+    assert first.startswith("maia: error: ") and needle in first
+    sha = git(winner, "rev-parse", "--short=10", BRANCH).strip()
+    assert rest == [  # what was done before the failure, and how to finish
+        "maia: done before the failure: completed exp_001 on the current branch, "
+        "treatment the winner",
+        f"maia: done before the failure: built branch {BRANCH} ({sha})",
+        f"maia: done before the failure: pushed {BRANCH}",
+        "maia: to finish, fix the cause and run again: maia exp promote exp_001 --open-pr",
+    ]
     assert (
         json.loads(maia("exp", "show", "exp_001", "--json", cwd=winner).out)["status"]
         == "completed"
@@ -378,6 +386,6 @@ def test_promotion_checks_the_branch_can_be_built_before_completing(
 ) -> None:
     setup(winner)
     snap = snapshot(winner)
-    result = maia("exp", "promote", "exp_001", "--force", "--reason", "t", cwd=winner)
+    result = maia("exp", "promote", "exp_001", "--force", "--note", "t", cwd=winner)
     assert result.code == 1 and needle in result.err
     assert snapshot(winner) == snap

@@ -45,7 +45,7 @@ def test_five_started_with_max_three(five: Path, maia) -> None:
     body = git(ws, "log", "-1", "--format=%B")
     assert "Maia-Experiment: exp_001" in body and "Maia-Experiment: exp_004" in body
     # Pausing frees a slot: exp_005 starts.
-    maia("exp", "pause", "exp_002", "--reason", "tool outage", cwd=ws)
+    maia("exp", "pause", "exp_002", "--note", "tool outage", cwd=ws)
     assert active_ids(maia, ws) == ["exp_003", "exp_004", "exp_005"]
     # Resume puts it back in line: no slot, so it waits.
     maia("exp", "resume", "exp_002", cwd=ws)
@@ -86,7 +86,7 @@ def test_priority_change_reorders_the_line(ws: Path, maia) -> None:
     for i in range(1, 4):
         new_exp(maia, ws, agent=f"agent{i}")
         maia("exp", "start", f"exp_00{i}", cwd=ws)
-    assert maia("queue", "priority", "exp_003", "high", cwd=ws).code == 0
+    assert maia("queue", "priority", "exp_003", "--priority", "high", cwd=ws).code == 0
     line = [e["experiment_id"] for e in json.loads(maia("queue", "list", "--json", cwd=ws).out)]
     assert line == ["exp_001", "exp_003", "exp_002"]
     assert "Maia-Priority: medium->high" in git(ws, "log", "-1", "--format=%B")
@@ -98,19 +98,19 @@ def test_priority_change_refused_unless_queued(ws: Path, maia) -> None:
     exp_id = new_exp(maia, ws)
     maia("exp", "start", exp_id, cwd=ws)
     snap = snapshot(ws)
-    result = maia("queue", "priority", exp_id, "low", cwd=ws)
+    result = maia("queue", "priority", exp_id, "--priority", "low", cwd=ws)
     assert result.code == 4 and "only queued" in result.err
-    bad = maia("queue", "priority", exp_id, "urgent", cwd=ws)
+    bad = maia("queue", "priority", exp_id, "--priority", "urgent", cwd=ws)
     assert bad.code == 2 and "high, medium or low" in bad.err
     assert snapshot(ws) == snap
 
 
 def test_history_newest_first_with_times_and_notes(ws: Path, maia) -> None:
     for i in range(1, 4):
-        new_exp(maia, ws, "--notes", f"note {i}", agent=f"agent{i}")
+        new_exp(maia, ws, "--note", f"note {i}", agent=f"agent{i}")
         maia("exp", "start", f"exp_00{i}", cwd=ws)
-    maia("exp", "complete", "exp_002", "--outcome", "treatment won", cwd=ws)
-    maia("exp", "cancel", "exp_001", "--reason", "obsolete", cwd=ws)
+    maia("exp", "complete", "exp_002", "--note", "treatment won", cwd=ws)
+    maia("exp", "cancel", "exp_001", "--note", "obsolete", cwd=ws)
     maia("exp", "complete", "exp_003", cwd=ws)
     items = json.loads(maia("queue", "history", "--json", cwd=ws).out)
     assert [i["experiment_id"] for i in items] == ["exp_003", "exp_001", "exp_002"]

@@ -128,7 +128,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(data=st.data(), level=st.sampled_from(["high", "medium", "low"]))
     def priority(self, data: st.DataObject, level: str) -> None:
         exp_id = data.draw(st.sampled_from(sorted(self.model)))
-        code = self.maia("queue", "priority", exp_id, level)
+        code = self.maia("queue", "priority", exp_id, "--priority", level)
         if self.model[exp_id]["status"] != "queued":
             assert code == 4
             return

@@ -75,7 +75,6 @@ def test_record_appends_one_valid_line_to_the_writer_shard(ws: Path, active: str
         "exp",
         "record",
         active,
-        "--user",
         "alice",
         "--success",
         "--quality",
@@ -106,16 +105,16 @@ def test_record_appends_one_valid_line_to_the_writer_shard(ws: Path, active: str
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--user", "", "--success"], "must not be empty"),
-        (["--user", "a\nb", "--success"], "control character"),
-        (["--user", "a", "--success", "--quality", "101"], "0 to 100"),
-        (["--user", "a", "--success", "--quality", "nan"], "0 to 100"),
-        (["--user", "a", "--success", "--tokens", "-1"], "from 0 to"),
-        (["--user", "a", "--success", "--latency-ms", "-5"], "from 0 to"),
-        (["--user", "a", "--success", "--tokens", "1" + "0" * 400], "from 0 to"),
-        (["--user", "a", "--success", "--latency-ms", "1e308"], "from 0 to"),
-        (["--user", "a"], "--success or --failure"),
-        (["--user", "alice", "--success", "--arm", "ARM"], "is not one of"),
+        (["", "--success"], "must not be empty"),
+        (["a\nb", "--success"], "control character"),
+        (["a", "--success", "--quality", "101"], "0 to 100"),
+        (["a", "--success", "--quality", "nan"], "0 to 100"),
+        (["a", "--success", "--tokens", "-1"], "from 0 to"),
+        (["a", "--success", "--latency-ms", "-5"], "from 0 to"),
+        (["a", "--success", "--tokens", "1" + "0" * 400], "from 0 to"),
+        (["a", "--success", "--latency-ms", "1e308"], "from 0 to"),
+        (["a"], "--success or --failure"),
+        (["alice", "--success", "--arm", "ARM"], "is not one of"),
     ],
 )
 def test_bad_records_write_nothing(
@@ -131,7 +130,7 @@ def test_bad_records_write_nothing(
 def test_arm_that_disagrees_with_assignment_is_refused(ws: Path, active: str, maia) -> None:
     wrong = "treatment" if arm(active, "alice") == "control" else "control"
     snap = snapshot(ws)
-    result = maia("exp", "record", active, "--user", "alice", "--success", "--arm", wrong, cwd=ws)
+    result = maia("exp", "record", active, "alice", "--success", "--arm", wrong, cwd=ws)
     assert result.code == 2 and "disagrees with the assignment" in result.err
     assert snapshot(ws) == snap
 
@@ -139,9 +138,9 @@ def test_arm_that_disagrees_with_assignment_is_refused(ws: Path, active: str, ma
 def test_record_not_recorded_unless_active_and_refused_for_unknown(ws: Path, maia) -> None:
     draft = new_exp(maia, ws)
     snap = snapshot(ws)
-    result = maia("exp", "record", draft, "--user", "a", "--success", cwd=ws)
+    result = maia("exp", "record", draft, "a", "--success", cwd=ws)
     assert result.code == 0 and result.out == f"recorded: false ({draft} is draft, not active)\n"
-    as_json = maia("exp", "record", draft, "--user", "a", "--success", "--json", cwd=ws)
+    as_json = maia("exp", "record", draft, "a", "--success", "--json", cwd=ws)
     assert json.loads(as_json.out) == {
         "recorded": False,
         "experiment_id": draft,
@@ -149,7 +148,7 @@ def test_record_not_recorded_unless_active_and_refused_for_unknown(ws: Path, mai
         "reason": f"{draft} is draft, not active",
         "record": None,
     }
-    unknown = maia("exp", "record", "exp_999", "--user", "a", "--success", cwd=ws)
+    unknown = maia("exp", "record", "exp_999", "a", "--success", cwd=ws)
     assert unknown.code == 2 and "unknown experiment" in unknown.err
     assert snapshot(ws) == snap
 
@@ -219,7 +218,7 @@ def test_sync_commits_only_logs_in_one_commit(ws: Path, active: str, maia) -> No
     (ws / "staged.txt").write_text("mine\n")
     git(ws, "add", "staged.txt")
     for user in ("a", "b", "c"):
-        maia("exp", "record", active, "--user", user, "--success", cwd=ws)
+        maia("exp", "record", active, user, "--success", cwd=ws)
     before = int(git(ws, "rev-list", "--count", "HEAD"))
     result = maia("sync", "--json", cwd=ws)
     assert result.code == 0, result.err
@@ -245,7 +244,7 @@ def test_sync_ends_a_torn_line_so_the_next_record_survives(ws: Path, active: str
     assert maia("sync", cwd=ws).code == 0
     [torn] = committed_lines(ws, active)
     assert torn.endswith('"ar')
-    maia("exp", "record", active, "--user", "alice", "--success", cwd=ws)
+    maia("exp", "record", active, "alice", "--success", cwd=ws)
     assert maia("sync", cwd=ws).code == 0
     last = committed_lines(ws, active)[-1]
     assert json.loads(last)["user_id"] == "alice"
@@ -266,13 +265,11 @@ def test_sync_push_retries_after_rebase_when_rejected(
     other = clone(remote, tmp_path / "other", "other")
     # The other machine records and pushes first.
     env = {"MAIA_WRITER": "other-host"}
-    assert (
-        run_cli(["exp", "record", active, "--user", "zed", "--failure"], other, env).returncode == 0
-    )
+    assert run_cli(["exp", "record", active, "zed", "--failure"], other, env).returncode == 0
     pushed = run_cli(["sync", "--push"], other, env)
     assert pushed.returncode == 0, pushed.stderr
     # This machine's push is rejected (non-fast-forward), then rebased and retried.
-    maia("exp", "record", active, "--user", "amy", "--success", cwd=ws)
+    maia("exp", "record", active, "amy", "--success", cwd=ws)
     result = maia("sync", "--push", "--json", cwd=ws)
     assert result.code == 0, result.err
     assert json.loads(result.out)["push_attempts"] == 1  # fetched first: no rejected push
@@ -286,28 +283,43 @@ def test_sync_push_retries_after_rebase_when_rejected(
 
 
 def test_sync_push_to_a_missing_remote_fails_clearly(ws: Path, active: str, maia) -> None:
-    maia("exp", "record", active, "--user", "amy", "--success", cwd=ws)
+    maia("exp", "record", active, "amy", "--success", cwd=ws)
+    snap = snapshot(ws)
     result = maia("sync", "--push", cwd=ws)
-    assert result.code == 1
-    assert "push to origin failed" in result.err
-    assert len(result.err.strip().splitlines()) == 1
+    promote = maia("exp", "promote", active, "--push", "--force", "--note", "n", cwd=ws)
+    assert result.code == promote.code == 2
+    assert (
+        result.err
+        == promote.err
+        == (
+            "maia: error: no remote 'origin' to push to: add one (`git remote add origin URL`) "
+            "or name another in maia.yaml (remote:)\n"
+        )
+    )
+    assert snapshot(ws) == snap  # refused before anything was committed
 
 
 def test_record_dry_run_checks_and_appends_nothing(ws: Path, active: str, maia) -> None:
     snap = snapshot(ws)
-    result = maia("exp", "record", active, "--user", "alice", "--success", "--dry-run", cwd=ws)
+    result = maia("exp", "record", active, "alice", "--success", "--dry-run", cwd=ws)
     assert result.code == 0, result.err
     pending = ".git/maia/pending/experiments/exp_001/interactions/test-writer.jsonl"
     assert f"would append to {pending}" in result.out
     assert '"user_id":"alice"' in result.out
     assert snapshot(ws) == snap
-    bad = maia("exp", "record", active, "--user", "", "--success", "--dry-run", cwd=ws)
+    bad = maia("exp", "record", active, "", "--success", "--dry-run", cwd=ws)
     assert bad.code == 2
 
 
 def test_sync_push_failure_says_the_commit_was_made(ws: Path, active: str, maia) -> None:
-    maia("exp", "record", active, "--user", "amy", "--success", cwd=ws)
+    maia("exp", "record", active, "amy", "--success", cwd=ws)
+    git(ws, "remote", "add", "origin", str(ws.parent / "no-such-remote.git"))
     result = maia("sync", "--push", cwd=ws)
     assert result.code == 1
-    assert result.err.startswith("maia: error: committed 1 new line(s), but push to origin")
+    lines = result.err.strip().splitlines()
+    assert lines[0].startswith("maia: error: push to origin failed"), lines
+    assert lines[1:] == [
+        "maia: done before the failure: committed 1 new line(s) in 1 file(s)",
+        "maia: to finish, fix the cause and run again: maia sync --push",
+    ]
     assert "Maia-Sync" in git(ws, "log", "-1", "--format=%B")

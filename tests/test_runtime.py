@@ -145,7 +145,7 @@ def test_a_paused_experiment_serves_head_and_records_nothing(ws: Path, active: s
     framework = ABTestingFramework(ws)
     treated = next(u for u in (f"u{i}" for i in range(99)) if arm(active, u) == "treatment")
     assert framework.get_prompt(active, treated).arm == "treatment"
-    assert maia("exp", "pause", active, "--reason", "r", cwd=ws).code == 0
+    assert maia("exp", "pause", active, "--note", "r", cwd=ws).code == 0
     commit_file(ws, "agents/helper.md", "What HEAD holds now.\n")
     time.sleep(1.1)  # the recheck interval, and the one of HEAD's file
     served = framework.get_prompt(active, treated)
@@ -194,7 +194,7 @@ def test_a_pause_during_a_running_loop_in_another_process_raises_nothing_there(
     )  # fmt: skip
     assert loop.stdout is not None
     assert loop.stdout.readline() == "running\n"
-    paused = run_cli(["exp", "pause", active, "--reason", "mid-loop"], cwd=ws)
+    paused = run_cli(["exp", "pause", active, "--note", "mid-loop"], cwd=ws)
     assert paused.returncode == 0, paused.stderr
     out, err = loop.communicate(timeout=90)
     assert loop.returncode == 0, err
@@ -261,7 +261,7 @@ def test_promotion_that_would_rewrite_another_pinned_prompt_is_refused(ws: Path,
     assert snapshot(ws) == snap
     assert maia("exp", "pause", other, cwd=ws).code == 0
     assert f"of {other} (paused)" in maia("exp", "promote", winner, cwd=ws).err
-    forced = maia("exp", "promote", winner, "--force", "--reason", "other is stale", cwd=ws)
+    forced = maia("exp", "promote", winner, "--force", "--note", "other is stale", cwd=ws)
     assert forced.code == 0, forced.err
 
 
@@ -278,7 +278,7 @@ def test_completing_after_a_promotion_records_the_outcome_once(ws: Path, active:
     assert again != head
     queue.complete_experiment(active, outcome="Treatment 70% better")
     assert blob(ws, "HEAD") == again  # nothing new to record: no commit
-    by_cli = maia("exp", "complete", active, "--outcome", "Shipped", cwd=ws)
+    by_cli = maia("exp", "complete", active, "--note", "Shipped", cwd=ws)
     assert (by_cli.code, by_cli.out) == (0, f"outcome of {active}\n")
     assert state.load_entry(ws, active).outcome == "Shipped"
 

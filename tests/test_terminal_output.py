@@ -66,7 +66,7 @@ def test_json_escapes_them_and_decodes_to_the_exact_text(
 
 def test_commit_messages_hold_no_controls(hostile: Path, maia) -> None:
     assert maia("exp", "start", "exp_001", cwd=hostile).code == 0
-    assert maia("exp", "pause", "exp_001", "--reason", "held \u009b31m", cwd=hostile).code == 0
+    assert maia("exp", "pause", "exp_001", "--note", "held \u009b31m", cwd=hostile).code == 0
     log = git(hostile, "log", "--format=%B", "-3")
     assert not any(c in log for c in RAW)
 

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import click
 
+from maia_git.cli.lazy import LazyGroup
+from maia_git.cli.render import dry_run_option, json_option
 
-@click.group()
+
+@click.group(cls=LazyGroup)
 def ci() -> None:
     """Commands for continuous integration.
 
@@ -28,8 +31,11 @@ def ci() -> None:
 )
 @click.option("--auto-promote", is_flag=True, help="Promote each experiment that qualifies.")
 @click.option("--open-pr", is_flag=True, help="With --auto-promote: push and open pull requests.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) -> int:
+@dry_run_option
+@json_option
+def analyze(
+    base: str | None, auto_promote: bool, open_pr: bool, dry_run: bool, as_json: bool
+) -> int:
     """Analyse experiments, write the step summary and outputs, and optionally promote.
 
     In GitHub Actions (GITHUB_STEP_SUMMARY and GITHUB_OUTPUT set) it writes a Markdown summary
@@ -39,6 +45,7 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
     \b
     Example:
       maia ci analyze --base HEAD~1
+      maia ci analyze --auto-promote --dry-run     # which experiments it would promote
     """
     from maia_git.cli import ci_render
     from maia_git.errors import MaiaError
@@ -52,7 +59,7 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
             f"maia: warning: --base {base} is not a commit here; analysing every active experiment",
             err=True,
         )
-    if auto_promote:
+    if auto_promote and not dry_run:
         run_ci.promote_all(ws, report, open_pr, os.environ)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     output_path = os.environ.get("GITHUB_OUTPUT")
@@ -69,6 +76,7 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
         click.echo(
             json.dumps(
                 {
+                    "dry_run": dry_run,
                     "analyzed": report.analyzed,
                     "promotable": report.promotable,
                     "promoted": report.promoted,
@@ -80,6 +88,9 @@ def analyze(base: str | None, auto_promote: bool, open_pr: bool, as_json: bool) 
         )
     elif not summary_path:
         click.echo(text.rstrip())
+    if dry_run and auto_promote and not as_json:
+        shown = ", ".join(report.promotable) or "none"
+        click.echo(f"dry run: nothing was changed; --auto-promote would promote: {shown}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in ci_render.annotation_lines(report):
             click.echo(line)

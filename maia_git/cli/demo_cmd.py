@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from maia_git.cli.render import emit_json, json_option
+
 
 @click.command()
 @click.option(
@@ -23,8 +25,11 @@ import click
     help="Simulated users at most; the demo stops once the analysis decides.",
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
-def demo(directory: Path | None, users: int, seed: int) -> None:
+@json_option
+def demo(directory: Path | None, users: int, seed: int, as_json: bool) -> None:
     """Run the whole job end to end on simulated traffic, in a fresh git repository.
+
+    It changes nothing where it is run: everything happens in the demo's own repository.
 
     Makes a workspace with an example agent (a control and a treatment prompt), creates and
     starts an experiment, simulates users through the Python API a runtime would use (every
@@ -42,6 +47,20 @@ def demo(directory: Path | None, users: int, seed: int) -> None:
 
     if not 60 <= users <= 100_000:
         raise UsageError("--users must be from 60 (30 per arm before any decision) to 100000")
+    if as_json:
+        done = run_demo.run(directory, users=users, seed=seed, progress=None)
+        emit_json(
+            {
+                "simulated": True,
+                "directory": str(done.directory),
+                "experiment_id": done.experiment_id,
+                "users": done.users,
+                "batches": done.batches,
+                "promoted_branch": done.promoted_branch,
+                "analysis": done.analysis,
+            }
+        )
+        return
     click.echo(
         "maia demo: the traffic below is SIMULATED by a synthetic agent whose "
         "treatment prompt completes more tasks."

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from maia_git.cli.options import EXPERIMENT_ID
 from maia_git.cli.render import emit_json, json_option, style, table
 from maia_git.errors import UsageError
 
@@ -17,7 +18,7 @@ DECISION_COLOURS = {"promote": "green", "keep_running": "yellow", "stop_no_winne
 
 
 @click.command()
-@click.argument("exp_id", metavar="ID")
+@click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
 @click.option("--method", type=click.Choice(["sequential", "fixed"]), default=None,
               help="sequential: safe to re-check after every push; fixed: one planned look. "
                    "Default: maia.yaml's method.")  # fmt: skip
@@ -25,8 +26,10 @@ DECISION_COLOURS = {"promote": "green", "keep_running": "yellow", "stop_no_winne
 def analyze(exp_id: str, method: str | None, as_json: bool) -> None:
     """Analyse an experiment's logs: both arms, the tests, and the decision with its reasons.
 
-    Works in any status. Lines that break the log format are reported with file:line and not
-    counted; shards unchanged since the last analysis are not read again.
+    Works in any status; for a completed, promoted or cancelled experiment the decision is
+    what its data say, and the report says that it has ended. Lines that break the log format
+    are reported with file:line and not counted; shards unchanged since the last analysis are
+    not read again.
 
     \b
     Example:
@@ -50,10 +53,20 @@ def report_lines(d: dict[str, Any]) -> list[str]:
     lines += [table(ARM_COLUMNS, rows), ""]
     lines += _tests(d)
     colour = DECISION_COLOURS.get(d["decision"], "white")
-    lines += ["", "decision: " + style(d["decision"], fg=colour, bold=True)]
+    lines += ["", "decision: " + style(d["decision"], fg=colour, bold=True) + _finished(d)]
     lines += [f"  - {r['code']}: {r['message']}" for r in d["reasons"]]
     lines += [f"  note: {r['message']}" for r in d["notes"]]
     return lines + _log_lines(d)
+
+
+FINISHED = ("completed", "promoted", "cancelled")
+
+
+def _finished(d: dict[str, Any]) -> str:
+    """An experiment that has ended takes no more data: the decision is only what the data say."""
+    if d["status"] not in FINISHED:
+        return ""
+    return f" (but {d['experiment_id']} is {d['status']}: it records nothing more)"
 
 
 def _arm_row(name: str, arm: dict[str, Any]) -> list[Any]:

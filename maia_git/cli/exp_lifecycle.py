@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import click
 
-from maia_git.cli.render import dry_run_option, print_change
-
-PRIORITIES = click.Choice(["high", "medium", "low"], case_sensitive=False)
+from maia_git.cli.options import EXPERIMENT_ID, note_option, priority_option
+from maia_git.cli.render import (
+    change_dict,
+    dry_run_option,
+    emit_json,
+    json_option,
+    print_change,
+)
 
 
 @click.command()
@@ -23,7 +28,7 @@ PRIORITIES = click.Choice(["high", "medium", "low"], case_sensitive=False)
 )
 @click.option("--hypothesis", default="", help="What you expect and why.")
 @click.option("--id", "exp_id", default=None, help="Experiment id (default: the next exp_NNN).")
-@click.option("--priority", type=PRIORITIES, default="medium", show_default=True)
+@priority_option("medium", "Its place in the queue once started.")
 @click.option(
     "--control-share",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -31,8 +36,9 @@ PRIORITIES = click.Choice(["high", "medium", "low"], case_sensitive=False)
     show_default=True,
     help="Share of users in the control arm.",
 )
-@click.option("--notes", default="", help="Free text kept with the queue entry.")
+@note_option("Free text kept with the queue entry.", "--notes")
 @dry_run_option
+@json_option
 def new(
     name: str,
     agent: str,
@@ -42,8 +48,9 @@ def new(
     exp_id: str | None,
     priority: str,
     control_share: float,
-    notes: str,
+    note: str | None,
     dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Create a draft experiment comparing two prompt files.
 
@@ -66,10 +73,12 @@ def new(
         exp_id=exp_id,
         priority=priority,
         control_share=control_share,
-        notes=notes,
+        notes=note or "",
         dry_run=dry_run,
     )
-    if dry_run:
+    if as_json:
+        emit_json({**change_dict(change), "status": "draft"})
+    elif dry_run:
         print_change(change)
     else:
         click.echo(
@@ -78,24 +87,20 @@ def new(
         )
 
 
-def _event_command(event: str, doc: str, text_option: str | None = None) -> click.Command:
-    def run(exp_id: str, dry_run: bool, text: str | None = None) -> None:
+def _event_command(event: str, doc: str, note_help: str, *old: str) -> click.Command:
+    @click.command(event, help=doc)
+    @click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
+    @note_option(note_help, *old)
+    @dry_run_option
+    @json_option
+    def run(exp_id: str, note: str | None, dry_run: bool, as_json: bool) -> None:
         from maia_git.usecases.experiments import apply_event
         from maia_git.workspace import Workspace
 
-        print_change(apply_event(Workspace.find(), exp_id, event, text, dry_run=dry_run))
+        change = apply_event(Workspace.find(), exp_id, event, note, dry_run=dry_run)
+        print_change(change, as_json)
 
-    params: list[click.Parameter] = [click.Argument(["exp_id"], metavar="ID")]
-    if text_option:
-        params.append(
-            click.Option(
-                [f"--{text_option}", "text"],
-                default=None,
-                help=f"The {text_option}, kept in the queue entry.",
-            )
-        )
-    command = click.Command(event, callback=run, params=params, help=doc)
-    return dry_run_option(command)
+    return run
 
 
 start = _event_command(
@@ -111,6 +116,7 @@ and compares these texts whatever the files hold later, so each must be committe
 Example:
   maia exp start exp_001
 """,
+    "Free text for the commit message.",
 )
 pause = _event_command(
     "pause",
@@ -118,9 +124,10 @@ pause = _event_command(
 
 \b
 Example:
-  maia exp pause exp_001 --reason "waiting for the tool fix"
+  maia exp pause exp_001 --note "waiting for the tool fix"
 """,
-    "reason",
+    "Why it is paused, kept in the queue entry.",
+    "--reason",
 )
 resume = _event_command(
     "resume",
@@ -130,6 +137,7 @@ resume = _event_command(
 Example:
   maia exp resume exp_001
 """,
+    "Free text for the commit message.",
 )
 complete = _event_command(
     "complete",
@@ -137,9 +145,11 @@ complete = _event_command(
 
 \b
 Example:
-  maia exp complete exp_001 --outcome "no difference; keep control"
+  maia exp complete exp_001 --note "no difference; keep control"
 """,
-    "outcome",
+    "The outcome, kept in the queue entry.",
+    "--outcome",
+    "--reason",
 )
 cancel = _event_command(
     "cancel",
@@ -147,7 +157,8 @@ cancel = _event_command(
 
 \b
 Example:
-  maia exp cancel exp_002 --reason "hypothesis invalidated"
+  maia exp cancel exp_002 --note "hypothesis invalidated"
 """,
-    "reason",
+    "Why it is cancelled, kept in the queue entry.",
+    "--reason",
 )

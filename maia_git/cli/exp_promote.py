@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import click
 
-from maia_git.cli.render import emit_json, style
+from maia_git.cli.options import EXPERIMENT_ID, note_option
+from maia_git.cli.render import dry_run_option, emit_json, json_option, style
 
 
 @click.command()
-@click.argument("exp_id", metavar="ID")
+@click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
 @click.option("--push", is_flag=True, help="Push the promotion branch to the remote.")
 @click.option(
     "--open-pr",
     is_flag=True,
     help="Push and open a pull request (GITHUB_TOKEN or GH_TOKEN; implies --push).",
 )
-@click.option("--dry-run", is_flag=True, help="Print what would be committed; change nothing.")
+@dry_run_option
 @click.option("--force", is_flag=True, help="Promote although the analysis does not decide so.")
-@click.option("--reason", default=None, help="Why --force (recorded in commit and PR).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@note_option("Why --force (recorded in the commit and the pull request).", "--reason")
+@json_option
 def promote(
     exp_id: str,
     push: bool,
     open_pr: bool,
     dry_run: bool,
     force: bool,
-    reason: str | None,
+    note: str | None,
     as_json: bool,
 ) -> None:
     """Promote the treatment prompt on a branch maia/promote/ID, for review as a pull request.
@@ -33,11 +34,13 @@ def promote(
     Refuses (listing the unmet conditions) unless the analysis decides `promote`. The branch is
     built without checking it out: your working tree and index are not touched. On the current
     branch the experiment is completed with the winner, and the queue starts the next one.
+    If the push or the pull request fails, what was done is printed and running the same
+    command again finishes the job.
 
     \b
     Example:
       maia exp promote exp_001 --open-pr
-      maia exp promote exp_002 --force --reason "manual review: clearly better"
+      maia exp promote exp_002 --force --note "manual review: clearly better"
     """
     from maia_git.usecases.promotion import promote as run_promote
     from maia_git.workspace import Workspace
@@ -49,7 +52,7 @@ def promote(
         open_pr=open_pr,
         dry_run=dry_run,
         force=force,
-        reason=reason,
+        reason=note,
     )
     if as_json:
         emit_json(result.to_dict())

@@ -6,13 +6,12 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import click
 
-if TYPE_CHECKING:
-    from maia_git.usecases.runtime import Runtime
-    from maia_git.workspace import Workspace
+from maia_git.cli.options import EXPERIMENT_ID, aliased, main_callback
+from maia_git.cli.render import dry_run_option
 
 
 def _users(given: tuple[str, ...], handle: IO[str] | None) -> Iterator[str]:
@@ -98,9 +97,11 @@ def _assign_json(top: Path, exp_id: str, users: Iterator[str]) -> None:
 
 
 @click.command()
-@click.argument("exp_id", metavar="ID")
-@click.option("--user", "user_id", required=True, help="The user the agent served.")
-@click.option("--success/--failure", default=None, help="Whether the task was completed.")
+@click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
+@click.argument("user_id", metavar="USER", required=False, callback=main_callback("user", "USER"))
+@aliased("user", "USER", "--user")
+@click.option("--success", is_flag=True, help="The task was completed (this or --failure).")
+@click.option("--failure", is_flag=True, help="The task was not completed (this or --success).")
 @click.option("--quality", type=float, default=None, help="Quality score, 0-100.")
 @click.option(
     "--quality-from",
@@ -119,13 +120,12 @@ def _assign_json(top: Path, exp_id: str, users: Iterator[str]) -> None:
     help="The arm the runtime used; refused if it is not the user's assignment.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded line as JSON.")
-@click.option(
-    "--dry-run", is_flag=True, help="Check everything and print the line; append nothing."
-)
+@dry_run_option
 def record(
     exp_id: str,
-    user_id: str,
-    success: bool | None,
+    user_id: str | None,
+    success: bool,
+    failure: bool,
     quality: float | None,
     quality_from: str | None,
     tokens: int | None,
@@ -137,77 +137,56 @@ def record(
 ) -> None:
     """Append one interaction to this writer's log (no commit; `maia sync` commits).
 
+    USER is the user the agent served; exactly one of --success and --failure is required.
     The writer is MAIA_WRITER or the host name. Only an active experiment takes records: for
     one that is not, nothing is written, and the command says `recorded: false` and why
     (exit 0, so that a paused experiment never breaks the agent's script).
 
     \b
     Example:
-      maia exp record exp_001 --user alice@example.com --success --quality 87.5 \\
+      maia exp record exp_001 alice@example.com --success --quality 87.5 \\
           --tokens 750 --latency-ms 3200 --interaction-id req-8812
     """
-    from maia_git.core.ids import check_id
     from maia_git.core.interaction import to_line
-    from maia_git.errors import UsageError
-    from maia_git.usecases.runtime import Runtime
+    from maia_git.usecases.record_scored import record as run_record
     from maia_git.workspace import Workspace
 
-    if success is None:
-        raise UsageError("say --success or --failure")
-    if quality is not None and quality_from is not None:
-        raise UsageError("give --quality or --quality-from, not both")
-    check_id(exp_id)
-    ws = Workspace.find()
-    runtime = Runtime(ws.top, git_dir=ws.repo.git_dir)
-    fields = {"tokens": tokens, "latency_ms": latency_ms, "interaction_id": interaction_id}
-    result = None
-    if quality_from is not None:
-        # Everything else is checked before the response is scored and its score kept.
-        result = runtime.record(exp_id, user_id, success, arm=arm, dry_run=True, **fields)
-        if result.recorded:
-            quality = _quality_from(
-                ws, runtime, exp_id, user_id, quality_from, interaction_id, dry_run
-            )
-    if result is None or result.recorded:
-        result = runtime.record(
-            exp_id, user_id, success, quality_score=quality, arm=arm, dry_run=dry_run, **fields
+    if user_id is None:
+        raise click.UsageError("Missing argument 'USER'.")
+    if success == failure:
+        raise click.UsageError(
+            "--success and --failure cannot be given together"
+            if success
+            else "Missing option: give --success or --failure."
         )
-    runtime.close()
-    line = result.record
+    done = run_record(
+        Workspace.find(),
+        exp_id,
+        user_id,
+        success,
+        quality=quality,
+        quality_from=quality_from,
+        tokens_used=tokens,
+        latency_ms=latency_ms,
+        interaction_id=interaction_id,
+        arm=arm,
+        dry_run=dry_run,
+    )
+    line = done.result.record
     if line is None:
         if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            shown = {**done.result.to_dict(), **({"dry_run": True} if dry_run else {})}
+            click.echo(json.dumps(shown, ensure_ascii=False))
         else:
-            click.echo(f"recorded: false ({result.reason})")
-        return
-    if dry_run:
-        from maia_git.storage.segments import shown
-
-        shard = shown(ws.repo, str(runtime.recorder.shard(exp_id)))
-        click.echo(f"dry run: would append to {shard}:\n{to_line(line).rstrip()}")
-        return
-    if as_json:
+            click.echo(f"recorded: false ({done.result.reason})")
+    elif dry_run and as_json:
+        click.echo(json.dumps({"dry_run": True, "shard": done.shard, "line": line}))
+    elif dry_run:
+        click.echo(f"dry run: would append to {done.shard}:\n{to_line(line).rstrip()}")
+    elif as_json:
         click.echo(to_line(line).rstrip("\n"))
     else:
         click.echo(
             f"recorded {line['arm']} {'success' if success else 'failure'} for "
-            f"{user_id} in {exp_id} (writer {runtime.recorder.writer}; `maia sync` commits it)"
+            f"{user_id} in {exp_id} (writer {done.writer}; `maia sync` commits it)"
         )
-
-
-def _quality_from(
-    ws: Workspace,
-    runtime: Runtime,
-    exp_id: str,
-    user_id: str,
-    source: str,
-    interaction_id: str | None,
-    dry_run: bool,
-) -> float:
-    from maia_git.usecases.scores import quality_from_file, score_file
-
-    agent = runtime.recorder.experiment(exp_id).agent
-    response_id = interaction_id or f"{exp_id}-{user_id}"
-    if dry_run:  # score it, but keep nothing
-        return score_file(ws, source, agent, response_id, save=False).overall
-    return quality_from_file(ws, source, agent, response_id)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from maia_git.cli.options import EXPERIMENT_ID
 from maia_git.cli.render import emit_json, json_option, safe, style, table
 
 STATUSES = ["draft", "queued", "active", "paused", "completed", "promoted", "cancelled"]
 
 
 @click.command()
-@click.argument("exp_id", metavar="ID")
+@click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
 @json_option
 def show(exp_id: str, as_json: bool) -> None:
     """Show one experiment: definition, status, priority and times.
@@ -64,7 +65,7 @@ def list_(status: str | None, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("exp_id", metavar="ID")
+@click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
 @json_option
 def log(exp_id: str, as_json: bool) -> None:
     """Print an experiment's history, read back from the commit trailers.

@@ -1,7 +1,11 @@
-"""A click group whose subcommands are imported only when they run, so ``--help`` stays cheap."""
+"""A click group whose subcommands are imported only when they run, so ``--help`` stays cheap.
+
+An unknown subcommand gets the names it may have meant (``maia exp strat`` -> start).
+"""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
@@ -23,3 +27,13 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            matches = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.5)
+            if matches:
+                ctx.fail(f"no such command {name!r}; did you mean {' or '.join(matches)}?")
+        return super().resolve_command(ctx, args)

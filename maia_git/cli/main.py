@@ -30,6 +30,7 @@ C = "maia_git.cli"
         "demo": f"{C}.demo_cmd:demo",
         "report": f"{C}.report_cmd:report",
         "logs": f"{C}.logs_cmd:logs",
+        "completion": f"{C}.completion_cmd:completion",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             code = cli.main(args=argv, prog_name="maia", standalone_mode=False)
             sys.stdout.flush()
     except MaiaError as err:
-        _error(str(err))
+        _error(f"{err}{_hint(err)}")
+        _partial(err)
         return err.exit_code
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help() if err.ctx else "")
@@ -92,6 +94,29 @@ def _error(message: str) -> None:
     from maia_git.core.escape import line
 
     click.echo(line(f"maia: error: {message or 'failed, and gave no reason'}"), err=True)
+
+
+def _hint(err: MaiaError) -> str:
+    """The ids an unknown experiment id may have meant, computed only on this error path."""
+    from maia_git.errors import UnknownExperiment
+
+    if not isinstance(err, UnknownExperiment):
+        return ""
+    from maia_git.cli.options import did_you_mean
+
+    return did_you_mean(err.exp_id)
+
+
+def _partial(err: MaiaError) -> None:
+    """After a multi-step command failed part way: what it did, and how to finish."""
+    from maia_git.errors import PartialFailure
+
+    if isinstance(err, PartialFailure):
+        from maia_git.core.escape import line
+
+        for step in err.done:
+            click.echo(line(f"maia: done before the failure: {step}"), err=True)
+        click.echo(line(f"maia: to finish, fix the cause and run again: {err.finish}"), err=True)
 
 
 def _quiet_stdout() -> None:

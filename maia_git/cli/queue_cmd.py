@@ -6,10 +6,21 @@ from typing import Any
 
 import click
 
-from maia_git.cli.render import dry_run_option, emit_json, json_option, table
+from maia_git.cli.lazy import LazyGroup
+from maia_git.cli.options import EXPERIMENT_ID, legacy_priority_argument, priority_option
+from maia_git.cli.render import (
+    change_dict,
+    dry_run_option,
+    emit_json,
+    json_option,
+    print_change,
+    table,
+)
+
+COLUMNS = ["ID", "STATUS", "PRIORITY", "AGENT", "SINCE", "WAITING FOR"]
 
 
-@click.group()
+@click.group(cls=LazyGroup)
 def queue() -> None:
     """The experiment queue: capacity, the waiting line, history and priorities.
 
@@ -17,6 +28,13 @@ def queue() -> None:
     Example:
       maia queue status
     """
+
+
+def _table(items: list[dict[str, Any]]) -> str:
+    """The entries as a table; the WAITING FOR column only when a queued one is among them."""
+    waiting = any(i["status"] == "queued" for i in items)
+    columns = COLUMNS if waiting else COLUMNS[:-1]
+    return table(columns, [row if waiting else row[:-1] for row in _rows(items)])
 
 
 def _rows(items: list[dict[str, Any]]) -> list[list[Any]]:
@@ -27,6 +45,7 @@ def _rows(items: list[dict[str, Any]]) -> list[list[Any]]:
             i["priority"],
             i["agent_name"],
             i["started_at"] or i["queued_at"],
+            i.get("waiting_for"),
         ]
         for i in items
     ]
@@ -36,6 +55,9 @@ def _rows(items: list[dict[str, Any]]) -> list[list[Any]]:
 @json_option
 def status(as_json: bool) -> None:
     """Active x/y, queued, available slots, and the active and queued lists.
+
+    Each queued experiment says what it waits for: a free slot, or the active experiment of
+    its agent (one active experiment per agent, by default), which free slots do not change.
 
     \b
     Example:
@@ -56,13 +78,13 @@ def status(as_json: bool) -> None:
     for title, key in (("active", "active_experiments"), ("queued", "queued_experiments")):
         if data[key]:
             click.echo(f"\n{title}:")
-            click.echo(table(["ID", "STATUS", "PRIORITY", "AGENT", "SINCE"], _rows(data[key])))
+            click.echo(_table(data[key]))
 
 
 @queue.command("list")
 @json_option
 def list_(as_json: bool) -> None:
-    """Active, queued (in the order they will start) and paused experiments.
+    """Active, queued (in the order they will start, each with what it waits for) and paused.
 
     \b
     Example:
@@ -77,7 +99,7 @@ def list_(as_json: bool) -> None:
     elif not items:
         click.echo("the queue is empty")
     else:
-        click.echo(table(["ID", "STATUS", "PRIORITY", "AGENT", "SINCE"], _rows(items)))
+        click.echo(_table(items))
 
 
 @queue.command()
@@ -120,22 +142,29 @@ def history(limit: int, as_json: bool) -> None:
 
 
 @queue.command()
-@click.argument("exp_id", metavar="ID")
-@click.argument("level", metavar="high|medium|low")
+@click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
+@legacy_priority_argument
+@priority_option(None, "The new priority: high, medium or low.  [required]")
 @dry_run_option
-def priority(exp_id: str, level: str, dry_run: bool) -> None:
+@json_option
+def priority(exp_id: str, priority: str | None, dry_run: bool, as_json: bool) -> None:
     """Change the priority of a queued experiment.
 
     \b
     Example:
-      maia queue priority exp_003 high
+      maia queue priority exp_003 --priority high
     """
-    from maia_git.cli.render import print_change
     from maia_git.usecases.experiments import set_priority
     from maia_git.workspace import Workspace
 
-    change = set_priority(Workspace.find(), exp_id, level, dry_run=dry_run)
-    if change.message.startswith("nothing to change"):
+    if priority is None:
+        raise click.UsageError("Missing option '--priority'.")
+    change = set_priority(Workspace.find(), exp_id, priority, dry_run=dry_run)
+    unchanged = change.message.startswith("nothing to change")
+    if as_json:
+        changed = not unchanged and not dry_run
+        emit_json({**change_dict(change), "changed": changed, "priority": priority})
+    elif unchanged:
         click.echo(change.message.strip())
     elif dry_run:
         print_change(change)

@@ -53,12 +53,28 @@ def _cell(value: Any) -> str:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 dry_run_option = click.option(
-    "--dry-run", is_flag=True, help="Print the transition and commit message; change nothing."
+    "--dry-run", is_flag=True, help="Say what would change (the commit message); change nothing."
 )
 
 
-def print_change(change: Any) -> None:
+def change_dict(change: Any) -> dict[str, Any]:
+    """A state change (or a dry run of one) as JSON: what moved, and the commit message."""
+    return {
+        "experiment_id": change.experiment_id,
+        "dry_run": change.dry_run,
+        "transitions": [
+            {"id": t.id, "event": t.event, "before": str(t.before), "after": str(t.after)}
+            for t in change.transitions
+        ],
+        "message": change.message,
+    }
+
+
+def print_change(change: Any, as_json: bool = False) -> None:
     """Report a state change (or a dry run of one)."""
+    if as_json:
+        emit_json(change_dict(change))
+        return
     if change.dry_run:
         click.echo("dry run: nothing was changed. Would commit:\n")
         click.echo(change.message.rstrip())

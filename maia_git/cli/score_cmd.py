@@ -7,19 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from maia_git.cli.render import emit_json, json_option, style, table
+from maia_git.cli.lazy import LazyGroup
+from maia_git.cli.render import dry_run_option, emit_json, json_option, style, table
 
 if TYPE_CHECKING:
     from maia_git.core.scoring import AgentReport, Score
     from maia_git.usecases.scores import ScoresReport
 
 MAX_WARNINGS = 20
+REPORT_COLUMNS = ["AGENT", "COUNT", "MEAN", "PREVIOUS", "CHANGE", "TREND"]
 days_option = click.option(
     "--days", type=float, default=7, show_default=True, help="Length of the window, in days."
 )
 
 
-@click.group()
+@click.group(cls=LazyGroup)
 def score() -> None:
     """Score agent responses against the rubric and follow their quality over time.
 
@@ -36,46 +38,60 @@ def score() -> None:
 
 @score.command("eval")
 @click.argument("source", metavar="[FILE|-]", default="-", required=False)
-@click.option("--agent", required=True, help="The agent that gave the response.")
-@click.option("--response-id", required=True, help="The response's id (1-200 printable chars).")
-@click.option("--no-save", is_flag=True, help="Only print the score; append nothing.")
+@click.option("--agent", default=None, help="The agent that gave the response (to keep the score).")
+@click.option(
+    "--response-id", default=None, help="The response's id (1-200 printable chars; default: FILE)."
+)
+@dry_run_option
+@click.option("--no-save", is_flag=True, hidden=True, help="Old spelling of --dry-run.")
 @json_option
-def eval_(source: str, agent: str, response_id: str, no_save: bool, as_json: bool) -> None:
-    """Score one response description (JSON, from FILE or stdin) and append the score.
+def eval_(
+    source: str,
+    agent: str | None,
+    response_id: str | None,
+    dry_run: bool,
+    no_save: bool,
+    as_json: bool,
+) -> None:
+    """Score one response description (JSON, from FILE or stdin) and keep the score.
 
+    The score is appended to scores/AGENT/<YYYY-MM>.jsonl when run in a maia workspace with
+    --agent; anywhere else it is only printed (with the default rubric outside a workspace).
     The description's fields (status, requirements, addressed_requirements, tools_used,
     expected_tools, explanation_quality, token_count, ...) and the formulas are in
     docs/scoring.md; a missing field counts as not done and is named in the feedback.
 
     \b
     Example:
+      maia score eval response.json                          # score it, anywhere
       maia score eval response.json --agent helper --response-id r-001
       cat response.json | maia score eval - --agent helper --response-id r-002 --json
     """
     from datetime import UTC, datetime
 
     from maia_git.core.scoring import format_ts
-    from maia_git.storage.scores import stream
-    from maia_git.usecases.recording import writer_name
-    from maia_git.usecases.scores import score_file
-    from maia_git.workspace import Workspace
+    from maia_git.usecases.scores import evaluate_source
 
     now = datetime.now(UTC)
-    result = score_file(Workspace.find(), source, agent, response_id, now, save=not no_save)
-    saved = None if no_save else stream(agent, now, writer_name())
+    done = evaluate_source(source, agent, response_id, now, save=not (dry_run or no_save))
     if as_json:
         emit_json(
             {
-                "agent": agent,
-                "response_id": response_id,
+                "agent": done.agent,
+                "response_id": done.response_id,
                 "ts": format_ts(now),
-                **asdict(result),
-                "saved_to": saved,
+                **asdict(done.score),
+                "saved_to": done.saved_to,
+                "not_saved": done.not_saved,
+                "dry_run": dry_run or no_save,
             }
         )
         return
-    _print_score(result, agent, response_id)
-    click.echo(f"saved for {saved} (`maia sync` commits it)" if saved else "not saved (--no-save)")
+    _print_score(done.score, done.agent or "response", done.response_id)
+    if done.saved_to:
+        click.echo(f"saved for {done.saved_to} (`maia sync` commits it)")
+    else:
+        click.echo(f"not saved: {done.not_saved}")
 
 
 def _print_score(result: Score, agent: str, response_id: str) -> None:
@@ -132,8 +148,8 @@ def avg(agent: str, days: float, as_json: bool) -> None:
 )
 @json_option
 def report_(days: float, fail_under: float | None, as_json: bool) -> None:
-    """Per agent: count and mean over the window, trend against the window before it, and the
-    scores below 60.
+    """Per agent: count and mean over the window, trend against the window before it, and how
+    many scores are below --fail-under (below 60, the poor band, without it).
 
     \b
     Example:
@@ -176,7 +192,7 @@ def _print_report(result: ScoresReport) -> None:
     click.echo(f"scores over the last {days:g} days; trend against the {days:g} days before")
     click.echo(
         table(
-            ["AGENT", "COUNT", "MEAN", "PREVIOUS", "CHANGE", "TREND", "BELOW 60"],
+            [*REPORT_COLUMNS, f"BELOW {result.report.threshold:g}"],
             [_row(a) for a in result.report.agents],
         )
     )
@@ -199,4 +215,4 @@ def _row(a: AgentReport) -> list[Any]:
     change = None if a.change is None else f"{a.change:+g}"
     mean = None if a.mean is None else f"{a.mean:g}"
     previous = None if a.previous_mean is None else f"{a.previous_mean:g}"
-    return [a.agent, a.count, mean, previous, change, a.trend, len(a.poor)]
+    return [a.agent, a.count, mean, previous, change, a.trend, a.below]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from maia_git.cli.render import emit_json
+from maia_git.cli.render import dry_run_option, emit_json, json_option
 
 
 @click.command()
@@ -11,8 +11,8 @@ from maia_git.cli.render import emit_json
     is_flag=True,
     help="Then push; if the remote moved on, put this branch's commits on top of it first.",
 )
-@click.option("--dry-run", is_flag=True, help="List what would be sealed and committed.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@dry_run_option
+@json_option
 def sync(push: bool, dry_run: bool, as_json: bool) -> None:
     """Seal the records not yet synced into new log files, commit them, and optionally push.
 

@@ -31,3 +31,34 @@ def pick_next(entries: Iterable[QueueEntry], max_concurrent: int, one_per_agent:
         busy.add(entry.agent)
         free -= 1
     return chosen
+
+
+def why_waiting(
+    entries: Iterable[QueueEntry], max_concurrent: int, one_per_agent: bool
+) -> dict[str, str]:
+    """For each queued experiment, why it is not active: the same rules as ``pick_next``.
+
+    Either its agent already has an active experiment (it waits for that one, whatever the free
+    slots say), or every slot is taken, or experiments ahead of it will take the free ones.
+    """
+    entries = list(entries)
+    active = [e for e in entries if e.status is Status.ACTIVE]
+    running = {e.agent: e.id for e in active}
+    free = max_concurrent - len(active)
+    waiting = sorted(
+        (e for e in entries if e.status is Status.QUEUED),
+        key=lambda e: (e.priority.rank, e.queued or "", e.id),
+    )
+    reasons: dict[str, str] = {}
+    for entry in waiting:
+        if one_per_agent and entry.agent in running:
+            reasons[entry.id] = (
+                f"waits for {running[entry.agent]}, the active experiment on agent {entry.agent}"
+            )
+        elif free <= 0:
+            reasons[entry.id] = f"waits for a free slot ({len(active)}/{max_concurrent} active)"
+        else:  # pick_next would start it: the queue has not been rescheduled since
+            reasons[entry.id] = "starts at the next change (`maia doctor --fix` starts it now)"
+            free -= 1
+            running[entry.agent] = entry.id
+    return reasons

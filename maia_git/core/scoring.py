@@ -17,6 +17,7 @@ from maia_git.errors import UsageError
 
 # Lower bound of each band, best first (the Phase 4 guide's "Score Interpretation").
 BANDS = (("exceptional", 90.0), ("good", 75.0), ("acceptable", 60.0), ("poor", 0.0))
+POOR_BELOW = 60.0
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class AgentReport:
     trend: str  # "up", "down", "flat" or "n/a"
     poor: tuple[Mapping[str, object], ...]  # records in the window scored below 60, oldest first
     failing: bool  # the mean is below fail_under
+    below: int = 0  # scores in the window below the report's threshold (fail_under, else 60)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,11 @@ class Report:
     days: float
     fail_under: float | None
     agents: tuple[AgentReport, ...]
+
+    @property
+    def threshold(self) -> float:
+        """What `below` counts under: --fail-under when given, else the poor band's 60."""
+        return POOR_BELOW if self.fail_under is None else self.fail_under
 
     @property
     def failing(self) -> tuple[str, ...]:
@@ -214,6 +221,10 @@ def _agent_report(
     # The stored band was decided on the unrounded overall, so 59.996 (stored 60.0) is poor.
     poor = sorted((r for r in now_rows if r["band"] == "poor"), key=lambda r: parse_ts(r["ts"]))
     failing = fail_under is not None and mean is not None and mean < fail_under
+    if fail_under is None:
+        below = len(poor)
+    else:
+        below = sum(1 for r in now_rows if _score_value(r["overall"], "overall") < fail_under)
     return AgentReport(
         agent,
         len(now_rows),
@@ -224,6 +235,7 @@ def _agent_report(
         _trend(change),
         tuple(poor),
         failing,
+        below,
     )
 
 

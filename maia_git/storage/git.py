@@ -7,6 +7,7 @@ the git binary fails loudly instead, and ``git commit --only`` moves HEAD with a
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,8 +136,19 @@ def complaint(args: Sequence[str], stderr: str, stdout: str = "") -> str:
     return _complaint(args, (stderr or stdout).encode("utf-8"))
 
 
+_LOCK_EXISTS = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+
+
 def _complaint(args: Sequence[str], stderr: bytes) -> str:
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    text = stderr.decode("utf-8", "replace")
+    stale = _LOCK_EXISTS.search(text)
+    if stale is not None:  # git's own text says "another git process" and gives 6 lines
+        return (
+            f"git {args[0]}: git's lock file {stale.group(1)} exists: another git command is "
+            "working in this repository, or one was killed; when none is running, delete that "
+            "file (`maia doctor` checks) and run the command again"
+        )
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     picked = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), None)
     first = picked or (lines[0] if lines else "failed")
     return f"git {args[0]}: {first}"

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from maia_git.errors import LockTimeout, MaiaError
 
@@ -40,7 +41,7 @@ class WorkspaceLock:
         except TypeError:  # filelock 3.x: keeps the file, has no such option
             lock = FileLock(str(self.path), timeout=self.timeout, thread_local=False)
         try:
-            lock.acquire()
+            self._acquire(lock, Timeout)
         except Timeout:
             raise LockTimeout(self._timeout_message()) from None
         except OSError as err:  # a read-only repository, a full disk, no permission
@@ -56,6 +57,47 @@ class WorkspaceLock:
             self.owner_path.write_text(owner, encoding="utf-8")
         return self
 
+    def _acquire(self, lock: Any, timeout_error: type[Exception]) -> None:
+        """Take the lock; on a terminal, after 1 s of waiting, say so on one updated line."""
+        if self.timeout <= PROGRESS_AFTER or not sys.stderr.isatty():
+            lock.acquire()
+            return
+        start = time.monotonic()
+        try:
+            lock.acquire(timeout=PROGRESS_AFTER)
+            return
+        except timeout_error:
+            pass
+        try:
+            while True:
+                waited = time.monotonic() - start
+                sys.stderr.write(
+                    f"\rmaia: waiting for the workspace lock ({self._holder()}): "
+                    f"{waited:.0f} s of {self.timeout:g} s "
+                )
+                sys.stderr.flush()
+                left = self.timeout - waited
+                if left <= 0:
+                    raise timeout_error(str(self.path))
+                try:
+                    lock.acquire(timeout=min(1.0, left))
+                    return
+                except timeout_error:
+                    continue
+        finally:
+            sys.stderr.write("\r\033[K")  # the line goes: what follows is the real outcome
+            sys.stderr.flush()
+
+    def _holder(self) -> str:
+        """Who holds the lock, as far as the side file knows, if that process is alive."""
+        try:
+            pid, host, _stamp, *command = self.owner_path.read_text(encoding="utf-8").split()
+        except (OSError, ValueError):
+            return "held by another process"
+        if not _alive(pid, host):  # the side file is stale: a dead process holds nothing
+            return "held by another process"
+        return f"held by process {pid}: {' '.join(command)}"
+
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -67,8 +109,32 @@ class WorkspaceLock:
         try:
             pid, host, stamp, *command = self.owner_path.read_text(encoding="utf-8").split()
         except (OSError, ValueError):
-            return f"the workspace lock is held by another process (waited {self.timeout:g} s)"
+            pid = host = stamp = ""
+            command = []
+        if not pid or not _alive(pid, host):
+            # The side file names the last process that took the lock; it has exited, so the
+            # holder is someone else (a command that could not write the file): name nobody.
+            return (
+                f"the workspace lock is held by another process (waited {self.timeout:g} s); "
+                "`maia doctor` shows what is running"
+            )
         return (
             f"the workspace lock is held by process {pid} on {host} since {stamp} "
             f"({' '.join(command)}); waited {self.timeout:g} s"
         )
+
+
+PROGRESS_AFTER = 1.0  # seconds of silent waiting before the progress line appears
+
+
+def _alive(pid: str, host: str) -> bool:
+    """Whether process ``pid`` on ``host`` may still run (another host's cannot be checked)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True
+    return True

@@ -12,7 +12,7 @@ from maia_git.core.escape import shown
 from maia_git.core.ids import is_valid_id
 from maia_git.core.models import FINISHED, Experiment, Pin, Priority, QueueEntry, Status
 from maia_git.core.times import canonical_ts
-from maia_git.errors import NotFound
+from maia_git.errors import NotFound, UnknownExperiment
 from maia_git.storage import yamlio
 from maia_git.storage.yamlio import StateDoc
 
@@ -147,7 +147,7 @@ def _ts(value: str | None) -> str | None:
 def load_entry(top: Path, exp_id: str) -> QueueEntry:
     path = top / queue_rel(exp_id)
     if not path.exists() and not path.is_symlink():
-        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
+        raise UnknownExperiment(exp_id)
     doc = yamlio.load(path, queue_rel(exp_id))
     _check(doc, _ENTRY_FIELDS, _ENTRY_REQUIRED, exp_id)
     d = doc.data
@@ -248,5 +248,5 @@ def control_share(top: Path, exp_id: str) -> float:
     if not has_experiment(top, exp_id) and not (top / experiment_rel(exp_id)).is_symlink():
         if (top / queue_rel(exp_id)).exists():
             return 0.5
-        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
+        raise UnknownExperiment(exp_id)
     return load_experiment(top, exp_id).split

@@ -20,10 +20,11 @@ from maia_git.core.decide import decide
 from maia_git.core.ids import check_id, check_text
 from maia_git.core.lifecycle import Transition, apply
 from maia_git.core.models import Experiment, QueueEntry, Status
-from maia_git.errors import MaiaError, TransitionError, UsageError
+from maia_git.errors import MaiaError, PartialFailure, TransitionError, UsageError
 from maia_git.storage import branch as plumbing
 from maia_git.storage import git, state
 from maia_git.usecases import pins
+from maia_git.usecases.remote import require_remote
 from maia_git.workspace import Transaction, Workspace, utcnow
 
 
@@ -100,36 +101,41 @@ def promote(
 ) -> Promotion:
     check_id(exp_id)
     if force and not (reason and reason.strip()):
-        raise UsageError("--force needs --reason TEXT (recorded in the commit and pull request)")
+        raise UsageError("--force needs a reason: --note TEXT (kept in the commit and the PR)")
     if reason is not None:
         check_text(reason, "reason")
     # What the push and the pull request need is checked before anything changes.
     client = _client(ws, environ) if open_pr else None
     if push or open_pr:
-        _remote_url(ws)
+        require_remote(ws)
     with ws.transaction() as tx:
         promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason, fixed)
     if dry_run:
         return promotion
     crash.point("after_promote_local")
-    if push or open_pr:
-        with ws.transaction():  # every git write inside the lock
-            _push(ws, promotion)
-        crash.point("after_branch_push")
-    if client is not None:
-        _open_pull(ws, promotion, client)
+    try:
+        if push or open_pr:
+            with ws.transaction():  # every git write inside the lock
+                _push(ws, promotion)
+            crash.point("after_branch_push")
+        if client is not None:
+            _open_pull(ws, promotion, client)
+    except MaiaError as err:
+        again = f"maia exp promote {exp_id} {'--open-pr' if open_pr else '--push'}"
+        raise PartialFailure(err, _steps_done(promotion), again) from None
     return promotion
 
 
-def _remote_url(ws: Workspace) -> str:
-    remote = ws.settings.remote
-    code, url, _ = git.attempt(ws.repo, "remote", "get-url", remote)
-    if code != 0:
-        raise UsageError(
-            f"no remote {remote!r} to push to: add one (`git remote add {remote} URL`) "
-            "or name another in maia.yaml (remote:)"
-        )
-    return url.strip()
+def _steps_done(promotion: Promotion) -> list[str]:
+    """What a promotion that failed on the way to GitHub did before it failed."""
+    verb = "reused" if promotion.reused else "built"
+    done = [
+        f"completed {promotion.experiment_id} on the current branch, treatment the winner",
+        f"{verb} branch {promotion.branch} ({(promotion.commit or '')[:10]})",
+    ]
+    if promotion.pushed:
+        done.append(f"pushed {promotion.branch}")
+    return done
 
 
 def _client(ws: Workspace, environ: Mapping[str, str]) -> Any:

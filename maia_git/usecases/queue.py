@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from maia_git.core.models import FINISHED, QueueEntry, Status
+from maia_git.core.schedule import why_waiting
 from maia_git.errors import UsageError
 from maia_git.storage import state
 from maia_git.workspace import Workspace
@@ -42,13 +43,26 @@ def line_order(entries: list[QueueEntry]) -> list[QueueEntry]:
     )
 
 
+def _with_reasons(ws: Workspace, entries: list[QueueEntry]) -> list[dict[str, Any]]:
+    """The waiting line, each queued entry with ``waiting_for``: why it is not active."""
+    s = ws.settings
+    reasons = why_waiting(entries, s.max_concurrent, s.one_active_per_agent)
+    views = []
+    for e in line_order(entries):
+        view = entry_view(e)
+        if e.status is Status.QUEUED:
+            view["waiting_for"] = reasons.get(e.id)
+        views.append(view)
+    return views
+
+
 def status(ws: Workspace) -> dict[str, Any]:
     entries = list(state.load_entries(ws.top).values())
     counts = {str(s): 0 for s in Status}
     for e in entries:
         counts[str(e.status)] += 1
     limit = ws.settings.max_concurrent
-    ordered = line_order(entries)
+    ordered = _with_reasons(ws, entries)
     return {
         "queue_counts": counts,
         "capacity": {
@@ -56,15 +70,15 @@ def status(ws: Workspace) -> dict[str, Any]:
             "active": counts["active"],
             "available_slots": max(0, limit - counts["active"]),
         },
-        "active_experiments": [entry_view(e) for e in ordered if e.status is Status.ACTIVE],
-        "queued_experiments": [entry_view(e) for e in ordered if e.status is Status.QUEUED],
-        "paused_experiments": [entry_view(e) for e in ordered if e.status is Status.PAUSED],
+        "active_experiments": [v for v in ordered if v["status"] == "active"],
+        "queued_experiments": [v for v in ordered if v["status"] == "queued"],
+        "paused_experiments": [v for v in ordered if v["status"] == "paused"],
     }
 
 
 def waiting_line(ws: Workspace) -> list[dict[str, Any]]:
     entries = list(state.load_entries(ws.top, finished=False).values())
-    return [entry_view(e) for e in line_order(entries)]
+    return _with_reasons(ws, entries)
 
 
 def history(ws: Workspace, limit: int | None = 10) -> list[dict[str, Any]]:

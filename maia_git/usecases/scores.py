@@ -227,3 +227,58 @@ def report(
     loaded = store.read_scores(ws.repo, end - 2 * timedelta(days=days), end)
     result = scoring.report(loaded.records, end, days, fail_under)
     return ScoresReport(result, end, tuple(loaded.problems))
+
+
+# --- `maia score eval`: scoring a file, in a workspace or not -------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    score: Score
+    agent: str | None
+    response_id: str
+    saved_to: str | None  # the score stream it was kept in (`maia sync` commits it); or None
+    not_saved: str | None  # why it was not kept
+
+
+def evaluate_source(
+    source: str,
+    agent: str | None,
+    response_id: str | None,
+    now: datetime,
+    save: bool = True,
+) -> Evaluation:
+    """Score the description in `source`; keep the score only in a workspace, for an agent.
+
+    Scoring needs neither: outside a workspace the default rubric applies, and the response id
+    defaults to the file's name (``stdin`` for ``-``).
+    """
+    default_id = "stdin" if source == "-" else Path(source).name
+    response_id = check_response_id(default_id if response_id is None else response_id)
+    if agent is not None:
+        check_id(agent, "agent name")
+    data = read_description(source)
+    ws = _workspace_here()
+    why = None
+    if not save:
+        why = "a dry run"
+    elif ws is None:
+        why = "not in a maia workspace"
+    elif agent is None:
+        why = "no --agent to file it under"
+    if ws is None or agent is None or why is not None:
+        rubric = DEFAULT_RUBRIC if ws is None else rubric_for(ws)
+        if not isinstance(data, Mapping):
+            raise UsageError(f"a response description must be a JSON object, got {show(data)}")
+        return Evaluation(score_response(data, rubric), agent, response_id, None, why)
+    score = evaluate(ws, data, agent, response_id, now, save=True)
+    from maia_git.usecases.recording import writer_name
+
+    return Evaluation(score, agent, response_id, store.stream(agent, now, writer_name()), None)
+
+
+def _workspace_here() -> Workspace | None:
+    try:
+        return Workspace.find()
+    except UsageError:  # not a git repository, or not a maia workspace
+        return None

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from maia_git.errors import MaiaError
+from maia_git.errors import MaiaError, PartialFailure
 from maia_git.storage import git, sealing, segments
 from maia_git.usecases import push as pushing
+from maia_git.usecases.remote import require_remote
 from maia_git.workspace import Transaction, Workspace
 
 
@@ -96,6 +97,8 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
     from maia_git.usecases.recording import writer_name
 
     result = SyncResult()
+    if push:  # the same refusal, before anything is committed, as `exp promote --push`
+        require_remote(ws)
     with ws.transaction() as tx:
         sealing.recover(ws.repo)
         if dry_run:
@@ -111,7 +114,8 @@ def sync(ws: Workspace, push: bool = False, dry_run: bool = False) -> SyncResult
                 result.attempts = pushing.push(ws)
             except MaiaError as err:
                 if result.files:
-                    raise MaiaError(f"committed {result.lines} new line(s), but {err}") from None
+                    done = [f"committed {result.lines} new line(s) in {len(result.files)} file(s)"]
+                    raise PartialFailure(err, done, "maia sync --push") from None
                 raise
             result.pushed = True
     return result

@@ -6,7 +6,7 @@ from typing import Any
 
 from maia_git.core.ids import check_id
 from maia_git.core.models import QueueEntry, Status
-from maia_git.errors import NotFound, UsageError
+from maia_git.errors import UnknownExperiment, UsageError
 from maia_git.storage import git, state
 from maia_git.workspace import Workspace
 
@@ -52,7 +52,7 @@ def history(ws: Workspace, exp_id: str) -> list[dict[str, Any]]:
     check_id(exp_id)
     paths = [state.queue_rel(exp_id), f"experiments/{exp_id}"]
     if not (ws.top / paths[0]).exists() and not state.has_experiment(ws.top, exp_id):
-        raise NotFound(f"unknown experiment {exp_id!r} (see `maia exp list`)")
+        raise UnknownExperiment(exp_id)
     if not git.has_commits(ws.repo):
         return []
     out = git.run(ws.repo, "log", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%B%x1e", "--", *paths)
@@ -84,3 +84,17 @@ def _transition_for(body: str, exp_id: str) -> str | None:
             before, _, after = value.strip().partition("->")
             states += [before, after] if not states else [after]
     return "->".join(states) or None
+
+
+def similar_ids(ws: Workspace, wanted: str, limit: int = 3) -> list[str]:
+    """Experiment ids close to ``wanted``: ``2`` means exp_002; otherwise by spelling."""
+    import difflib
+
+    known = set(state.queue_ids(ws.top))
+    folder = ws.top / "experiments"
+    if folder.is_dir():
+        known.update(p.name for p in folder.iterdir() if p.is_dir())
+    if wanted.isdigit():
+        numbered = f"exp_{int(wanted):03d}"
+        return [numbered] if numbered in known else []
+    return difflib.get_close_matches(wanted, sorted(known), n=limit, cutoff=0.6)

@@ -170,30 +170,30 @@ _TARGET = new_args("target")
 _WAITING = new_args("waiting")
 _START = ("exp", "start", "target")
 _START_WAITING = ("exp", "start", "waiting")
-_RECORD = ("exp", "record", "target", "--user", "u1", "--success", "--interaction-id", "i1")
+_RECORD = ("exp", "record", "target", "u1", "--success", "--interaction-id", "i1")
 KINDS = (
     Kind("init", ("init",), initialised=False),
     Kind("new", _TARGET),
     Kind("start", _START, (_TARGET,)),
     Kind(
         "pause",
-        ("exp", "pause", "target", "--reason", "crash test"),
+        ("exp", "pause", "target", "--note", "crash test"),
         (_TARGET, _START, _WAITING, _START_WAITING),
     ),
     Kind("resume", ("exp", "resume", "target"), (_TARGET, _START, ("exp", "pause", "target"))),
     Kind(
         "complete",
-        ("exp", "complete", "target", "--outcome", "done"),
+        ("exp", "complete", "target", "--note", "done"),
         (_TARGET, _START, _WAITING, _START_WAITING),
     ),
     Kind(
         "cancel",
-        ("exp", "cancel", "target", "--reason", "crash test"),
+        ("exp", "cancel", "target", "--note", "crash test"),
         (_TARGET, _START, _WAITING, _START_WAITING),
     ),
     Kind(
         "priority",
-        ("queue", "priority", "target", "high"),
+        ("queue", "priority", "target", "--priority", "high"),
         (_WAITING, _START_WAITING, _TARGET, _START),
     ),
     # Recorded lines wait uncommitted in the writer's shard; a sync commits them. Killed, it
@@ -201,7 +201,7 @@ KINDS = (
     Kind(
         "sync",
         ("sync",),
-        (_TARGET, _START, _RECORD, ("exp", "record", "target", "--user", "u2", "--failure")),
+        (_TARGET, _START, _RECORD, ("exp", "record", "target", "u2", "--failure")),
     ),
 )
 
@@ -246,7 +246,7 @@ STRESS_OPS = (
     StressOp(
         "pause",
         3,
-        lambda t, tok: ("exp", "pause", t, "--reason", tok),
+        lambda t, tok: ("exp", "pause", t, "--note", tok),
         _arrows("active->paused", "queued->paused"),
         text_field="reason",
     ),
@@ -254,19 +254,22 @@ STRESS_OPS = (
     StressOp(
         "complete",
         2,
-        lambda t, tok: ("exp", "complete", t, "--outcome", tok),
+        lambda t, tok: ("exp", "complete", t, "--note", tok),
         _arrows("active->completed", "paused->completed"),
         text_field="outcome",
     ),
     StressOp(
         "cancel",
         1,
-        lambda t, tok: ("exp", "cancel", t, "--reason", tok),
+        lambda t, tok: ("exp", "cancel", t, "--note", tok),
         _arrows("draft->cancelled", "queued->cancelled", "active->cancelled", "paused->cancelled"),
         text_field="reason",
     ),
     StressOp(
-        "priority", 2, lambda t, tok: ("queue", "priority", t, _level(tok)), commits="at_most_one"
+        "priority",
+        2,
+        lambda t, tok: ("queue", "priority", t, "--priority", _level(tok)),
+        commits="at_most_one",
     ),
     StressOp(
         "record",
@@ -275,7 +278,6 @@ STRESS_OPS = (
             "exp",
             "record",
             t,
-            "--user",
             f"user-{tok}",
             "--success",
             "--interaction-id",

@@ -150,8 +150,8 @@ ID_CASES = [
     Case("uppercase", start("EXP_001"), USAGE),
     Case("trailing-space", start("exp_001 "), USAGE),
     Case("empty", start(""), USAGE),
-    Case("priority-traversal", ("queue", "priority", "../x", "high"), USAGE),
-    Case("priority-unknown-level", ("queue", "priority", "exp_001", "urgent"), USAGE),
+    Case("priority-traversal", ("queue", "priority", "../x", "--priority", "high"), USAGE),
+    Case("priority-unknown-level", ("queue", "priority", "exp_001", "--priority", "urgent"), USAGE),
     Case("log-traversal", ("exp", "log", "../../x"), USAGE),
     Case("new-agent-traversal", new(agent="../evil"), USAGE),
     Case("new-agent-reserved", new(agent="HEAD"), USAGE),
@@ -413,7 +413,7 @@ ENVIRONMENT_CASES = [
 
 
 def record(*extra: str, user: str = "alice") -> tuple[str, ...]:
-    return ("exp", "record", "exp_002", "--user", user, *extra)
+    return ("exp", "record", "exp_002", user, *extra)
 
 
 # The arm the assignment gives alice in exp_002 is not this one.

@@ -284,10 +284,10 @@ def test_both_clones_change_one_experiment_nothing_changes_and_one_line_says_why
 ) -> None:
     remote = remote_with_workspace(tmp_path)
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert maia_here(b, "exp", "cancel", "exp_001", "--reason", "wrong idea").code == 0
+    assert maia_here(b, "exp", "cancel", "exp_001", "--note", "wrong idea").code == 0
     sync_until_pushed(b)
     record(a, "a", 3)
-    assert maia_here(a, "exp", "pause", "exp_001", "--reason", "tool outage").code == 0
+    assert maia_here(a, "exp", "pause", "exp_001", "--note", "tool outage").code == 0
     before = _snapshot(a)
 
     refused = run_maia(a, ["sync", "--push"])
@@ -306,7 +306,7 @@ def test_a_pause_here_and_records_there_are_both_replayed(tmp_path: Path) -> Non
     record(b, "b", 4)
     sync_until_pushed(b)
     record(a, "a", 3)
-    assert maia_here(a, "exp", "pause", "exp_001", "--reason", "tool outage").code == 0
+    assert maia_here(a, "exp", "pause", "exp_001", "--note", "tool outage").code == 0
 
     done = run_maia(a, ["sync", "--push"])
 
