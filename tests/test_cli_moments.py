@@ -74,14 +74,13 @@ def test_score_eval_in_a_workspace_keeps_the_score_only_for_an_agent(ws: Path, m
 
 
 def test_the_report_column_follows_the_threshold(ws: Path, maia) -> None:
+    scores = []
     for status in ("completed", "partial", "completed"):
         data = {**RESPONSE, "status": status, "validation_performed": True, "token_count": 100}
         (ws / "r.json").write_text(json.dumps(data), encoding="utf-8")
-        assert maia("score", "eval", "r.json", "--agent", "helper", cwd=ws).code == 0
-    scores = [
-        json.loads(line)["overall"]
-        for line in next((ws / "scores" / "helper").glob("*.jsonl")).read_text().splitlines()
-    ]
+        result = maia("score", "eval", "r.json", "--agent", "helper", "--json", cwd=ws)
+        assert result.code == 0, result.err
+        scores.append(json.loads(result.out)["overall"])
     threshold = sorted(scores)[-1]  # the best score: the others are below it
     report = maia("score", "report", "--fail-under", f"{threshold:g}", cwd=ws)
     header, row = report.out.splitlines()[1:3]

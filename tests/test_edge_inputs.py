@@ -184,9 +184,7 @@ def test_recording_never_writes_through_a_symlink(active: Path, maia, tmp_path: 
     in_tree = active / "experiments/exp_001/interactions"
     in_tree.mkdir(parents=True)
     (in_tree / "other.jsonl").symlink_to(outside)
-    proc = run_cli(
-        ["exp", "record", "exp_001", "u", "--success"], active, {"MAIA_WRITER": "evil"}
-    )
+    proc = run_cli(["exp", "record", "exp_001", "u", "--success"], active, {"MAIA_WRITER": "evil"})
     assert proc.returncode == 1 and "cannot open" in one_line_error(proc)
     assert outside.read_text() == "keep me\n"
     # A link in the tree is neither read nor committed by a sync.

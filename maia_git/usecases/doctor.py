@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from maia_git.errors import LockTimeout, MaiaError
 from maia_git.storage.lock import WorkspaceLock
-from maia_git.usecases import doctor_checks, doctor_logs, doctor_pins
+from maia_git.usecases import doctor_checks, doctor_logs, doctor_pins, doctor_schemas
 from maia_git.usecases.doctor_fix import lock_timeout, repair
 from maia_git.usecases.doctor_model import Check, Problem, Report, Scan, crashed
 from maia_git.usecases.doctor_scan import scan
@@ -27,6 +27,7 @@ __all__ = ["CHECKS", "Check", "Problem", "Report", "Scan", "check", "run", "scan
 
 CHECKS: list[Check] = [
     doctor_checks.files_load,
+    doctor_schemas.files_match_schemas,
     doctor_checks.retired_settings,
     doctor_checks.definitions_have_entries,
     doctor_checks.prompts_exist,
@@ -65,14 +66,18 @@ def run(ws: Workspace, fix: bool = False) -> Report:
         timeout = lock_timeout(ws)
         with WorkspaceLock(ws.repo.git_dir, timeout):
             repair(ws, report, timeout)
-            report.problems = check(scan(ws))
+            found = scan(ws)
+            report.problems = check(found)
+        report.notes += doctor_schemas.schema_copies(found)
         return report
     lock = _try_lock(ws, report)
     try:
-        report.problems = check(scan(ws, lock_free=lock is not None))
+        found = scan(ws, lock_free=lock is not None)
+        report.problems = check(found)
     finally:
         if lock is not None:
             lock.__exit__(None, None, None)
+    report.notes += doctor_schemas.schema_copies(found)
     return report
 
 

@@ -64,6 +64,10 @@ _TEXT = {
         "the {name} check stopped on {error}",
         "the other checks ran; please report this with the file that caused it",
     ),
+    "schema": (
+        "{error} (the {name} schema)",
+        "correct it; .maia/schemas/{name}.schema.json says what each key takes",
+    ),
 }
 
 

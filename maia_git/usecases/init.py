@@ -8,7 +8,7 @@ from importlib import resources
 
 from maia_git.core.settings import COMMENTS, Settings
 from maia_git.errors import StateFileError
-from maia_git.storage import git
+from maia_git.storage import git, schemas
 from maia_git.storage.atomic import check_inside
 from maia_git.storage.state import SETTINGS_FILE
 from maia_git.workspace import Workspace
@@ -30,7 +30,11 @@ class InitResult:
 
 
 def settings_text() -> bytes:
-    lines = ["# maia-git settings. Every setting is written out with its default.", ""]
+    lines = [
+        schemas.MODELINE.rstrip("\n"),  # editors check the file against the schema
+        "# maia-git settings. Every setting is written out with its default.",
+        "",
+    ]
     for key, value in Settings().to_dict().items():
         if key in ("rubric", "logs"):
             continue
@@ -66,6 +70,12 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
         for keep in KEEP:
             wanted[keep] = b""
         wanted[".gitattributes"] = _gitattributes(ws)
+        for name in schemas.NAMES:
+            wanted[schemas.rel(name)] = schemas.shipped_bytes(name)
+        settings = ws.top / SETTINGS_FILE
+        add_line = settings.is_file() and not _has_modeline(settings.read_bytes())
+        if add_line:  # only the schema line is added: the settings are the user's
+            wanted[SETTINGS_FILE] = schemas.MODELINE.encode() + settings.read_bytes()
         if github:
             wanted[WORKFLOW] = workflow_text(ws.repo.branch())
         result = InitResult(str(ws.top))
@@ -73,7 +83,11 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
         for rel, data in wanted.items():
             path = ws.top / rel
             check_inside(ws.top, rel)  # a folder or symlink where a file goes is refused
-            if rel in (SETTINGS_FILE, WORKFLOW) and path.exists():
+            if (
+                rel in (SETTINGS_FILE, WORKFLOW)
+                and path.exists()
+                and not (rel == SETTINGS_FILE and add_line)
+            ):
                 continue  # the user's settings and workflow are theirs: init only adds
             if rel in KEEP and any(p.name != ".gitkeep" for p in path.parent.glob("*")):
                 continue
@@ -85,6 +99,10 @@ def init(ws: Workspace, github: bool = False, dry_run: bool = False) -> InitResu
         elif dry_run:
             tx.files.clear()
     return result
+
+
+def _has_modeline(data: bytes) -> bool:
+    return b"yaml-language-server:" in data.split(b"\n", 1)[0]
 
 
 def _gitattributes(ws: Workspace) -> bytes:
