@@ -37,6 +37,7 @@ CHANGING = {  # in an order in which each works on the state the previous ones l
     "exp cancel": ["exp", "cancel", "exp_002", "--note", "stop"],
     "doctor": ["doctor", "--fix"],
     "ci analyze": ["ci", "analyze", "--auto-promote"],
+    "logs export": ["logs", "export", "--to", "warehouse/logs"],
 }  # fmt: skip
 # Commands that only read (or, like demo, work in a repository of their own).
 READING = {
@@ -52,6 +53,8 @@ READING = {
     "score avg": ["score", "avg", "--agent", "helper"],
     "score report": ["score", "report"],
     "completion": ["completion", "bash"],
+    "logs sql": ["logs", "sql", "exp_001"],
+    "logs sums": ["logs", "sums", "exp_001"],
 }
 # Commands that write only the folder they are given (outside the workspace here).
 OUTPUT = {"demo": ["demo", "--users", "60", "--dir"], "report": ["report", "--out"]}

@@ -43,6 +43,10 @@ def export(exp_ids: tuple[str, ...], root: str | None, dry_run: bool, as_json: b
     if as_json:
         emit_json({"experiments": [r.to_dict() for r in results], "dry_run": dry_run})
         return
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+    if not any(r.segments for r in results):
+        click.echo("no committed log segments to export (`maia sync` commits them)")
     for r in results:
         verb = "would export" if dry_run else "exported"
         rows = "" if dry_run else f" ({r.rows} line(s))"
@@ -56,7 +60,8 @@ def export(exp_ids: tuple[str, ...], root: str | None, dry_run: bool, as_json: b
 @click.option("--dialect", type=click.Choice(
     ["duckdb", "postgres", "clickhouse", "bigquery", "snowflake", "trino"]),
     help="Translate for this engine (default: the experiment's source's).")  # fmt: skip
-def sql(exp_id: str, dialect: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the statement in a JSON object.")
+def sql(exp_id: str, dialect: str | None, as_json: bool) -> None:
     """Print the one SQL statement that aggregates the experiment's logs in the engine.
 
     For a `sql` source it wraps the repository's query file; run it yourself on any engine
@@ -69,7 +74,11 @@ def sql(exp_id: str, dialect: str | None) -> None:
     from maia_git.usecases.warehouse import statement
     from maia_git.workspace import Workspace
 
-    click.echo(statement(Workspace.find(), exp_id, dialect))
+    text = statement(Workspace.find(), exp_id, dialect)
+    if as_json:
+        emit_json({"experiment_id": exp_id, "dialect": dialect, "sql": text})
+    else:
+        click.echo(text)
 
 
 @logs.command()
