@@ -48,6 +48,7 @@ def analyze(
       maia ci analyze --auto-promote --dry-run     # which experiments it would promote
     """
     from maia_git.cli import ci_render
+    from maia_git.core.escape import reason
     from maia_git.errors import MaiaError
     from maia_git.usecases import ci as run_ci
     from maia_git.workspace import Workspace
@@ -71,7 +72,8 @@ def analyze(
         if output_path:
             ci_render.write_outputs(Path(output_path), ci_render.outputs(report))
     except OSError as err:
-        raise MaiaError(f"cannot write {err.filename}: {err.strerror}") from None
+        where = err.filename or "the GitHub Actions step summary or outputs"
+        raise MaiaError(f"cannot write {where}: {reason(err)}") from None
     if as_json:
         click.echo(
             json.dumps(

@@ -71,6 +71,13 @@ def shown(value: Any, limit: int = 60) -> str:
     return clip(repr(value), limit)
 
 
+def reason(err: BaseException) -> str:
+    """What went wrong, in words, for any exception: never empty, never ``None``."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return clip(str(err), 160) or type(err).__name__
+
+
 def line(text: str, limit: int = MAX_LINE) -> str:
     """A whole message line (an error): one line, at most ``limit`` characters."""
     return clip(text, limit)

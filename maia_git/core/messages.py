@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from maia_git.core.escape import subject as one_line
 from maia_git.core.lifecycle import Transition
 
-__all__ = ["one_line", "transition_message"]
+__all__ = ["one_line", "trailers", "transition_message"]
 
 
 def transition_message(
@@ -31,3 +31,17 @@ def transition_message(
         lines += [f"Maia-Experiment: {t.id}", f"Maia-Transition: {t.arrow}"]
     lines += [f"{key}: {one_line(value)}" for key, value in extra]
     return "\n".join(lines) + "\n"
+
+
+def trailers(body: str) -> list[tuple[str, str]]:
+    """maia's trailers in a commit message: the last paragraph that holds a ``Maia-`` line.
+
+    Not simply the last paragraph: a ``prepare-commit-msg`` hook may append one of its own
+    (``Signed-off-by:``, ``Change-Id:``) after maia's, or add its lines to maia's block.
+    """
+    for paragraph in reversed(body.strip().split("\n\n")):
+        lines = paragraph.splitlines()
+        if any(line.startswith("Maia-") for line in lines):
+            pairs = [line.partition(": ") for line in lines]
+            return [(key, value.strip()) for key, _, value in pairs if key.startswith("Maia-")]
+    return []

@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+from maia_git.core.escape import reason
 from maia_git.errors import MaiaError
 
 
@@ -25,7 +26,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise MaiaError(f"cannot write {path}: {err.strerror or err}") from None
+        raise MaiaError(f"cannot write {path}: {reason(err)}") from None
 
 
 def check_inside(top: Path, rel: str) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maia_git import crash
+from maia_git.core.escape import clip
 from maia_git.errors import MaiaError, UsageError
 
 # Variables that would point git somewhere other than the repository maia found.
@@ -115,7 +116,7 @@ def run(
     except FileNotFoundError:
         raise MaiaError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
-        raise GitError(_complaint(args, proc.stderr))
+        raise GitError(_complaint(args, proc.stderr, proc.returncode))
     return proc.stdout.decode("utf-8", "replace")
 
 
@@ -139,7 +140,7 @@ def complaint(args: Sequence[str], stderr: str, stdout: str = "") -> str:
 _LOCK_EXISTS = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 
 
-def _complaint(args: Sequence[str], stderr: bytes) -> str:
+def _complaint(args: Sequence[str], stderr: bytes, code: int | None = None) -> str:
     text = stderr.decode("utf-8", "replace")
     stale = _LOCK_EXISTS.search(text)
     if stale is not None:  # git's own text says "another git process" and gives 6 lines
@@ -150,8 +151,17 @@ def _complaint(args: Sequence[str], stderr: bytes) -> str:
         )
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     picked = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), None)
-    first = picked or (lines[0] if lines else "failed")
-    return f"git {args[0]}: {first}"
+    first = picked or (lines[0] if lines else _silent_failure(code))
+    return f"git {args[0]}: {clip(first, 200)}"
+
+
+def _silent_failure(code: int | None) -> str:
+    """Words for a git that failed without saying why (killed, or a hook that printed nothing)."""
+    if code is not None and code < 0:
+        return f"killed by signal {-code}, without a message"
+    if code is not None:
+        return f"failed with exit code {code}, without a message"
+    return "failed without a message"
 
 
 def commit_paths(repo: Repo, paths: Sequence[str], message: str, date: str | None = None) -> None:

@@ -8,9 +8,14 @@ HEAD never had it). Append-only logs are listed as ``keep`` and never rolled bac
 are written atomically (a reader sees the new content or the old, never a half-written file), and
 the killed writer's temp files and the empty folders of a file that never got committed go too.
 
-A git lock file (``index.lock``, ``HEAD.lock``) left by a killed git is removed only when the
-journal says maia was committing and no live git process is working in this repository: killing
-Python alone leaves its git child running, and that child still owns the lock (NOTES.md).
+Git lock files follow one rule, here and in ``maia doctor``: maia never deletes a git lock that a
+live process may hold. A lock (``index.lock``, ``HEAD.lock``, the branch's ref lock,
+``next-index-*.lock``) is deleted only when the journal says a maia transaction was committing
+when it was killed **and** no process may hold it: no git process works in this repository and
+no process at all (libgit2 and JGit tools included) has a lock file open. Killing Python alone
+leaves its git child running, and that child still owns the lock (NOTES.md). Where processes
+cannot be inspected (no ``/proc``: macOS, BSD), maia cannot know, so it deletes nothing and says
+how to remove the lock by hand.
 """
 
 from __future__ import annotations
@@ -126,7 +131,8 @@ def _drop_temp_files(repo: git.Repo, paths: list[str]) -> None:
                 temp.unlink(missing_ok=True)
 
 
-def _git_lock_files(repo: git.Repo) -> list[Path]:
+def git_lock_files(repo: git.Repo) -> list[Path]:
+    """The git lock files that exist in the repository now."""
     names = ["index.lock", "HEAD.lock", "packed-refs.lock"]
     ref = repo.head_ref()
     if ref:
@@ -136,33 +142,68 @@ def _git_lock_files(repo: git.Repo) -> list[Path]:
     return found + sorted(repo.git_dir.glob("next-index-*.lock"))
 
 
+def by_hand(locks: Sequence[Path], top: Path) -> str:
+    """How to remove ``locks`` by hand, once nothing works on the repository."""
+    shown = " ".join(_rel(lock, top) for lock in locks)
+    return f"make sure no git command or git tool works on this repository, then `rm {shown}`"
+
+
+def _rel(path: Path, top: Path) -> str:
+    try:
+        return path.relative_to(top).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _clear_stale_git_locks(repo: git.Repo, wait: float) -> None:
     deadline = time.monotonic() + wait
-    while _git_lock_files(repo):
-        if not live_git_processes(repo.top):
-            for lock in _git_lock_files(repo):
+    while locks := git_lock_files(repo):
+        holders = lock_holders(repo.top, locks)
+        if holders is None:
+            raise MaiaError(
+                "a killed maia command left git locks, and on this system maia cannot tell "
+                f"whether another process holds them: {by_hand(locks, repo.top)}"
+            )
+        if not holders:
+            for lock in locks:
                 lock.unlink(missing_ok=True)
             return
         if time.monotonic() > deadline:
-            held = ", ".join(p.name for p in _git_lock_files(repo))
-            raise MaiaError(f"a running git process still holds {held}; wait for it to finish")
+            held = ", ".join(p.name for p in locks)
+            pids = ", ".join(map(str, holders))
+            raise MaiaError(f"process {pids} may still hold {held}; wait for it to finish")
         time.sleep(0.05)
 
 
-def live_git_processes(top: Path) -> list[int]:
-    """Process ids of git commands working in ``top`` (Linux /proc; empty elsewhere)."""
-    found: list[int] = []
+def lock_holders(top: Path, locks: Sequence[Path]) -> list[int] | None:
+    """Processes that may hold one of ``locks``: a git working in ``top``, or any process with a
+    lock file open. None where processes cannot be inspected (no /proc)."""
     proc = Path("/proc")
-    if not proc.is_dir():
-        return found
+    if not (proc / "self" / "fd").is_dir():
+        return None
     target = str(top.resolve())
+    wanted = {str(lock.resolve()) for lock in locks}
+    found: list[int] = []
     for entry in proc.iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        try:
-            comm = (entry / "comm").read_text().strip()
-            if comm.startswith("git") and os.readlink(entry / "cwd") == target:
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+        if _git_in(entry, target) or _has_open(entry, wanted):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _git_in(entry: Path, target: str) -> bool:
+    try:
+        cwd = os.readlink(entry / "cwd")
+        comm = (entry / "comm").read_text().strip()
+    except OSError:
+        return False
+    inside = cwd == target or cwd.startswith(target + os.sep)
+    return inside and comm.startswith("git")
+
+
+def _has_open(entry: Path, wanted: set[str]) -> bool:
+    try:
+        return any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir())
+    except OSError:
+        return False  # gone, or another user's (it could not write our .git either)

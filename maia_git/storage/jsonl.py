@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from maia_git.core.escape import reason
 from maia_git.errors import MaiaError, NotFound
 
 # O_NOFOLLOW: never append through a symlink; O_NONBLOCK: a FIFO in a shard's place fails at
@@ -102,7 +103,7 @@ class Appender:
             except OSError as err:
                 # Reopen next time, so that a torn end is found and finished first.
                 self._drop(key)
-                raise MaiaError(f"cannot append to {key}: {err.strerror}") from err
+                raise MaiaError(f"cannot append to {key}: {reason(err)}") from err
             fcntl.flock(shard.fd, fcntl.LOCK_UN)
             shard.torn = False
             return
@@ -132,7 +133,7 @@ class Appender:
             os.makedirs(os.path.dirname(key), exist_ok=True)
             fd = os.open(key, _FLAGS, 0o644)
         except OSError as err:
-            raise MaiaError(f"cannot open {key} for appending: {err.strerror}") from err
+            raise MaiaError(f"cannot open {key} for appending: {reason(err)}") from err
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from maia_git.core.escape import reason
 from maia_git.errors import LockTimeout, MaiaError
 
 
@@ -45,9 +46,7 @@ class WorkspaceLock:
         except Timeout:
             raise LockTimeout(self._timeout_message()) from None
         except OSError as err:  # a read-only repository, a full disk, no permission
-            raise MaiaError(
-                f"cannot take the workspace lock {self.path}: {err.strerror or err}"
-            ) from None
+            raise MaiaError(f"cannot take the workspace lock {self.path}: {reason(err)}") from None
         self._lock = lock
         command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:4]))
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from maia_git.core.escape import clip, shown
+from maia_git.core.escape import clip, reason, shown
 from maia_git.errors import StateFileError, UsageError
 from maia_git.storage.yamlfast import AMBIGUOUS, PLAIN_OK, Marks, fast_load
 
@@ -75,7 +75,7 @@ def load(path: Path, shown_as: str) -> StateDoc:
     except FileNotFoundError:
         raise StateFileError(f"{shown_as}:1:1: file is missing") from None
     except OSError as err:
-        raise StateFileError(f"{shown_as}:1:1: cannot read it ({err.strerror})") from None
+        raise StateFileError(f"{shown_as}:1:1: cannot read it ({reason(err)})") from None
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
         raise StateFileError(f"{shown_as}:1:1: not a regular file (symlinks are refused)")
     if info.st_size > MAX_BYTES:
@@ -84,7 +84,7 @@ def load(path: Path, shown_as: str) -> StateDoc:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as err:
-        raise StateFileError(f"{shown_as}:1:1: cannot read it ({err.strerror})") from None
+        raise StateFileError(f"{shown_as}:1:1: cannot read it ({reason(err)})") from None
     return loads(raw, shown_as)
 
 

@@ -18,7 +18,6 @@ from maia_git.usecases.doctor_model import Problem, Scan, problem
 from maia_git.usecases.init import GITATTRIBUTES
 
 _TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
-_GIT_LOCKS = ("index.lock", "HEAD.lock", "packed-refs.lock")
 
 
 def files_load(scan: Scan) -> list[Problem]:
@@ -114,18 +113,24 @@ def journal_finished(scan: Scan) -> list[Problem]:
 
 
 def git_locks(scan: Scan) -> list[Problem]:
-    """No lock file of git is left by a git that no longer runs."""
+    """Git lock files, under the one rule of ``journal``: who may hold them, and what to do."""
     if not scan.lock_free:
         return []
-    names = [*_GIT_LOCKS, *(p.name for p in sorted(scan.git_dir.glob("next-index-*.lock")))]
-    held = [f".git/{n}" for n in names if (scan.git_dir / n).exists()]
-    live = journal.live_git_processes(scan.top) if held else []
-    if live:
-        pids = ", ".join(map(str, live))
-        return [problem("git", where, "git_lock_live", pids=pids) for where in held]
+    repo = git.Repo(scan.top, scan.git_dir)
+    locks = journal.git_lock_files(repo)
+    if not locks:
+        return []
+    holders = journal.lock_holders(scan.top, locks)
     ours = (scan.git_dir / journal.NAME).exists()  # maia was committing when it was killed
+    by_hand = journal.by_hand(locks, scan.top)
+    where = [f".git/{lock.relative_to(scan.git_dir).as_posix()}" for lock in locks]
+    if holders is None:
+        return [problem("git", w, "git_lock_unknown", by_hand=by_hand) for w in where]
+    if holders:
+        pids = ", ".join(map(str, holders))
+        return [problem("git", w, "git_lock_live", pids=pids) for w in where]
     kind = "git_lock_ours" if ours else "git_lock_other"
-    return [problem("git", where, kind, ours) for where in held]
+    return [problem("git", w, kind, ours, by_hand=by_hand) for w in where]
 
 
 def temp_files(scan: Scan) -> list[Problem]:

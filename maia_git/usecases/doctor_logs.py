@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from maia_git.core.ids import is_valid_id
 from maia_git.storage import git
@@ -44,14 +45,7 @@ def interaction_logs(scan: Scan) -> list[Problem]:
         found += _odd_shard_names(exp_id, exp_dir)
         _, _, logs = arm_stats(ws, exp_id)
         for p in logs.problems[: max(0, SHOWN - len(found))]:
-            found.append(
-                Problem(
-                    "logs",
-                    f"{p.file}:{p.line}",
-                    f"log line breaks the schema and is not counted: {p.error}",
-                    "fix the writer; correct or delete the line by hand",
-                )
-            )
+            found.append(_unread(p) if p.line == 0 else _bad_line(p))
         hidden += logs.invalid_lines - min(len(logs.problems), SHOWN)
     if hidden > 0:
         found.append(
@@ -65,6 +59,25 @@ def interaction_logs(scan: Scan) -> list[Problem]:
     return found
 
 
+def _bad_line(p: Any) -> Problem:
+    return Problem(
+        "logs",
+        f"{p.file}:{p.line}",
+        f"log line breaks the schema and is not counted: {p.error}",
+        "fix the writer; correct or delete the line by hand",
+    )
+
+
+def _unread(p: Any) -> Problem:
+    """A whole file or folder that is not read: a link (never followed), not a regular file."""
+    return Problem(
+        "logs",
+        p.file,
+        f"its interaction logs are not read ({p.error})",
+        "put the log files themselves in the repository: links are never followed",
+    )
+
+
 def _odd_shard_names(exp_id: str, exp_dir: Path) -> list[Problem]:
     """Files under ``interactions/`` that are not read: neither segments nor ``*.jsonl``.
 
@@ -72,11 +85,13 @@ def _odd_shard_names(exp_id: str, exp_dir: Path) -> list[Problem]:
     a note, not an error, until it is renamed.
     """
     folder = exp_dir / "interactions"
+    if folder.is_symlink():
+        return []  # not read at all: interaction_logs reports the link
     odd = sorted(
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
         if not p.is_dir() and not p.name.endswith(".jsonl") and not p.name.startswith(".")
-    )
+    )[:SHOWN]
     return [
         Problem(
             "logs",

@@ -45,14 +45,15 @@ _TEXT = {
         "a maia command was killed before it finished; its files may differ from HEAD",
         _DOCTOR_FIX + "(or any maia command that changes state) puts the committed state back",
     ),
-    "git_lock_live": ("held by a running git (process {pids})", "wait for it to finish"),
+    "git_lock_live": ("may be held by process {pids}", "wait for it to finish"),
     "git_lock_ours": (
-        "left by a git that maia ran and that was killed",
+        "left by a git that maia ran and that was killed; no process holds it",
         _DOCTOR_FIX + "removes it",
     ),
-    "git_lock_other": (
-        "left by a git command that no longer runs",
-        "make sure no git runs on this repository, then delete {where}",
+    "git_lock_other": ("left by a git command or git tool that no longer runs", "{by_hand}"),
+    "git_lock_unknown": (
+        "maia cannot tell on this system whether a process holds it, so it never deletes it",
+        "{by_hand}",
     ),
     "temp_file": ("a temp file left by a write that was killed", _DOCTOR_FIX + "deletes it"),
     "attributes": (

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from maia_git.core import scoring
+from maia_git.core.escape import reason
 from maia_git.core.ids import check_id
 from maia_git.core.rubric import DEFAULT_RUBRIC, Rubric, parse_rubric, show
 from maia_git.core.scoring import Score, score_record, score_response
@@ -165,7 +166,7 @@ def _read_bytes(source: str) -> bytes:
     except FileNotFoundError:
         raise NotFound(f"response file {source!r} does not exist") from None
     except OSError as err:
-        raise UsageError(f"cannot read response file {source!r}: {err.strerror}") from None
+        raise UsageError(f"cannot read response file {source!r}: {reason(err)}") from None
 
 
 def score_file(

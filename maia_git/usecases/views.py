@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from maia_git.core import messages
 from maia_git.core.ids import check_id
 from maia_git.core.models import QueueEntry, Status
 from maia_git.errors import UnknownExperiment, UsageError
@@ -75,9 +76,7 @@ def _transition_for(body: str, exp_id: str) -> str | None:
     """The commit's transitions of ``exp_id`` chained: ``draft->queued->active``."""
     current = None
     states: list[str] = []
-    trailers = body.strip().split("\n\n")[-1]  # only the last paragraph holds trailers
-    for line in trailers.splitlines():
-        key, _, value = line.partition(": ")
+    for key, value in messages.trailers(body):
         if key == "Maia-Experiment":
             current = value.strip()
         elif key == "Maia-Transition" and current == exp_id:

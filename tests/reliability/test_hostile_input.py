@@ -493,6 +493,12 @@ DOCTOR_CASES = [c for c in STATE_CASES[:4] + YAML_CASES if c.setup is not None] 
         edit(EXPERIMENT, "control: agents/helper.md", "control: " + "a/" * 2500 + "x.md"),
     ),
     Case(
+        "symlinked-interactions-folder",
+        ("doctor",),
+        1,
+        lambda top: (top / "experiments/exp_002/interactions").symlink_to("/tmp"),
+    ),
+    Case(
         "prompt-path-with-nul",
         ("doctor",),
         1,
@@ -511,6 +517,8 @@ def test_doctor_diagnoses_every_hostile_file(case: Case, top: Path) -> None:
     assert result.err == "" and "problem(s)" in result.out, result.out
     assert all(len(line) <= 300 for line in result.out.splitlines()), result.out
     assert snapshot(top) == before
+    if case.name == "symlinked-interactions-folder":
+        assert "experiments/exp_002/interactions: its interaction logs are not read" in result.out
 
 
 # --- a read-only repository and a full disk ---------------------------------------------------
