@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maia_git.core.models import Priority
 from maia_git.errors import UsageError
 from maia_git.workspace import Workspace
+
+if TYPE_CHECKING:
+    from maia_git.usecases.verdict import Verdict
 
 PathLike = str | os.PathLike[str]
 
@@ -211,25 +214,18 @@ class ABTestingFramework:
 
     def analyze_experiment(self, experiment_id: str, method: str | None = None) -> ABResult | None:
         """The analysis, or None while an arm has fewer than ``min_samples`` interactions."""
-        from maia_git.usecases.analysis import analyze_experiment
+        from maia_git.usecases.verdict import verdict
 
-        data = analyze_experiment(self.workspace, experiment_id, method).to_dict()
-        control, treatment = data["control"], data["treatment"]
-        minimum = self.workspace.settings.min_samples
-        if min(control["n"], treatment["n"]) < minimum:
-            return None
-        return _ab_result(data, self.workspace.settings.alpha)
+        found = verdict(self.workspace, experiment_id, method)
+        return _ab_result(found) if found.enough else None
 
     def auto_promote_winner(
         self, experiment_id: str, *, push: bool = False, open_pr: bool = False
     ) -> Any:
         """Promote the treatment if the analysis decides so; None otherwise."""
-        from maia_git.usecases.analysis import analyze_experiment
-        from maia_git.usecases.promotion import promote
+        from maia_git.usecases.promotion import promote_if_decided
 
-        if analyze_experiment(self.workspace, experiment_id).to_dict()["decision"] != "promote":
-            return None
-        return promote(self.workspace, experiment_id, push=push, open_pr=open_pr)
+        return promote_if_decided(self.workspace, experiment_id, push=push, open_pr=open_pr)
 
     def close(self) -> None:
         if self._runtime is not None:
@@ -237,24 +233,18 @@ class ABTestingFramework:
             self._runtime = None
 
 
-def _ab_result(data: dict[str, Any], alpha: float) -> ABResult:
+def _ab_result(found: Verdict) -> ABResult:
+    data = found.analysis
     control, treatment = data["control"], data["treatment"]
-    p_value = data.get("p_value")
-    significant = p_value is not None and p_value < alpha
-    lift = data.get("lift")
-    winner = None
-    if data["decision"] == "promote":
-        winner = "treatment"
-    elif significant and lift is not None and lift < 0:
-        winner = "control"
+    p_value, lift = data.get("p_value"), data.get("lift")
     return ABResult(
         experiment_id=data["experiment_id"],
         control_rate=control["rate"] or 0.0,
         treatment_rate=treatment["rate"] or 0.0,
         effect_size=0.0 if lift is None else lift * 100,
         p_value=1.0 if p_value is None else p_value,
-        is_significant=significant,
-        winner=winner,
+        is_significant=found.significant,
+        winner=found.winner,
         decision=data["decision"],
         reasons=[r.get("message", r.get("code", "")) for r in data.get("reasons", [])],
         control_arm=_arm(control),

@@ -70,7 +70,9 @@ GOOD_ENTRY = "id: exp_001\nagent: helper\nstatus: queued\npriority: high\n"
         "id: exp_001\nagent: helper\nstatus: queued\n",
     ],
 )
-def test_the_queue_schema_refuses_what_the_loader_refuses(ws: Path, text: str) -> None:
+def test_the_queue_schema_refuses_what_the_loader_refuses(tmp_path: Path, text: str) -> None:
+    ws = tmp_path  # the loader reads the file alone: no repository needed
+    (ws / "queue").mkdir()
     (ws / "queue" / "exp_001.yaml").write_text(text, encoding="utf-8")
     try:
         state.load_entry(ws, "exp_001")

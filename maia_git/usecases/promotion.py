@@ -126,6 +126,17 @@ def promote(
     return promotion
 
 
+def promote_if_decided(
+    ws: Workspace, exp_id: str, *, push: bool = False, open_pr: bool = False
+) -> Promotion | None:
+    """Promote only if the analysis decides ``promote`` (None otherwise): no refusal to catch."""
+    from maia_git.usecases.analysis import analyze_experiment
+
+    if analyze_experiment(ws, exp_id).to_dict()["decision"] != "promote":
+        return None
+    return promote(ws, exp_id, push=push, open_pr=open_pr)
+
+
 def _steps_done(promotion: Promotion) -> list[str]:
     """What a promotion that failed on the way to GitHub did before it failed."""
     verb = "reused" if promotion.reused else "built"

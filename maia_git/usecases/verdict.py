@@ -1,0 +1,38 @@
+"""The Python API's reading of an analysis: enough data yet, significant, and the winner.
+
+The rules live here, not in the API adapter: an experiment has a result only once every arm has
+``min_samples``; it is significant when the configured method's p-value is below ``alpha``; the
+treatment wins when the analysis decides ``promote``, and control wins when the difference is
+significant and goes its way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from maia_git.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Verdict:
+    enough: bool
+    significant: bool
+    winner: str | None
+    analysis: dict[str, Any]
+
+
+def verdict(ws: Workspace, exp_id: str, method: str | None = None) -> Verdict:
+    from maia_git.usecases.analysis import analyze_experiment
+
+    data = analyze_experiment(ws, exp_id, method).to_dict()
+    settings = ws.settings
+    enough = min(data["control"]["n"], data["treatment"]["n"]) >= settings.min_samples
+    p_value, lift = data.get("p_value"), data.get("lift")
+    significant = p_value is not None and p_value < settings.alpha
+    winner = None
+    if data["decision"] == "promote":
+        winner = "treatment"
+    elif significant and lift is not None and lift < 0:
+        winner = "control"
+    return Verdict(enough, significant, winner, data)
