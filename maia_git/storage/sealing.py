@@ -238,7 +238,9 @@ def settle(path: Path, timeout: float = SETTLE_SECONDS) -> None:
 def plan(repo: git.Repo, now: datetime) -> Plan:
     """Segments for every rotated pending file (already settled), named and cut."""
     result = Plan()
-    clone = clone_id(repo.git_dir)
+    # The clone's name, and a few random hex digits of this sync: a copied repository (same
+    # clone name) syncing in the same second still never chooses an existing name.
+    clone = clone_id(repo.git_dir) + secrets.token_hex(2)
     day, hhmmss = now.strftime("%Y-%m-%d"), now.strftime("%H%M%S")
     taken: set[str] = set()
     for stream, path in segments.all_pending(repo.git_dir):

@@ -8,8 +8,9 @@ interactions, ``scores/<agent>/<YYYY-MM>/<writer>`` for scores. Its records live
   A sync renames it to ``<stream>.<time>.rot`` before sealing it (``storage.sealing``).
 - synced: sealed segments ``<stream>/<YYYY-MM-DD>/<group>/<seq>-<HHMMSS>-<clone>.jsonl``, written
   once by ``maia sync`` and never changed. Names sort in time per writer; a day's segments are
-  grouped by a hundred, so a commit rewrites only small trees; ``<clone>`` keeps two clones that
-  share a writer name from ever choosing the same name.
+  grouped by a hundred, so a commit rewrites only small trees; ``<clone>`` (this clone's random
+  name and a few random digits of the sync) keeps two clones that share a writer name from ever
+  choosing the same name.
 
 Any other ``*.jsonl`` file under ``experiments/<id>/interactions/`` (a runtime in another language,
 or a shard from before segments) is read and committed as it is.
