@@ -35,9 +35,9 @@ from maia_git.core.escape import clip, reason, shown
 from maia_git.errors import StateFileError, UsageError
 from maia_git.storage.yamlfast import AMBIGUOUS, PLAIN_OK, Marks, fast_load
 
-MAX_BYTES = 64 << 10  # state files are a few hundred bytes; parsing 64 KiB takes < 0.2 s
+MAX_BYTES = 32 << 10  # state files are a few hundred bytes (a long hypothesis: a few KiB)
 MAX_DEPTH = 8
-MAX_NODES = 5_000
+MAX_NODES = 1_000  # ruamel.yaml (pure Python) scans about 10,000 tokens a second
 MAX_NUMBER = 64  # characters of a number (Python refuses ints over 4,300 digits)
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str": "str",
@@ -100,7 +100,10 @@ def loads(raw: bytes, shown_as: str) -> StateDoc:
     except UnicodeDecodeError as err:
         line, col = _position(raw, err.start)
         raise StateFileError(f"{shown_as}:{line}:{col}: not valid UTF-8 ({err.reason})") from None
-    quick = fast_load(text)
+    # The line reader answers only where the limits surely hold (a line holds at most a key, a
+    # value and the start of a block), so that it never accepts what the full path refuses.
+    small = 3 * (text.count("\n") + 1) + 1 <= MAX_NODES
+    quick = fast_load(text) if small else None
     if quick is not None:
         return StateDoc(shown_as, *quick)
     return full_load(text, shown_as)

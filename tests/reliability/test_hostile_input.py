@@ -337,14 +337,14 @@ YAML_CASES = [
         ("exp", "list"),
         STATE,
         write(QUEUE, ENTRY + "notes: [" + "1, " * 270_000 + "1]\n"),
-        says=FILE_LINE_COL + "file is 810068 bytes, over the 64 KiB limit",
+        says=FILE_LINE_COL + "file is 810068 bytes, over the 32 KiB limit",
     ),
     Case(
-        "5000-values-in-60-kb",
+        "6000-values-in-12-kb",
         ("exp", "show", "exp_001"),
         STATE,
         write(QUEUE, ENTRY + "notes: [" + "1," * 6000 + "1]\n"),
-        says=FILE_LINE_COL + "more than 5000 values",
+        says=FILE_LINE_COL + "more than 1000 values",
     ),
     Case(
         "huge-hex-max-concurrent",
@@ -412,6 +412,36 @@ ENVIRONMENT_CASES = [
 ]
 
 
+# The token and the GitHub settings are checked before anything is pushed or sent.
+GITHUB = {"GITHUB_TOKEN": "t0ken", "GITHUB_REPOSITORY": "octo/demo"}
+PROMOTE = ("exp", "promote", "exp_002", "--open-pr", "--force", "--note", "hostile")
+GITHUB_CASES = [
+    Case(
+        f"github-timeout-{raw}",
+        PROMOTE,
+        USAGE,
+        env={**GITHUB, "MAIA_GITHUB_TIMEOUT": raw},
+        says="MAIA_GITHUB_TIMEOUT must be",
+    )
+    for raw in ("abc", "-1", "nan", "inf", "9" * 5000)
+] + [
+    Case(
+        "github-api-plain-http",
+        PROMOTE,
+        USAGE,
+        env={**GITHUB, "GITHUB_API_URL": "http://127.0.0.1:9/api"},
+        says="never sent over plain http",
+    ),
+    Case(
+        "github-api-with-credentials",
+        PROMOTE,
+        USAGE,
+        env={**GITHUB, "GITHUB_API_URL": "https://user:pw@127.0.0.1:9/api"},
+        says="must be https://HOST",
+    ),
+]
+
+
 def record(*extra: str, user: str = "alice") -> tuple[str, ...]:
     return ("exp", "record", "exp_002", user, *extra)
 
@@ -445,7 +475,15 @@ CLICK_CASES = [
     Case("click-unknown-status", ("exp", "list", "--status", "bogus"), USAGE),
 ]
 
-CASES = ID_CASES + CLICK_CASES + STATE_CASES + YAML_CASES + ENVIRONMENT_CASES + RECORD_CASES
+CASES = (
+    ID_CASES
+    + CLICK_CASES
+    + STATE_CASES
+    + YAML_CASES
+    + ENVIRONMENT_CASES
+    + GITHUB_CASES
+    + RECORD_CASES
+)
 
 
 @pytest.fixture

@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from maia_git.errors import StateFileError
 from maia_git.storage import yamlfast, yamlio
 
 TRICKY = (
@@ -190,3 +192,10 @@ def test_known_disagreements_are_left_to_ruamel_yaml() -> None:
         "a: 1\r\nb: 2\n",
     ]:
         assert yamlfast.fast_load(text) is None, text
+
+
+def test_the_line_reader_never_accepts_what_the_limits_refuse() -> None:
+    # 1,200 list items in the shape maia writes: too many values for a state file, on both paths.
+    text = "items:\n" + "".join(f"  - {i}\n" for i in range(1200))
+    with pytest.raises(StateFileError, match="more than 1000 values"):
+        yamlio.loads(text.encode(), "f")
