@@ -6,11 +6,19 @@ with its message and author, and the new tip is returned. A change to a path car
 the remote left that path as the commit found it (or made the very same change); anything else is
 a divergence, reported with the path and the commit's ``Maia-Transition`` trailers. New log
 segments are new paths, so they never diverge.
+
+maia's own state files (``queue/<id>.yaml``, ``experiments/<id>/experiment.yaml``) are merged
+field by field when both sides changed them: a field only one side changed takes that side's
+value, so a pause made here replays over a priority changed there. Where the commit's trailer
+names a transition (``Maia-Transition: active->paused``), it replays only if the remote's entry
+is still in the state it starts from; a field both sides changed differently is a divergence.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from dataclasses import dataclass
 
 from maia_git.errors import MaiaError
@@ -100,7 +108,10 @@ def _replay(repo: git.Repo, env: dict[str, str], parent: str, commit: str, tip: 
         if there == change.new:
             continue  # the remote has it already (a retried push, the same change)
         if there != change.old:
-            raise Diverged(change.path, commit, _transitions(repo, commit))
+            merged = _merge_state(repo, change, there, commit)
+            if merged is None:
+                raise Diverged(change.path, commit, _transitions(repo, commit))
+            change = Change(change.path, change.old_mode, change.new_mode, change.old, merged)
         apply.append(change)
     if not apply:
         return tip
@@ -141,3 +152,71 @@ def _transitions(repo: git.Repo, commit: str) -> str | None:
         if line.startswith("Maia-Transition:")
     ]
     return ", ".join(found) or None
+
+
+_QUEUE_FILE = re.compile(r"queue/([a-z0-9][a-z0-9_-]*)\.yaml")
+_EXPERIMENT_FILE = re.compile(r"experiments/[a-z0-9][a-z0-9_-]*/experiment\.yaml")
+
+
+def _merge_state(repo: git.Repo, change: Change, theirs: str, commit: str) -> str | None:
+    """The blob of a field-by-field merge of a maia state file, or None if it cannot merge."""
+    from maia_git.errors import MaiaError as _Error
+    from maia_git.storage import yamlio
+
+    queue_file = _QUEUE_FILE.fullmatch(change.path)
+    if not (queue_file or _EXPERIMENT_FILE.fullmatch(change.path)):
+        return None
+    if ZERO in (change.old, change.new, theirs):
+        return None
+    try:
+        base, mine, other = (
+            yamlio.loads(_blob(repo, blob), change.path).data
+            for blob in (change.old, change.new, theirs)
+        )
+    except _Error:
+        return None
+    if not all(isinstance(d, dict) for d in (base, mine, other)):
+        return None
+    if queue_file:
+        arrow = _transition_of(repo, commit, queue_file.group(1))
+        if arrow and other.get("status") != arrow.split("->")[0]:
+            return None  # the transition is no longer legal on the remote's state
+    merged = {}
+    for key in [*mine, *(k for k in other if k not in mine)]:
+        b, m, t = base.get(key, _ABSENT), mine.get(key, _ABSENT), other.get(key, _ABSENT)
+        if m == t or t == b:
+            value = m
+        elif m == b:
+            value = t
+        else:
+            return None  # both sides changed this field, differently
+        if value is not _ABSENT:
+            merged[key] = value
+    data = yamlio.dumps(merged)
+    return git.run(repo, "hash-object", "-w", "--stdin", stdin=data).strip()
+
+
+_ABSENT = object()
+
+
+def _transition_of(repo: git.Repo, commit: str, exp_id: str) -> str | None:
+    """The ``Maia-Transition`` the commit's trailers pair with ``Maia-Experiment: exp_id``."""
+    from maia_git.core.messages import trailers
+
+    pairs = trailers(git.run(repo, "show", "-s", "--format=%B", commit))
+    for (key, value), (next_key, arrow) in itertools.pairwise(pairs):
+        if key == "Maia-Experiment" and value == exp_id and next_key == "Maia-Transition":
+            return arrow
+    return None
+
+
+def _blob(repo: git.Repo, blob: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "cat-file", "blob", blob],
+        cwd=repo.top,
+        check=True,
+        capture_output=True,
+        env=git.git_env(),
+    ).stdout

@@ -11,6 +11,7 @@ repository left inside a git operation.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -319,3 +320,36 @@ def test_a_pause_here_and_records_there_are_both_replayed(tmp_path: Path) -> Non
     assert "Maia-Transition: active->paused" in log
     assert git(a, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
     assert repository_problems(a) == []
+
+
+def test_a_cancel_here_and_a_priority_there_merge_field_by_field(tmp_path: Path) -> None:
+    remote = remote_with_workspace(tmp_path)
+    setup = clone(remote, tmp_path / "setup")
+    settings = (setup / "maia.yaml").read_text()
+    (setup / "maia.yaml").write_text(re.sub(r"max_concurrent: \d+", "max_concurrent: 1", settings))
+    git(setup, "commit", "-q", "-am", "one experiment at a time")
+    for args in (
+        ("exp", "new", "second", "--agent", "helper", "--control", "agents/helper.md",
+         "--treatment", "agents/helper_v2.md"),
+        ("exp", "start", "exp_002"),
+    ):  # fmt: skip
+        done = maia_here(setup, *args)
+        assert done.code == 0, done.err
+    assert "status: queued" in (setup / "queue/exp_002.yaml").read_text()
+    git(setup, "push", "-q", "origin", "main")
+    a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
+    changed = maia_here(b, "queue", "priority", "exp_002", "--priority", "high")
+    assert changed.code == 0, changed.err
+    sync_until_pushed(b)
+    assert maia_here(a, "exp", "cancel", "exp_002", "--reason", "not needed").code == 0
+
+    done = run_maia(a, ["sync", "--push"])
+
+    assert done.returncode == 0, done.stderr
+    entry = git(remote, "show", "main:queue/exp_002.yaml")
+    assert "status: cancelled" in entry and "priority: high" in entry and "not needed" in entry
+    assert git(a, "show", "HEAD:queue/exp_002.yaml") == entry
+    assert (a / "queue/exp_002.yaml").read_text() == entry
+    assert repository_problems(a) == []
+    listed = maia_here(a, "exp", "list", "--json")
+    assert listed.code == 0, listed.err
