@@ -88,6 +88,7 @@ class ArmResult:
     successes: int
     completion_rate: float | None
     quality_mean: float | None
+    users: int = 0  # the unit of analysis: users are what is randomised
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ class ABTestingFramework:
         )
 
     def analyze_experiment(self, experiment_id: str, method: str | None = None) -> ABResult | None:
-        """The analysis, or None while an arm has fewer than ``min_samples`` interactions."""
+        """The analysis, or None while an arm has fewer than ``min_samples`` users."""
         from maia_git.usecases.verdict import verdict
 
         found = verdict(self.workspace, experiment_id, method)
@@ -254,7 +255,9 @@ def _ab_result(found: Verdict) -> ABResult:
 
 
 def _arm(data: dict[str, Any]) -> ArmResult:
-    return ArmResult(data["n"], data["successes"], data.get("rate"), data.get("quality_mean"))
+    return ArmResult(
+        data["n"], data["successes"], data.get("rate"), data.get("quality_mean"), data["users"]
+    )
 
 
 # --- experiment queue -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from maia_git.core.assign import assign_many
 from maia_git.core.interaction import make_record, to_line
 from maia_git.core.settings import Settings
 from maia_git.stats import ArmStats
+from maia_git.stats.users import UserTotals
 from maia_git.storage import statcache
 from maia_git.storage.jsonl import Appender
 from maia_git.usecases import analysis
@@ -93,16 +94,16 @@ def test_json_has_every_field_and_the_arms_match_the_lines(ws: Path, maia: Maia)
     for side, rows in (("control", control), ("treatment", treatment)):
         arm = data[side]
         assert (arm["n"], arm["successes"]) == (len(rows), sum(r["success"] for r in rows))
+        assert arm["users"] == len({r["user_id"] for r in rows})
+        assert arm["sums"] == expected(rows).to_dict()["sums"]
         assert arm["rate"] == pytest.approx(arm["successes"] / arm["n"])
         qualities = [r["quality_score"] for r in rows]
         assert arm["quality_mean"] == pytest.approx(statistics.fmean(qualities), rel=1e-12)
-        assert arm["quality_std"] == pytest.approx(statistics.stdev(qualities), rel=1e-9)
         assert arm["tokens_mean"] == pytest.approx(statistics.fmean(r["tokens"] for r in rows))
         assert arm["latency_mean"] == pytest.approx(250.5)
     assert data["lift"] == pytest.approx(0.5 / 0.4 - 1)
-    tuning = Workspace.find(ws).settings.sequential_tuning  # maia.yaml's, not the stats default
-    want = stats.analyze(exp_id, expected(control), expected(treatment),
-                         sequential_tuning=tuning).to_dict()  # fmt: skip
+    settings = Workspace.find(ws).settings.analysis(0.5)  # maia.yaml's
+    want = stats.analyze(exp_id, expected(control), expected(treatment), settings).to_dict()
     for name in ("p_value", "quality_p_value", "srm_p_value", "lift_ci", "decision"):
         assert data[name] == pytest.approx(want[name])
     assert data["reasons"] == want["reasons"]
@@ -259,15 +260,34 @@ def test_a_repeated_interaction_id_counts_once_across_shards(ws: Path, maia: Mai
 # ---- the cache ----
 
 
-def _forge(top: Path, control_n: int) -> int:
-    """Rewrite every cached shard entry to claim ``control_n`` control interactions."""
+def _forge_results(top: Path, control_n: int) -> int:
+    """Rewrite every cached result of a set of shards to claim ``control_n`` control users."""
     count = 0
     for path in (top / ".git" / statcache.FOLDER).glob("*.json"):
         data = json.loads(path.read_bytes())
-        if "control" in data:
-            data["control"] = ArmStats(n=control_n).to_dict()
+        if "report" in data:
+            arm = ArmStats.from_records({"user_id": f"f{i}", "success": False}
+                                        for i in range(control_n))  # fmt: skip
+            data["control"] = {"sums": arm.to_dict()["sums"]}
             path.write_text(json.dumps(data), encoding="utf-8")
             count += 1
+    return count
+
+
+def _forge_shards(top: Path, control_n: int) -> int:
+    """Rewrite every cached shard's per-user totals to hold ``control_n`` control users, and
+    drop the results of sets of shards (so that the shards' entries are used)."""
+    count = 0
+    folder = top / ".git" / statcache.FOLDER
+    for path in folder.glob("*.json"):
+        if "report" in json.loads(path.read_bytes()):
+            path.unlink()
+    for path in folder.glob("*.users"):
+        forged = UserTotals()
+        for i in range(control_n):
+            forged.add_record(f"f{i}", False)
+        path.write_bytes(statcache._pack(forged, statcache._unpack(path.read_bytes())[1]))
+        count += 1
     return count
 
 
@@ -284,9 +304,15 @@ def test_an_unchanged_committed_shard_is_not_read_again(ws: Path, maia: Maia) ->
         k: v for k, v in second.items() if k != "shards_read"
     }
 
-    # Proof that the files are not read: a forged entry is believed while they stay unchanged.
-    assert _forge(ws, 7) == 2
-    assert analyze_json(maia, ws, exp_id)["control"]["n"] == 14
+    # Proof that the files are not read: a forged entry is believed while they stay unchanged,
+    # first the result of the whole set of shards, then (without it) each shard's totals.
+    assert _forge_results(ws, 7) == 1
+    assert analyze_json(maia, ws, exp_id)["control"]["users"] == 7
+    assert _forge_shards(ws, 7) == 2
+    forged = analyze_json(maia, ws, exp_id)
+    # the same 7 forged users in both shards: merged per user, not counted twice
+    control = forged["control"]
+    assert (control["users"], control["n"], forged["shards_read"]) == (7, 14, 0)
 
 
 def test_a_changed_shard_is_read_again_and_only_it(ws: Path, maia: Maia) -> None:
@@ -295,7 +321,7 @@ def test_a_changed_shard_is_read_again_and_only_it(ws: Path, maia: Maia) -> None
     record(ws, exp_id, arm_rows(exp_id, "treatment", 30, 0.5), "w2")
     commit_logs(ws)
     analyze_json(maia, ws, exp_id)
-    _forge(ws, 7)
+    _forge_shards(ws, 7)
 
     record(ws, exp_id, arm_rows(exp_id, "treatment", 5, 0.5, start=5000), "w2")
     dirty = analyze_json(maia, ws, exp_id)
@@ -369,7 +395,8 @@ def test_arm_stats_and_analyze_experiment_for_other_code(ws: Path, maia: Maia) -
     result = analysis.analyze_experiment(workspace, exp_id, "fixed")
 
     assert (got_c.n, got_c.successes, got_t.n, got_t.successes) == (35, 14, 35, 21)
-    assert got_c.quality_sum == pytest.approx(expected(control).quality_sum)
+    assert (got_c.users, got_t.users) == (35, 35)
+    assert got_c.quality.num == pytest.approx(expected(control).quality.num)
     assert (logs.invalid_lines, logs.problems, logs.shards) == (0, (), 1)
     assert result.analysis.control == got_c and result.decision == result.to_dict()["decision"]
     assert result.analysis.settings.method == "fixed"

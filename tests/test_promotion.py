@@ -110,7 +110,7 @@ def test_refuses_without_a_promote_decision_and_changes_nothing(ws: Path, maia) 
     snap = snapshot(ws)
     result = maia("exp", "promote", exp_id, cwd=ws)
     assert result.code == 1
-    assert "not promoting exp_001" in result.err and "interactions" in result.err
+    assert "not promoting exp_001" in result.err and "users" in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert snapshot(ws) == snap
 

@@ -12,7 +12,7 @@ from maia_git.cli.render import emit_json, json_option, style, table
 from maia_git.errors import UsageError
 
 SHOWN_PROBLEMS = 5
-ARM_COLUMNS = ["ARM", "INTERACTIONS", "SUCCESSES", "RATE", "QUALITY", "QUALITY SD", "TOKENS",
+ARM_COLUMNS = ["ARM", "USERS", "INTERACTIONS", "SUCCESSES", "RATE", "QUALITY", "TOKENS",
                "LATENCY MS"]  # fmt: skip
 DECISION_COLOURS = {"promote": "green", "keep_running": "yellow", "stop_no_winner": "red"}
 
@@ -70,8 +70,8 @@ def _finished(d: dict[str, Any]) -> str:
 
 
 def _arm_row(name: str, arm: dict[str, Any]) -> list[Any]:
-    return [name, arm["n"], arm["successes"], _pct(arm["rate"]), _num(arm["quality_mean"]),
-            _num(arm["quality_std"]), _num(arm["tokens_mean"], 0),
+    return [name, arm["users"], arm["n"], arm["successes"], _pct(arm["rate"]),
+            _num(arm["quality_mean"]), _num(arm["tokens_mean"], 0),
             _num(arm["latency_mean"], 0)]  # fmt: skip
 
 
@@ -81,19 +81,25 @@ def _tests(d: dict[str, Any]) -> list[str]:
     interval = (
         f"{level} interval {_pct(ci[0], True)} to {_pct(ci[1], True)}" if ci else "no interval"
     )
-    quality = (
-        "not compared"
-        if d["quality_p_value"] is None and d["quality_diff"] is None
-        else (f"p = {_p(d['quality_p_value'])} (treatment - control: {_num(d['quality_diff'])})")
-    )
+    adjusted = " (add-one adjusted)" if d["lift_adjusted"] else ""
+    q_ci = d["quality_ci"]
+    if d["quality_diff"] is None:
+        quality = "not compared"
+    else:
+        verdict = "shown" if d["quality_non_inferior"] else "not shown"
+        bounds = f", interval {_num(q_ci[0])} to {_num(q_ci[1])}" if q_ci else ""
+        quality = (
+            f"treatment - control {_num(d['quality_diff'])}{bounds}; not worse by more than "
+            f"{d['quality_margin']:g}: {verdict}"
+        )
     srm = "mismatch" if d["srm"] else "ok"
     return [
-        f"method:       {d['method']}",
-        f"lift:         {_pct(d['lift'], True)} ({interval})",
-        f"p-value:      {_p(d['p_value'])} ({d['method']}); z-test {_p(d['z_test_p_value'])}",
+        f"method:       {d['method']} (per user)",
+        f"lift:         {_pct(d['lift'], True)} ({interval}){adjusted}",
+        f"p-value:      {_p(d['p_value'])} ({d['method']}, the same statistic as the interval)",
         f"quality:      {quality}",
-        f"sample ratio: p = {_p(d['srm_p_value'])} ({srm})",
-    ]  # fmt: skip
+        f"sample ratio: p = {_p(d['srm_p_value'])} on users ({srm})",
+    ]
 
 
 def _log_lines(d: dict[str, Any]) -> list[str]:

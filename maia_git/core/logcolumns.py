@@ -2,8 +2,9 @@
 
 ``Columns.valid`` accepts a batch only if ``core.interaction.check_line`` accepts every line of
 it, with C-level ``map``/``set``/``min``/``max`` over one list per field instead of a Python loop
-per line; it may refuse valid lines, which the caller then checks one by one. ``Columns.arm_stats``
-adds up whole columns per arm. ``storage.logscan`` reads the files and feeds these batches.
+per line; it may refuse valid lines, which the caller then checks one by one. ``Columns.add_to``
+adds the lines of one arm to its per-user totals. ``storage.logscan`` reads the files and feeds
+these batches.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from itertools import compress, repeat
-from operator import is_not, itemgetter, mul
+from operator import is_not, itemgetter
 from typing import Any
 
 from maia_git.core.assign import ARMS, assign_many
-from maia_git.core.interaction import BLOB_PATTERN, TS_PATTERN
-from maia_git.stats import ArmStats
+from maia_git.core.interaction import BLOB_PATTERN, MAX_LATENCY_MS, MAX_TOKENS, TS_PATTERN
+from maia_git.stats import users as U
+from maia_git.stats.users import UserTotals
 
 
 class _Missing:
@@ -68,8 +70,8 @@ class Columns:
             and _texts(self.user_id, required=True)
             and _texts(self.ids, required=False)
             and self._numbers("quality", _REAL, 0, 100)
-            and self._numbers("tokens", _INT, 0, _MAX_EXACT_INT)
-            and self._numbers("latency", _REAL, 0, _MAX_LATENCY)
+            and self._numbers("tokens", _INT, 0, MAX_TOKENS)
+            and self._numbers("latency", _REAL, 0, MAX_LATENCY_MS)
             and _timestamps(self.ts)
             and self._blobs_served(pins)
             and self.arm == list(map(_ARM, assign_many(experiment_id, self.user_id, control_share)))
@@ -97,38 +99,33 @@ class Columns:
             column = list(filter(present, column))
         return not column or (low <= min(column) and max(column) <= high)
 
-    def arm_stats(self, mask: list[bool]) -> ArmStats:
-        success = list(compress(self.success, mask))
-        quality, tokens, latency = (self._picked(name, mask) for name in _NUMBERS)
-        return ArmStats(
-            len(success),
-            success.count(True),
-            len(quality),
-            float(sum(quality)),
-            float(sum(map(mul, quality, quality))),
-            len(tokens),
-            float(sum(tokens)),
-            len(latency),
-            float(sum(latency)),
-        )
-
-    def _picked(self, name: str, mask: list[bool]) -> list[Any]:
-        values = compress(getattr(self, name), mask)
-        return list(filter(present, values) if name in self.sparse else values)
+    def add_to(self, totals: UserTotals, mask: list[bool]) -> None:
+        """Add the lines where ``mask`` is true to ``totals``, user by user."""
+        rows = totals.row_of(list(compress(self.user_id, mask)))
+        if not rows:
+            return
+        totals.add(U.N, rows)
+        totals.add(U.SUCCESSES, compress(rows, compress(self.success, mask)))
+        for name, count, total in _NUMBERS:
+            values = list(compress(getattr(self, name), mask))
+            picked = rows
+            if name in self.sparse:
+                keep = list(map(present, values))
+                picked, values = list(compress(rows, keep)), list(compress(values, keep))
+            totals.add(count, picked)
+            totals.add(total, picked, values)
 
 
 _KEYS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latency_ms",
          "interaction_id", "prompt_blob")  # fmt: skip
 _FIELDS = ("ts", "user_id", "arm", "success", "quality", "tokens", "latency", "ids", "blobs")
-_NUMBERS = ("quality", "tokens", "latency")
+_NUMBERS = (("quality", U.QUALITY_N, U.QUALITY_SUM), ("tokens", U.TOKENS_N, U.TOKENS_SUM),
+            ("latency", U.LATENCY_N, U.LATENCY_SUM))  # fmt: skip
 _ARM_SET = frozenset(ARMS)
 _ARM = itemgetter(1)
 _REAL = frozenset({int, float, _Missing})
 _INT = frozenset({int, _Missing})
 _TEXT = frozenset({str, _Missing})
-# Beyond these, lines go one by one, where a sum that overflows a float is caught and reported.
-_MAX_EXACT_INT = 1 << 53
-_MAX_LATENCY = 1e15
 
 
 def _texts(column: list[Any], *, required: bool) -> bool:

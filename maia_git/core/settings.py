@@ -1,4 +1,8 @@
-"""Workspace settings (``maia.yaml``): defaults, and checking a loaded mapping against them."""
+"""Workspace settings (``maia.yaml``): defaults, and checking a loaded mapping against them.
+
+The analysis settings' defaults are ``stats.settings.DEFAULTS``: written there once, used by the
+stats layer, the use cases, the CLI and the API alike.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +13,61 @@ from typing import Any
 
 from maia_git.core.escape import shown
 from maia_git.core.logsource import logs_problem
-
-METHODS = ("sequential", "fixed")
+from maia_git.stats import settings as analysis_settings
+from maia_git.stats.settings import DEFAULTS, METHODS, SETTINGS_VERSION
 
 
 @dataclass(frozen=True)
 class Settings:
     max_concurrent: int = 3
     one_active_per_agent: bool = True
-    min_samples: int = 30
-    min_lift: float = 0.15
-    alpha: float = 0.05
-    method: str = "sequential"
-    sequential_tuning: float = 1000.0
-    quality_margin: float = 0.0
-    srm_alpha: float = 0.001
+    min_samples: int = DEFAULTS.min_samples
+    min_lift: float = DEFAULTS.min_lift
+    alpha: float = DEFAULTS.alpha
+    method: str = DEFAULTS.method
+    sequential_tuning: float = DEFAULTS.sequential_tuning
+    quality_margin: float = DEFAULTS.quality_margin
+    srm_alpha: float = DEFAULTS.srm_alpha
     remote: str = "origin"
     lock_timeout: float = 30.0
     rubric: Mapping[str, Any] | str | None = None
     logs: Mapping[str, Any] | None = None  # where logs are read from (core/logsource.py)
 
+    settings_version: int = SETTINGS_VERSION
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def analysis(
+        self, control_share: float, method: str | None = None
+    ) -> analysis_settings.Settings:
+        """The stats layer's settings for an experiment with this ``control_share``."""
+        return analysis_settings.Settings(
+            method=method or self.method,
+            alpha=self.alpha,
+            min_samples=self.min_samples,
+            min_lift=self.min_lift,
+            quality_margin=self.quality_margin,
+            control_share=control_share,
+            srm_alpha=self.srm_alpha,
+            sequential_tuning=self.sequential_tuning,
+        )
 
 
 COMMENTS = {
     "max_concurrent": "experiments active at once (the queue starts the next when a slot frees)",
     "one_active_per_agent": "at most one active experiment per agent (they would confound)",
-    "min_samples": "interactions per arm before a promotion can be decided",
+    "min_samples": "users per arm before a promotion can be decided",
     "min_lift": "relative completion-rate lift the treatment must exceed (0.15 = 15%)",
     "alpha": "significance level",
     "method": "sequential (safe to re-check on every push) or fixed (one planned look)",
-    "sequential_tuning": "planned total interactions (both arms); the sequential interval is "
-    "tightest there",
+    "sequential_tuning": "planned total users (both arms); the sequential interval is tightest "
+    "there",
     "quality_margin": "quality points the treatment may trail control by (non-inferiority)",
     "srm_alpha": "sample-ratio-mismatch is flagged below this p-value",
     "remote": "the remote that promotion branches are pushed to",
     "lock_timeout": "seconds to wait for the workspace lock",
+    "settings_version": "2: min_samples and sequential_tuning count users (1 counted interactions)",
 }
 
 
@@ -71,7 +93,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "method": (lambda v: v in METHODS, "one of: sequential, fixed"),
     "sequential_tuning": (
         lambda v: _number(v) and 1 <= v <= 1e9,
-        "a number of interactions from 1 to 1e9",
+        "a number of users from 1 to 1e9",
     ),
     "quality_margin": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100"),
     "srm_alpha": (_level, "a number from 1e-12 to 0.5"),
@@ -79,6 +101,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lock_timeout": (lambda v: _number(v) and 0 <= v <= 86400, "a number of seconds, 0 to 86400"),
     "rubric": (lambda v: v is None or isinstance(v, Mapping | str), "a mapping or a file name"),
     "logs": (lambda v: logs_problem(v) is None, "a log source (see docs/warehouse.md)"),
+    "settings_version": (lambda v: v in (1, SETTINGS_VERSION), f"1 or {SETTINGS_VERSION}"),
 }
 
 

@@ -23,21 +23,25 @@ def _p(value: Any) -> str:
     return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
 
 
+def _yes_no(value: Any) -> str:
+    return "-" if value is None else ("shown" if value else "not shown")
+
+
 def arms_table(analysis: Mapping[str, Any]) -> list[str]:
     rows = [
-        "| arm | interactions | successes | completion | quality (mean ± sd) | tokens |"
+        "| arm | users | interactions | successes | completion | quality (mean ± se) | tokens |"
         " latency ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in ("control", "treatment"):
         arm = analysis.get(name) or {}
         quality = (
-            f"{_num(arm.get('quality_mean'))} ± {_num(arm.get('quality_std'))}"
+            f"{_num(arm.get('quality_mean'))} ± {_num(arm.get('quality_se'))}"
             if arm.get("quality_mean") is not None
             else "-"
         )
         rows.append(
-            f"| {name} | {arm.get('n', 0)} | {arm.get('successes', 0)} | "
+            f"| {name} | {arm.get('users', 0)} | {arm.get('n', 0)} | {arm.get('successes', 0)} | "
             f"{_pct(arm.get('rate'))} | {quality} | {_num(arm.get('tokens_mean'), 0)} | "
             f"{_num(arm.get('latency_mean'), 0)} |"
         )
@@ -51,7 +55,8 @@ def tests_lines(analysis: Mapping[str, Any]) -> list[str]:
         f"(CI {_pct(ci[0])} to {_pct(ci[1])})",
         f"- **p-value** ({markdown_inline(str(analysis.get('method')))}): "
         f"{_p(analysis.get('p_value'))}; "
-        f"quality (Welch): {_p(analysis.get('quality_p_value'))}; "
+        f"quality not worse (margin {analysis.get('quality_margin')}): "
+        f"{_yes_no(analysis.get('quality_non_inferior'))}; "
         f"sample ratio: {_p(analysis.get('srm_p_value'))}",
         f"- **Decision**: {code_span(str(analysis.get('decision')))}",
         *[

@@ -1,10 +1,17 @@
-"""Relative lift of the completion rate, and its fixed-horizon confidence interval.
+"""The completion rate's relative lift, tested on the log of the ratio of the two arms' rates.
 
-lift = p_t / p_c - 1. Its variance by the delta method on the ratio of two independent means
-(Deng, Knoblich and Lu, "Applying the Delta Method in Metric Analytics", KDD 2018, section 3):
-    Var(lift) = var_t / (p_c^2 n_t) + var_c p_t^2 / (p_c^4 n_c),  var = p (1 - p),
-the same expression gbstats uses (``frequentist_variance``), so the sequential interval built on it
-matches GrowthBook's. The fixed interval is the normal one, lift +- z_{1-alpha/2} se.
+theta = ln(m_t / m_c), m the ratio mean of an arm (successes over interactions, per-user sums),
+with the delta-method variance Var(theta) = Var(m_t) / m_t^2 + Var(m_c) / m_c^2 (Deng, Knoblich
+and Lu 2018, section 3.3; the arms are independent). The p-value, the interval and the point
+estimate all come from theta; the relative lift and its interval are exp(.) - 1. The log scale
+keeps the interval's two sides honest at small samples, where a symmetric interval on the
+relative lift itself misses on one side far more often than on the other (the tests measure
+both sides by simulation).
+
+When either arm's rate is 0% or 100%, or an arm has fewer than two users, the delta method has no
+variance to work with; then both arms get Agresti and Caffo's add-one adjustment (one more
+user who succeeded and one who failed, ``RatioSums.with_pseudo_units``) and the same statistic
+is computed on that: a treatment with 0 successes against 300 still gets a real test.
 """
 
 from __future__ import annotations
@@ -12,34 +19,55 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from maia_git.stats.arm import ArmStats
+from maia_git.stats.method import Estimate, estimate
+from maia_git.stats.ratio import RatioSums
+from maia_git.stats.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class Lift:
-    """A defined relative lift; ``se`` is 0 when neither rate varies (all or no successes)."""
+    """The test of theta; ``adjusted`` when the add-one adjustment was needed."""
 
-    lift: float
-    se: float
+    test: Estimate
+    adjusted: bool
+
+    @property
+    def lift(self) -> float:
+        return _relative(self.test.value)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return (_relative(self.test.low), _relative(self.test.high))
 
 
-def relative_lift(control: ArmStats, treatment: ArmStats) -> Lift | None:
-    """None when the lift is undefined: an empty arm or a control rate of 0."""
-    if control.n == 0 or treatment.n == 0 or control.successes == 0:
+def log_ratio(control: RatioSums, treatment: RatioSums) -> tuple[float, float, bool] | None:
+    """(theta, se, adjusted), or None when an arm has no users."""
+    if control.units == 0 or treatment.units == 0:
         return None
-    p_c = control.successes / control.n
-    p_t = treatment.successes / treatment.n
-    var = delta_variance(p_c, control.n, p_t, treatment.n)
-    return Lift(p_t / p_c - 1.0, math.sqrt(var))
+    adjusted = _degenerate(control) or _degenerate(treatment)
+    if adjusted:
+        control, treatment = control.with_pseudo_units(), treatment.with_pseudo_units()
+    m_c, m_t = control.num / control.den, treatment.num / treatment.den
+    v_c, v_t = control.variance, treatment.variance
+    assert v_c is not None and v_t is not None  # units >= 2 here
+    return math.log(m_t / m_c), math.sqrt(v_t / (m_t * m_t) + v_c / (m_c * m_c)), adjusted
 
 
-def delta_variance(p_c: float, n_c: float, p_t: float, n_t: float) -> float:
-    var_c, var_t = p_c * (1.0 - p_c), p_t * (1.0 - p_t)
-    return var_t / (p_c * p_c * n_t) + var_c * p_t * p_t / (p_c**4 * n_c)
+def relative_lift(control: RatioSums, treatment: RatioSums, s: Settings) -> Lift | None:
+    found = log_ratio(control, treatment)
+    if found is None:
+        return None
+    theta, se, adjusted = found
+    return Lift(estimate(theta, se, control.units + treatment.units, s), adjusted)
 
 
-def fixed_interval(lift: Lift, alpha: float) -> tuple[float, float]:
-    from statistics import NormalDist
+def _degenerate(arm: RatioSums) -> bool:
+    var = arm.variance
+    return arm.num <= 0 or arm.num >= arm.den or var is None or var <= 0.0
 
-    half = NormalDist().inv_cdf(1.0 - alpha / 2.0) * lift.se
-    return (lift.lift - half, lift.lift + half)
+
+def _relative(theta: float) -> float:
+    try:
+        return math.expm1(theta)
+    except OverflowError:
+        return math.inf

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from maia_git.errors import UsageError
 from maia_git.stats import _checks, sequential
-from maia_git.stats.lift import delta_variance
+from maia_git.stats.settings import DEFAULTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +37,9 @@ class Plan:
 def plan(
     baseline: float,
     mde: float,
-    alpha: float = 0.05,
+    alpha: float = DEFAULTS.alpha,
     power: float = 0.8,
-    sequential_tuning: float = sequential.DEFAULT_TUNING,
+    sequential_tuning: float = DEFAULTS.sequential_tuning,
 ) -> Plan:
     """Interactions per arm to detect a relative lift ``mde`` on a completion rate ``baseline``."""
     p1 = _checks.open_unit("baseline", baseline)
@@ -93,3 +93,9 @@ def sequential_per_arm(p1: float, p2: float, alpha: float, power: float, tuning:
         else:
             high = mid
     return high
+
+
+def delta_variance(p_c: float, n_c: float, p_t: float, n_t: float) -> float:
+    """Var(p_t / p_c) by the delta method for independent binomial rates."""
+    var_c, var_t = p_c * (1.0 - p_c), p_t * (1.0 - p_t)
+    return var_t / (p_c * p_c * n_t) + var_c * p_t * p_t / (p_c**4 * n_c)

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 MIN_SAMPLES = "min_samples"
 SRM = "srm"
 EMPTY_ARM = "empty_arm"
-CONTROL_RATE_ZERO = "control_rate_zero"
 LIFT_BELOW_MIN = "lift_below_min"
-NO_VARIANCE = "no_variance"
 NOT_SIGNIFICANT = "not_significant"
-QUALITY_WORSE = "quality_worse"
+QUALITY_WORSE = "quality_worse"  # shown worse than control by more than the margin
+QUALITY_NOT_SHOWN = "quality_not_shown"  # not yet shown within the margin
 NO_WINNER = "no_winner"
 
 # Facts worth knowing that block nothing (Analysis.notes).
 NO_QUALITY = "no_quality"
 QUALITY_NO_VARIANCE = "quality_no_variance"
+ADJUSTED = "adjusted"
 
 
 @dataclass(frozen=True, slots=True)

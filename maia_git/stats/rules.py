@@ -3,118 +3,118 @@
 from __future__ import annotations
 
 from maia_git.stats import reasons as R
-from maia_git.stats.analysis import Evidence, Settings
+from maia_git.stats.analysis import Evidence
 from maia_git.stats.arm import ArmStats
 from maia_git.stats.reasons import Reason
+from maia_git.stats.settings import Settings
+
+Arms = tuple[ArmStats, ArmStats]
 
 
-def samples(control: ArmStats, treatment: ArmStats, s: Settings) -> list[Reason]:
+def samples(arms: Arms, s: Settings) -> list[Reason]:
     return [
-        Reason(R.MIN_SAMPLES, f"{name} has {arm.n} of {s.min_samples} interactions")
-        for name, arm in (("control", control), ("treatment", treatment))
-        if arm.n < s.min_samples
+        Reason(R.MIN_SAMPLES, f"{name} has {arm.users} of {s.min_samples} users")
+        for name, arm in zip(("control", "treatment"), arms, strict=True)
+        if arm.users < s.min_samples
     ]
 
 
-def srm(control: ArmStats, treatment: ArmStats, ev: Evidence, s: Settings) -> list[Reason]:
+def srm(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
     if not ev.srm.flagged:
         return []
+    control, treatment = arms
     return [
         Reason(
             R.SRM,
-            f"sample ratio mismatch: control {control.n}, treatment {treatment.n} against a "
-            f"{s.control_share:.0%} control share (p = {ev.srm.p_value:.3g} < {s.srm_alpha:g})",
+            f"sample ratio mismatch: control {control.users} users, treatment {treatment.users}"
+            f" against a {s.control_share:.0%} control share"
+            f" (p = {ev.srm.p_value:.3g} < {s.srm_alpha:g})",
         )
     ]
 
 
-def lift(control: ArmStats, treatment: ArmStats, ev: Evidence, s: Settings) -> list[Reason]:
-    empty = [name for name, arm in (("control", control), ("treatment", treatment)) if not arm.n]
+def lift(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
+    empty = [name for name, arm in zip(("control", "treatment"), arms, strict=True) if not arm.n]
     if empty:
         return [
             Reason(R.EMPTY_ARM, f"{name} has no interactions; lift undefined") for name in empty
         ]
-    if ev.lift is None:
+    if ev.lift is None or ev.lift.lift <= s.min_lift:
+        shown = "undefined" if ev.lift is None else f"{ev.lift.lift:+.1%}"
         return [
-            Reason(
-                R.CONTROL_RATE_ZERO,
-                f"control has no successes in {control.n}; the relative lift is undefined",
-            )
-        ]
-    if ev.lift.lift <= s.min_lift:
-        return [
-            Reason(
-                R.LIFT_BELOW_MIN,
-                f"lift {ev.lift.lift:+.1%} is not above the minimum {s.min_lift:+.1%}",
-            )
+            Reason(R.LIFT_BELOW_MIN, f"lift {shown} is not above the minimum {s.min_lift:+.1%}")
         ]
     return []
 
 
-def significance(control: ArmStats, treatment: ArmStats, ev: Evidence, s: Settings) -> list[Reason]:
-    p = ev.p_value
-    if p is not None:
-        if p < s.alpha:
-            return []
-        text = f"p = {p:.3g} is not below alpha {s.alpha:g} ({s.method})"
-        return [Reason(R.NOT_SIGNIFICANT, text)]
-    if not control.n or not treatment.n:
+def significance(ev: Evidence, s: Settings) -> list[Reason]:
+    if ev.lift is None:
         return [Reason(R.NOT_SIGNIFICANT, "significance cannot be tested with an empty arm")]
-    if ev.lift is None and s.method == "sequential":
-        text = "significance cannot be tested: the relative lift is undefined"
-        return [Reason(R.NOT_SIGNIFICANT, text)]
+    p = ev.lift.test.p_value
+    if p < s.alpha:
+        return []
+    return [Reason(R.NOT_SIGNIFICANT, f"p = {p:.3g} is not below alpha {s.alpha:g} ({s.method})")]
+
+
+def adjusted(arms: Arms, ev: Evidence) -> list[Reason]:
+    if ev.lift is None or not ev.lift.adjusted:
+        return []
+    control, treatment = arms
     return [
         Reason(
-            R.NO_VARIANCE,
-            f"completion does not vary within either arm (control {control.rate:.0%}, "
-            f"treatment {treatment.rate:.0%}); significance cannot be tested",
+            R.ADJUSTED,
+            f"completion is {_pct(control.rate)} in control and {_pct(treatment.rate)} in "
+            "treatment: an arm without variation (or with one user) is tested with one success "
+            "and one failure added to each arm (Agresti-Caffo)",
         )
     ]
 
 
-def quality(
-    control: ArmStats, treatment: ArmStats, ev: Evidence, s: Settings
-) -> tuple[list[Reason], tuple[Reason, ...]]:
-    """The guardrail: fail only on evidence that treatment quality is worse beyond the margin."""
+def quality(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[Reason]]:
+    """The guardrail (reasons, notes): promotion needs quality shown non-inferior."""
+    control, treatment = arms
     q = ev.quality
     if q is None:
-        text = (
-            f"quality not compared: control has {control.quality_count} and treatment "
-            f"{treatment.quality_count} quality scores (2 needed in each arm)"
-        )
-        return [], (Reason(R.NO_QUALITY, text),)
-    notes: tuple[Reason, ...] = ()
-    if q.p_worse is None:
-        # No spread in either arm: the observed means are the whole story.
-        worse = q.diff < -s.quality_margin
+        counts = f"control has {control.quality.units} and treatment {treatment.quality.units}"
+        if not control.quality.units and not treatment.quality.units:
+            return [], [Reason(R.NO_QUALITY, "no quality scores in either arm: not compared")]
+        text = f"quality cannot be compared yet: {counts} users with scores (2 needed in each)"
+        return [Reason(R.QUALITY_NOT_SHOWN, text)], []
+    notes = []
+    if q.test is None:
         text = "quality scores do not vary within either arm; means compared directly"
-        notes = (Reason(R.QUALITY_NO_VARIANCE, text),)
-    else:
-        worse = q.p_worse < s.alpha
-    if not worse:
+        notes.append(Reason(R.QUALITY_NO_VARIANCE, text))
+    if q.passed:
         return [], notes
-    text = (
-        f"treatment quality {q.treatment_mean:.1f} is worse than control {q.control_mean:.1f}"
-        f" beyond the margin of {s.quality_margin:g}"
-    )
-    if q.p_worse is not None:
-        text += f" (one-sided p = {q.p_worse:.3g})"
-    return [Reason(R.QUALITY_WORSE, text)], notes
+    margin = s.quality_margin
+    diff = f"treatment - control = {q.diff:+.1f}"
+    if q.test is not None and q.test.high < -margin:
+        text = f"quality is worse than control by more than {margin:g} points ({diff}, interval"
+        return [Reason(R.QUALITY_WORSE, f"{text} {q.test.low:+.1f} to {q.test.high:+.1f})")], notes
+    text = f"quality not yet shown within {margin:g} points of control ({diff}, lower bound "
+    return [Reason(R.QUALITY_NOT_SHOWN, f"{text}{q.low:+.1f} is not above {-margin:+g})")], notes
 
 
-def no_winner(control: ArmStats, treatment: ArmStats, ev: Evidence, s: Settings) -> Reason | None:
-    if min(control.n, treatment.n) < max(s.min_samples, 1) or ev.srm.flagged:
+def no_winner(arms: Arms, ev: Evidence, s: Settings) -> Reason | None:
+    control, treatment = arms
+    if min(control.users, treatment.users) < max(s.min_samples, 1) or ev.srm.flagged:
         return None
-    if ev.lift_ci is not None and ev.lift_ci[1] < s.min_lift:
+    if ev.lift is None:
+        return None
+    high = ev.lift.interval[1]
+    if high < 0.0:
         return Reason(
             R.NO_WINNER,
-            f"the lift's upper bound {ev.lift_ci[1]:+.1%} is below the minimum {s.min_lift:+.1%}",
+            f"treatment completes significantly less often ({_pct(treatment.rate)} against "
+            f"{_pct(control.rate)}, p = {ev.lift.test.p_value:.3g})",
         )
-    diff = ev.completion.diff
-    if ev.p_value is not None and ev.p_value < s.alpha and diff is not None and diff < 0:
+    if high < s.min_lift:
         return Reason(
             R.NO_WINNER,
-            f"treatment completes significantly less often ({treatment.rate:.1%} against "
-            f"{control.rate:.1%}, p = {ev.p_value:.3g})",
+            f"the lift's upper bound {high:+.1%} is below the minimum {s.min_lift:+.1%}",
         )
     return None
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"

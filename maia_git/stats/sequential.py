@@ -3,21 +3,20 @@
 The asymptotic confidence sequence of Waudby-Smith, Arbour, Sinha, Kennedy and Ramdas,
 "Time-uniform central limit theory and asymptotic confidence sequences" (arXiv:2103.06476v7,
 eq. 9 for the interval, eq. 155 for the p-value, eq. 161 for rho), as GrowthBook implements it in
-gbstats ``SequentialTwoSidedTTest``. With N interactions in both arms and the per-interaction
-variance s2 = se^2 N, the half-width is
+gbstats ``SequentialTwoSidedTTest``. With N users in both arms (the randomised units) and the
+per-user variance s2 = se^2 N, the half-width is
 
     sqrt(s2) * sqrt( 2 (N rho^2 + 1) / (N rho)^2 * ln( sqrt(N rho^2 + 1) / alpha ) ).
 
-rho is tuned so the sequence is tightest at ``tuning`` total interactions (GrowthBook's
-sequentialTuningParameter, default 5000). The interval holds at every N at once, so re-analysing
-after every push keeps the chance of ever excluding a true lift at or below alpha.
+rho is tuned so the sequence is tightest at ``tuning`` users in both arms (GrowthBook's
+sequentialTuningParameter; the default is in ``stats.settings``). The interval holds at every N
+at once, so re-analysing after every push keeps the chance of ever excluding a true lift at or
+below alpha.
 """
 
 from __future__ import annotations
 
 import math
-
-DEFAULT_TUNING = 5000.0
 
 
 def rho(alpha: float, tuning: float) -> float:

@@ -1,4 +1,7 @@
-"""Sample-ratio mismatch: do the arms' sizes fit the configured split?
+"""Sample-ratio mismatch: do the arms' numbers of distinct users fit the configured split?
+
+Users are what the assignment splits, so users are counted, not interactions (which cluster
+within users and would raise the alarm on healthy experiments).
 
 Pearson's chi-square goodness-of-fit test with one degree of freedom against the expected counts
 N * share and N * (1 - share) (Fabijan et al., "Diagnosing Sample Ratio Mismatch in Online
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class SrmCheck:
-    """``flagged`` is False when there is nothing to check (no interactions at all)."""
+    """``flagged`` is False when there is nothing to check (no users at all)."""
 
     chi2: float | None
     p_value: float | None

@@ -1,4 +1,4 @@
-"""Reading one interaction-log shard into per-arm sufficient statistics, fast, in bounded memory.
+"""Reading one interaction-log shard into per-user totals of each arm, fast.
 
 The rules are those of ``core.interaction.check_line`` (arm included) and of
 ``storage.jsonl.read_lines`` (line numbers, blank lines, over-long and torn lines). A loop of
@@ -9,13 +9,14 @@ thousand lines instead (bench/bench_analyze.py has the numbers):
    parsing them one by one (``_parse_joined``), else line by line in C (``_parse_each``);
 2. check it column by column with C-level ``map``/``set``/``min``/``max``
    (``core.logcolumns.Columns.valid``);
-3. add up whole columns per arm (``Columns.arm_stats``).
+3. add the batch to each arm's per-user totals (``Columns.add_to``).
 
 A batch that fails a check is split, down to a few lines that go through ``check_line`` one by
 one: a bad line costs about 5 ms, is reported with its number, and is never counted.
 
-Memory: one batch, and a set of 60-bit hashes of the interaction ids counted (about 90 bytes an
-id, measured), the only part that grows with the log, and only when lines carry an id.
+Memory: one batch, the per-user totals (``stats.users``: they grow with the number of users),
+and a set of 60-bit hashes of the interaction ids counted (about 90 bytes an id, measured), only
+when lines carry an id.
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ from json.scanner import make_scanner
 from operator import not_, rshift
 from typing import Any, BinaryIO
 
-from maia_git.core.assign import ARMS, CONTROL
+from maia_git.core.assign import CONTROL
 from maia_git.core.interaction import check_line
 from maia_git.core.logcolumns import MISSING, Columns, present
-from maia_git.errors import UsageError
-from maia_git.stats import ArmStats
+from maia_git.stats.users import UserTotals
 from maia_git.storage.jsonl import MAX_LINE_BYTES
 from maia_git.storage.jsonl import _parse as parse_line  # read_lines' own per-line rules
 
@@ -52,10 +52,10 @@ TORN = "torn last line (no newline at the end of the file): not counted"
 
 @dataclass
 class ShardScan:
-    """What one shard holds: per-arm sums, its invalid lines, its repeated interaction ids."""
+    """What one shard holds: per-user totals per arm, its invalid lines, its repeated ids."""
 
-    control: ArmStats = field(default_factory=ArmStats)
-    treatment: ArmStats = field(default_factory=ArmStats)
+    control: UserTotals = field(default_factory=UserTotals)
+    treatment: UserTotals = field(default_factory=UserTotals)
     invalid: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, error): the first 50
     duplicates: int = 0
@@ -322,8 +322,8 @@ class _Reader:
         if keep is not None:
             columns = columns.select(keep)
         in_control = list(map(CONTROL.__eq__, columns.arm))
-        self.scan.control += columns.arm_stats(in_control)
-        self.scan.treatment += columns.arm_stats(list(map(not_, in_control)))
+        columns.add_to(self.scan.control, in_control)
+        columns.add_to(self.scan.treatment, list(map(not_, in_control)))
         return True
 
     def _keep(self, ids: list[Any]) -> list[bool] | None:
@@ -359,26 +359,17 @@ class _Reader:
             interaction_id = value.get("interaction_id")
             if interaction_id is None or self._first_time(id_hashes([interaction_id])[0]):
                 kept.append((number, value))
-        for side in ARMS:
-            lines = [(n, v) for n, v in kept if v["arm"] == side]
-            if lines:
-                self._add(lines, side)
+        for _, value in kept:
+            totals = self.scan.control if value["arm"] == CONTROL else self.scan.treatment
+            totals.add_record(
+                value["user_id"],
+                value["success"],
+                *(_number(value.get(key)) for key in ("quality_score", "tokens", "latency_ms")),
+            )
 
-    def _add(self, lines: list[tuple[int, dict[str, Any]]], side: str) -> None:
-        try:
-            self._add_to(side, ArmStats.from_records(value for _, value in lines))
-        except (OverflowError, UsageError):  # a number beyond any float: valid by the schema
-            for number, value in lines:  # find it (its interaction id stays seen: it is valid)
-                try:
-                    self._add_to(side, ArmStats.from_record(value))
-                except (OverflowError, UsageError):
-                    self.found.append((number, "a number too large to add up: not counted"))
 
-    def _add_to(self, side: str, stats: ArmStats) -> None:
-        if side == CONTROL:
-            self.scan.control += stats
-        else:
-            self.scan.treatment += stats
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _split(low: int, high: int) -> list[tuple[int, int]]:

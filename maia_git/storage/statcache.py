@@ -1,4 +1,10 @@
-"""Per-shard sufficient statistics kept in the git directory, so unchanged shards are not re-read.
+"""Analysis results kept in the git directory, so that unchanged logs are not read again.
+
+Two kinds of entry. Per shard: its per-user totals of each arm (what adds up across shards: a
+user's interactions may be spread over several writers' shards, so per-arm sums of squares do
+not), its invalid lines and its interaction-id hashes. Per set of shards: the per-arm sums and
+the log report of exactly those shards, so a second analysis of unchanged logs reads one small
+file instead of every user's totals.
 
 An entry is keyed by the shard's content: a shard whose working-tree file git reports unchanged
 from the index is known by its blob id (one ``git ls-files`` call for all shards); any other
@@ -22,18 +28,19 @@ import time
 from array import array
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from maia_git.errors import MaiaError
 from maia_git.stats import ArmStats
+from maia_git.stats.users import UserTotals
 from maia_git.storage import git
 from maia_git.storage.atomic import write_atomic
 from maia_git.storage.jsonl import MAX_LINE_BYTES
 from maia_git.storage.logscan import ShardScan
 
-FORMAT = 1
+FORMAT = 2
 FOLDER = "maia-cache/analysis"
 MAX_ENTRIES = 512
 RACY_NS = 2_000_000_000
@@ -96,7 +103,7 @@ class StatCache:
     def load(self, key: Key) -> Entry | None:
         try:
             data = json.loads((self.dir / f"{key.name}.json").read_bytes())
-            entry = _entry(data)
+            entry = _entry(data, (self.dir / f"{key.name}.users").read_bytes())
         except (OSError, ValueError, TypeError, KeyError, MaiaError):
             return None
         _touch(self.dir / f"{key.name}.json")
@@ -130,10 +137,35 @@ class StatCache:
         try:
             if scan.ids:
                 write_atomic(self.dir / f"{key.name}.ids", array("Q", scan.ids).tobytes())
+            write_atomic(self.dir / f"{key.name}.users", _pack(scan.control, scan.treatment))
             write_atomic(self.dir / f"{key.name}.json", _dumps(scan))
             self._prune()
         except MaiaError:
             pass  # a read-only or full disk only costs the next analysis a re-read
+
+    def load_result(self, key: Key) -> tuple[ArmStats, ArmStats, dict[str, Any]] | None:
+        """The arms and the log report stored by ``store_result`` under ``key``."""
+        try:
+            data = json.loads((self.dir / f"{key.name}.json").read_bytes())
+            if data["format"] != FORMAT or not isinstance(data["report"], dict):
+                return None
+            arms = ArmStats.from_dict(data["control"]), ArmStats.from_dict(data["treatment"])
+        except (OSError, ValueError, TypeError, KeyError, MaiaError):
+            return None
+        _touch(self.dir / f"{key.name}.json")
+        return (*arms, data["report"])
+
+    def store_result(
+        self, key: Key, control: ArmStats, treatment: ArmStats, report: dict[str, Any]
+    ) -> None:
+        data = {
+            "format": FORMAT,
+            "control": {"sums": control.to_dict()["sums"]},
+            "treatment": {"sums": treatment.to_dict()["sums"]},
+            "report": report,
+        }
+        with suppress(MaiaError, ValueError):
+            write_atomic(self.dir / f"{key.name}.json", json.dumps(data).encode())
 
     def _name(self, source: str) -> str:
         return hashlib.sha256(f"{self.namespace}\0{source}".encode()).hexdigest()
@@ -148,7 +180,7 @@ class StatCache:
             return
         entries.sort(key=_mtime)
         for old in entries[: len(entries) - MAX_ENTRIES // 2]:
-            for suffix in (".json", ".ids"):
+            for suffix in (".json", ".ids", ".users"):
                 Path(old.path).with_suffix(suffix).unlink(missing_ok=True)
 
 
@@ -197,8 +229,6 @@ def _touch(path: Path) -> None:
 def _dumps(scan: ShardScan) -> bytes:
     data = {
         "format": FORMAT,
-        "control": scan.control.to_dict(),
-        "treatment": scan.treatment.to_dict(),
         "invalid": scan.invalid,
         "problems": scan.problems,
         "duplicates": scan.duplicates,
@@ -207,7 +237,19 @@ def _dumps(scan: ShardScan) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
-def _entry(data: Any) -> Entry:
+def _pack(control: UserTotals, treatment: UserTotals) -> bytes:
+    first = control.to_bytes()
+    return array("Q", [len(first)]).tobytes() + first + treatment.to_bytes()
+
+
+def _unpack(data: bytes) -> tuple[UserTotals, UserTotals]:
+    if len(data) < 8:
+        raise ValueError("no per-user totals")
+    size = array("Q", data[:8])[0]
+    return UserTotals.from_bytes(data[8 : 8 + size]), UserTotals.from_bytes(data[8 + size :])
+
+
+def _entry(data: Any, users: bytes) -> Entry:
     """Rebuild an entry, or raise if anything in it is not what ``_dumps`` writes."""
     if data["format"] != FORMAT:
         raise ValueError("another format")
@@ -220,19 +262,9 @@ def _entry(data: Any) -> Entry:
     ):
         raise ValueError("malformed entry")
     scan = ShardScan(
-        _arm(data["control"]),
-        _arm(data["treatment"]),
+        *_unpack(users),
         counts[0],
         problems,
         counts[1],
     )
     return Entry(scan, counts[2])
-
-
-def _arm(data: Any) -> ArmStats:
-    if not isinstance(data, dict) or not data.keys() >= _ARM_FIELDS:
-        raise ValueError("incomplete statistics")
-    return ArmStats.from_dict(data)
-
-
-_ARM_FIELDS = frozenset(f.name for f in fields(ArmStats))

@@ -1,12 +1,14 @@
-"""Analysing an experiment: its logs read into per-arm statistics (cached per shard), then the
-promotion rule of the stats package. What the rest of the code calls:
+"""Analysing an experiment: its logs read into per-user totals (cached per shard), summed per
+arm, then the promotion rule of the stats package. What the rest of the code calls:
 
     arm_stats(ws, exp_id) -> (control, treatment, logs)      the sums, and a LogReport
     analyze_experiment(ws, exp_id, method=None) -> ExperimentAnalysis
     plan_sample_size(baseline, mde, alpha=None, power=0.8, ws=None) -> stats.Plan
 
 Reading needs no lock and changes nothing in the repository (the cache lives in the git
-directory). A shard that git reports unchanged is not read again (``storage.statcache``).
+directory). A shard that git reports unchanged is not read again, and a set of shards analysed
+before is not even merged again (``storage.statcache``). Which files hold the logs
+(``_shard_files``) is kept apart from what is computed from a file (``storage.logscan``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from maia_git.core.models import Experiment
 from maia_git.core.settings import Settings
 from maia_git.errors import UsageError
 from maia_git.stats import Analysis, ArmStats, Plan, Reason
+from maia_git.stats.users import UserTotals
 from maia_git.storage import segments, state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
 from maia_git.storage.statcache import Entry, Key, StatCache
@@ -101,14 +104,8 @@ def analyze_sums(
 ) -> Analysis:  # fmt: skip
     """The promotion rule on given sums, with the workspace's settings: what
     ``analyze_experiment`` runs, and ``usecases.timeline`` at each cut-off."""
-    s: Settings = ws.settings
-    return stats.analyze(
-        exp_id, control, treatment,
-        method=method or s.method, alpha=s.alpha, min_samples=s.min_samples,
-        min_lift=s.min_lift, quality_margin=s.quality_margin,
-        control_share=control_share, srm_alpha=s.srm_alpha,
-        sequential_tuning=s.sequential_tuning,
-    )  # fmt: skip
+    settings = ws.settings.analysis(control_share, method)
+    return stats.analyze(exp_id, control, treatment, settings)
 
 
 def arm_stats(ws: Workspace, exp_id: str) -> tuple[ArmStats, ArmStats, LogReport]:
@@ -232,15 +229,32 @@ def _collect(
     folder = state.interactions_rel(exp_id)
     rels, problems = _shard_files(ws, exp_id)
     cache = StatCache(ws.repo, folder, exp_id, share, blobs)
+    keys = [cache.key(rel) for rel in rels]
+    whole = None
+    if None not in keys and not problems:
+        whole = cache.combined_key([(r, k) for r, k in zip(rels, keys, strict=True) if k])
+        found = cache.load_result(whole)
+        if found is not None:
+            return _cached(*found, len(rels))
     collector = _Collector(ws, exp_id, share, cache, blobs)
     shards = [s for s in map(collector.shard, rels) if s is not None]
     collector.across(shards)
-    control, treatment, report = _total(
-        shards, problems + collector.unreadable, len(rels), collector.read
-    )
+    totals, report = _total(shards, problems + collector.unreadable, len(rels), collector.read)
     if report.duplicate_lines:  # count the copy core.repeats names, as every source does
-        control, treatment = repeats.corrected(ws.top, rels, exp_id, share, control, treatment)
+        repeats.corrected(ws.top, rels, exp_id, share, *totals)
+    control, treatment = (t.arm_stats() for t in totals)
+    # A file that changed while it was read would make the stored result wrong for its key.
+    if whole is not None and not collector.unreadable and list(map(cache.key, rels)) == keys:
+        cache.store_result(whole, control, treatment, report.to_dict())
     return control, treatment, report
+
+
+def _cached(
+    control: ArmStats, treatment: ArmStats, report: dict[str, Any], count: int
+) -> tuple[ArmStats, ArmStats, LogReport]:
+    problems = tuple(Problem(p["file"], p["line"], p["error"]) for p in report["problems"])
+    logs = LogReport(problems, report["invalid_lines"], report["duplicate_lines"], count, 0)
+    return control, treatment, logs
 
 
 def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:
@@ -251,16 +265,17 @@ def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:
 
 def _total(
     shards: list[_Shard], problems: list[Problem], count: int, read: int
-) -> tuple[ArmStats, ArmStats, LogReport]:
-    control, treatment = ArmStats(), ArmStats()
+) -> tuple[tuple[UserTotals, UserTotals], LogReport]:
+    """Merge the shards' per-user totals (a user may appear in several shards)."""
+    control, treatment = UserTotals(), UserTotals()
     shown = list(problems)
     invalid = duplicates = 0
     for s in shards:
         scan = s.entry.scan
-        control += scan.control
-        treatment += scan.treatment
+        control.merge(scan.control)
+        treatment.merge(scan.treatment)
         invalid += scan.invalid
         duplicates += scan.duplicates
         shown += [Problem(s.rel, line, error) for line, error in scan.problems]
     report = LogReport(tuple(shown[:MAX_PROBLEMS]), invalid, duplicates, count, read)
-    return control, treatment, report
+    return (control, treatment), report

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from maia_git.core.assign import CONTROL
 from maia_git.core.interaction import check_line
 from maia_git.core.repeats import copy_order
-from maia_git.stats import ArmStats
+from maia_git.stats.users import UserTotals
 from maia_git.storage.jsonl import read_lines
 
 
@@ -38,11 +37,12 @@ def _valid_with_ids(
 
 
 def corrected(
-    top: Path, rels: list[str], exp_id: str, share: float, control: ArmStats,
-    treatment: ArmStats,
-) -> tuple[ArmStats, ArmStats]:  # fmt: skip
-    """``control`` and ``treatment`` as the reader added them (the first valid copy of each id,
-    reading ``rels`` in order), changed to count the copy ``core.repeats`` names instead."""
+    top: Path, rels: list[str], exp_id: str, share: float, control: UserTotals,
+    treatment: UserTotals,
+) -> None:  # fmt: skip
+    """Change ``control`` and ``treatment``, the per-user totals as the reader added them (the
+    first valid copy of each id, reading ``rels`` in order), to count the copy ``core.repeats``
+    names instead. Per user, not per arm: a user's sums of squares change with the copy."""
     counts = Counter(r["interaction_id"] for r in _valid_with_ids(top, rels, exp_id, share))
     repeated = {i for i, n in counts.items() if n > 1}
     first: dict[str, dict[str, Any]] = {}
@@ -54,26 +54,17 @@ def corrected(
         first.setdefault(key, record)
         if key not in best or copy_order(record, exp_id) < copy_order(best[key], exp_id):
             best[key] = record
-    changes = [(first[k], best[k]) for k in repeated if first[k] is not best[k]]
-    for old, new in changes:
-        control, treatment = _move(control, treatment, old, -1)
-        control, treatment = _move(control, treatment, new, +1)
-    return control, treatment
+    for key in repeated:
+        if first[key] is not best[key]:
+            _move(control, treatment, first[key], -1.0)
+            _move(control, treatment, best[key], +1.0)
 
 
-def _move(
-    control: ArmStats, treatment: ArmStats, record: dict[str, Any], sign: int
-) -> tuple[ArmStats, ArmStats]:
-    one = ArmStats.from_record(record)
-    if record["arm"] == CONTROL:
-        return _plus(control, one, sign), treatment
-    return control, _plus(treatment, one, sign)
+def _move(control: UserTotals, treatment: UserTotals, record: dict[str, Any], sign: float) -> None:
+    totals = control if record["arm"] == CONTROL else treatment
+    numbers = (_number(record.get(k)) for k in ("quality_score", "tokens", "latency_ms"))
+    totals.add_record(record["user_id"], record["success"], *numbers, sign=sign)
 
 
-def _plus(total: ArmStats, one: ArmStats, sign: int) -> ArmStats:
-    values: list[Any] = [
-        getattr(total, f.name) + sign * getattr(one, f.name) for f in fields(ArmStats)
-    ]
-    # Rounding can leave -1e-13 where a sum returns to zero.
-    kept: list[Any] = [max(v, 0.0) if isinstance(v, float) else v for v in values]
-    return ArmStats(*kept)
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from maia_git.core.ids import check_id
-from maia_git.stats import Analysis, ArmStats
+from maia_git.stats import Analysis
+from maia_git.stats.users import UserTotals
 from maia_git.storage import state
 from maia_git.storage.logscan import CHUNK_BYTES, parse_batch, raw_batches, scan_shard
 from maia_git.usecases.analysis import analyze_sums, log_files
@@ -80,12 +81,16 @@ def lift_over_time(
         buckets = _sort_into_buckets(shards, cutoffs, Path(tmp), tell)
         sums = _bucket_sums(buckets, exp_id, share)
     found: list[Point] = []
-    control, treatment = ArmStats(), ArmStats()
+    # Per-user totals add across buckets (a user's interactions may fall in several); the arms'
+    # sums of squares do not, so they are formed again at each point.
+    control, treatment = UserTotals(), UserTotals()
     for cutoff, (c, t) in zip(cutoffs, sums, strict=True):
-        if c.n + t.n == 0:
+        if not len(c) + len(t):
             continue  # nothing new since the last point
-        control, treatment = control + c, treatment + t
-        analysis = analyze_sums(ws, exp_id, control, treatment, share)
+        control.merge(c)
+        treatment.merge(t)
+        arms = control.arm_stats(), treatment.arm_stats()
+        analysis = analyze_sums(ws, exp_id, *arms, share)
         found.append(Point(_format(cutoff), analysis))
     return Timeline(exp_id, tuple(found))
 
@@ -182,7 +187,9 @@ def _sort_shard(
         tell(sum(map(len, item)) + len(item))
 
 
-def _bucket_sums(buckets: list[Path], exp_id: str, share: float) -> list[tuple[ArmStats, ArmStats]]:
+def _bucket_sums(
+    buckets: list[Path], exp_id: str, share: float
+) -> list[tuple[UserTotals, UserTotals]]:
     """Each bucket read as a shard, in time order; an interaction id counts in its first bucket."""
     seen: set[int] = set()
     sums = []

@@ -1,7 +1,7 @@
 """The Python API's reading of an analysis: enough data yet, significant, and the winner.
 
 The rules live here, not in the API adapter: an experiment has a result only once every arm has
-``min_samples``; it is significant when the configured method's p-value is below ``alpha``; the
+``min_samples`` users; it is significant when the configured method's p-value is below ``alpha``; the
 treatment wins when the analysis decides ``promote``, and control wins when the difference is
 significant and goes its way.
 """
@@ -26,10 +26,10 @@ def verdict(ws: Workspace, exp_id: str, method: str | None = None) -> Verdict:
     from maia_git.usecases.analysis import analyze_experiment
 
     data = analyze_experiment(ws, exp_id, method).to_dict()
-    settings = ws.settings
-    enough = min(data["control"]["n"], data["treatment"]["n"]) >= settings.min_samples
+    # The settings the analysis ran with (maia.yaml's, through one settings object).
+    enough = min(data["control"]["users"], data["treatment"]["users"]) >= data["min_samples"]
     p_value, lift = data.get("p_value"), data.get("lift")
-    significant = p_value is not None and p_value < settings.alpha
+    significant = p_value is not None and p_value < data["alpha"]
     winner = None
     if data["decision"] == "promote":
         winner = "treatment"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maia_git.errors import MaiaError
-from maia_git.stats import ArmStats
+from maia_git.stats import ArmStats, RatioSums
 from maia_git.warehouse.sql import METRICS, RESULT, SUMS
 
 # A ratio metric's units, num, den, num2, den2 and numden.
@@ -32,10 +32,8 @@ class ArmSums:
         return {"users": self.users, "n": self.n, "sums": sums}
 
     def arm_stats(self) -> ArmStats:
-        """The interaction-level ``stats.ArmStats`` these sums hold."""
-        c, q, t, lat = (self.metrics[m] for m in METRICS)
-        return ArmStats(self.n, int(c[1]), int(q[2]), q[1], self.quality_line_sumsq, int(t[2]),
-                        t[1], int(lat[2]), lat[1])  # fmt: skip
+        """The per-user ``stats.ArmStats`` these sums hold (CONTRACT's RatioSums per metric)."""
+        return ArmStats(*(RatioSums(*self.metrics[m]) for m in METRICS))
 
 
 MAX_PROBLEMS = 50

@@ -10,10 +10,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import sys
-from maia_git.stats import ArmStats, analyze, plan
-q = dict(quality_count=40, quality_sum=3000.0, quality_sumsq=230000.0)
-analyze("e", ArmStats(n=50, successes=20, **q), ArmStats(n=50, successes=30, **q))
-analyze("e", ArmStats(n=50, successes=20), ArmStats(n=50, successes=30), method="fixed")
+from maia_git.stats import ArmStats, RatioSums, analyze, plan
+q = RatioSums(40, 3000.0, 40, 230000.0, 40, 3000.0)
+analyze("e", ArmStats(RatioSums(50, 20, 50, 20, 50, 20), q),
+        ArmStats(RatioSums(50, 30, 60, 40, 80, 50), q))
+analyze("e", ArmStats.from_records([{"user_id": "u", "success": True}]), ArmStats(),
+        method="fixed")
 plan(0.2, 0.1)
 heavy = {"scipy", "numpy", "git", "filelock", "ruamel", "click"}
 print(sorted(heavy & {name.split(".")[0] for name in sys.modules}))

@@ -79,7 +79,7 @@ def test_sequential_size_is_minimal() -> None:
     from maia_git.stats.power import sequential_power
 
     result = plan(0.3, 0.15)
-    rho = seq.rho(0.05, 5000)
+    rho = seq.rho(0.05, result.sequential_tuning)
     n = result.sequential_per_arm
 
     assert sequential_power(n, 0.3, 0.345, 0.05, rho) >= 0.8

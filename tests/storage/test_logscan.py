@@ -108,16 +108,14 @@ def reference(path: Path, share: float = 0.5) -> tuple[ArmStats, ArmStats, list[
 
 def assert_same(scan: ShardScan, path: Path) -> None:
     control, treatment, problems, repeats = reference(path)
-    for got, want in ((scan.control, control), (scan.treatment, treatment)):
-        assert (got.n, got.successes, got.quality_count, got.tokens_count, got.latency_count) == (
-            want.n,
-            want.successes,
-            want.quality_count,
-            want.tokens_count,
-            want.latency_count,
-        )
-        for name in ("quality_sum", "quality_sumsq", "tokens_sum", "latency_sum"):
-            assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-12)
+    for totals, want in ((scan.control, control), (scan.treatment, treatment)):
+        got = totals.arm_stats()
+        assert got.completion == want.completion
+        for metric in ("quality", "tokens", "latency"):
+            got_sums, want_sums = getattr(got, metric), getattr(want, metric)
+            assert (got_sums.units, got_sums.den) == (want_sums.units, want_sums.den)
+            for name in ("num", "num2", "den2", "numden"):
+                assert getattr(got_sums, name) == pytest.approx(getattr(want_sums, name), rel=1e-12)
     assert scan.invalid == len(problems)
     assert scan.problems == problems[: logscan.MAX_PROBLEMS]
     assert scan.duplicates == repeats
@@ -185,7 +183,7 @@ def test_a_large_clean_file_takes_the_fast_path_and_agrees(
 
     scan = scan_shard(path, EXP)
 
-    assert scan.control.n + scan.treatment.n == 3000
+    assert scan.control.arm_stats().n + scan.treatment.arm_stats().n == 3000
     assert scan.invalid == 0  # May 31 exists; the calendar path was taken and passed
     assert one_by_one == []  # every batch passed the column checks
     monkeypatch.undo()
@@ -204,7 +202,7 @@ def test_lines_split_to_look_like_other_lines_are_never_joined(tmp_path: Path, p
     scan = scan_shard(path, EXP)
 
     assert [line for line, _ in scan.problems] == [1, 2, 3]
-    assert scan.control.n + scan.treatment.n == 40
+    assert scan.control.arm_stats().n + scan.treatment.arm_stats().n == 40
     assert_same(scan, path)
 
 
@@ -218,7 +216,7 @@ def test_a_bad_line_is_found_and_named_in_a_large_batch(tmp_path: Path, parser: 
         (5001, "quality_score must be a number from 0 to 100"),
         (10001, "torn last line (no newline at the end of the file): not counted"),
     ]
-    assert (scan.control.n, scan.treatment.n) == (5000, 4999)
+    assert (scan.control.arm_stats().n, scan.treatment.arm_stats().n) == (5000, 4999)
 
 
 def test_a_line_over_the_limit_is_reported_not_read(tmp_path: Path) -> None:
@@ -230,20 +228,23 @@ def test_a_line_over_the_limit_is_reported_not_read(tmp_path: Path) -> None:
 
     assert [line for line, _ in scan.problems] == [2, 4]
     assert "longer than" in scan.problems[0][1]
-    assert scan.control.n == 3
+    assert scan.control.arm_stats().n == 3
     assert_same(scan, path)
 
 
-def test_numbers_beyond_any_float_are_problems_not_a_crash(tmp_path: Path) -> None:
+def test_numbers_too_large_to_add_up_are_problems_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "w.jsonl"
     path.write_bytes(
         _line(C[0], latency_ms=10**400) + GOOD[0] + _line(C[1], latency_ms=1.5e308) * 3
-    )  # the second makes the sum infinite
+        + _line(C[1], tokens=2**53)
+    )  # fmt: skip
 
     scan = scan_shard(path, EXP)
 
-    assert scan.problems == [(n, "a number too large to add up: not counted") for n in (1, 4, 5)]
-    assert scan.control.n == 2 and scan.control.latency_sum == pytest.approx(1.5e308 + 900)
+    assert [line for line, _ in scan.problems] == [1, 3, 4, 5, 6]
+    assert scan.problems[1][1] == "latency_ms must be a number from 0 to 1e15"
+    assert scan.control.arm_stats().n == 1
+    assert_same(scan, path)
 
 
 def test_problems_are_capped_but_all_counted(tmp_path: Path) -> None:
@@ -254,7 +255,7 @@ def test_problems_are_capped_but_all_counted(tmp_path: Path) -> None:
 
     assert scan.invalid == 200
     assert [line for line, _ in scan.problems] == list(range(1, 100, 2))
-    assert scan.control.n == 200
+    assert scan.control.arm_stats().n == 200
 
 
 def test_control_share_decides_which_arm_is_right(tmp_path: Path) -> None:
@@ -265,7 +266,7 @@ def test_control_share_decides_which_arm_is_right(tmp_path: Path) -> None:
     at_20 = scan_shard(path, EXP, 0.2)
     at_50 = scan_shard(path, EXP, 0.5)
 
-    assert at_20.invalid == 0 and 50 < at_20.control.n < 110
+    assert at_20.invalid == 0 and 50 < at_20.control.arm_stats().n < 110
     assert at_50.invalid > 50  # the same lines break the rule under another split
     assert all("is not the assignment" in error for _, error in at_50.problems)
 
@@ -279,8 +280,11 @@ def test_repeated_ids_count_once_and_seen_ids_carry_over(tmp_path: Path) -> None
     seen = set(alone.ids)
     after = scan_shard(second, EXP, seen=seen)
 
-    assert (alone.control.n, alone.duplicates) == (50, 70)
-    assert (after.treatment.n, after.duplicates) == (10, 10)  # i40..i49 were counted before
+    assert (alone.control.arm_stats().n, alone.duplicates) == (50, 70)
+    assert (after.treatment.arm_stats().n, after.duplicates) == (
+        10,
+        10,
+    )  # i40..i49 were counted before
     assert after.ids is seen and len(seen) == 60
 
 
@@ -386,8 +390,8 @@ def test_an_entry_comes_back_whole_and_a_bad_one_is_a_miss(shards: Path) -> None
     cache.store(key, scan)
     entry = cache.load(key)
     assert entry is not None
-    assert (entry.scan.control, entry.scan.problems, entry.id_count) == (
-        scan.control,
+    assert (entry.scan.control.arm_stats(), entry.scan.problems, entry.id_count) == (
+        scan.control.arm_stats(),
         [(7, "quality_score must be a number from 0 to 100")],
         0,
     )
@@ -395,10 +399,15 @@ def test_an_entry_comes_back_whole_and_a_bad_one_is_a_miss(shards: Path) -> None
     path = repo.git_dir / statcache.FOLDER / f"{key.name}.json"
     good = json.loads(path.read_bytes())
     for broken in (b"{not json", b"", json.dumps({**good, "format": 99}).encode(),
-                   json.dumps({**good, "control": {"n": 3}}).encode(),
                    json.dumps({**good, "invalid": -1}).encode(),
                    json.dumps({**good, "problems": [[1, 2]]}).encode()):  # fmt: skip
         path.write_bytes(broken)
+        assert cache.load(key) is None
+    path.write_bytes(json.dumps(good).encode())
+    users = path.with_suffix(".users")
+    whole = users.read_bytes()
+    for torn in (whole[:-8], b"", whole + b"\0" * 8):
+        users.write_bytes(torn)
         assert cache.load(key) is None
 
 
@@ -428,7 +437,7 @@ def test_a_changing_file_is_keyed_by_its_status_only_when_old_and_still(shards: 
         file.write(GOOD[1])
     os.utime(shards / rel, ns=(0, 1_000_000_000))
     cache.store(key, ShardScan(), rel)  # the file moved on since the key was taken: not kept
-    assert cache.load(key).scan.control.n == 1  # type: ignore[union-attr]
+    assert cache.load(key).scan.control.arm_stats().n == 1  # type: ignore[union-attr]
     assert cache.key(rel) != key
 
 
