@@ -125,6 +125,8 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None
         if not check(value):
             return None, key, f"{key} must be {expected}, not {shown(value)}"
     values: dict[str, Any] = {k: (float(v) if k in _FLOATS else v) for k, v in data.items()}
+    # A file without the key was written before settings had versions: version 1.
+    values.setdefault("settings_version", 1)
     return Settings(**values), None, ""
 
 

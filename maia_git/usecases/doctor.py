@@ -9,7 +9,9 @@ workspace's own files (``doctor_checks``), then interaction logs and score files
 (``doctor_fix``): it finishes a killed transaction (the journal, which also clears the git locks
 its git left), deletes temp files of killed writes, adds the missing union-merge lines to
 ``.gitattributes``, pins the prompts of experiments started before pins existed (from the commit
-that started them) and starts what the queue would start now, the last three as one commit.
+that started them), brings ``maia.yaml`` to the current settings version (the promotions made
+under the old analysis re-checked in the commit message) and starts what the queue would start
+now, the last four as one commit.
 Everything else needs a person, and is reported with the way to fix it.
 """
 
@@ -17,7 +19,13 @@ from __future__ import annotations
 
 from maia_git.errors import LockTimeout, MaiaError
 from maia_git.storage.lock import WorkspaceLock
-from maia_git.usecases import doctor_checks, doctor_logs, doctor_pins, doctor_schemas
+from maia_git.usecases import (
+    doctor_analysis,
+    doctor_checks,
+    doctor_logs,
+    doctor_pins,
+    doctor_schemas,
+)
 from maia_git.usecases.doctor_fix import lock_timeout, repair
 from maia_git.usecases.doctor_model import Check, Problem, Report, Scan, crashed
 from maia_git.usecases.doctor_scan import scan
@@ -44,6 +52,8 @@ CHECKS: list[Check] = [
     doctor_logs.user_ids_pseudonymous,
     doctor_logs.score_files,
     doctor_logs.changed_segments,
+    doctor_analysis.settings_version,
+    doctor_analysis.promoted_before,
 ]
 
 

@@ -11,6 +11,7 @@ from maia_git.core.settings import Settings
 from maia_git.errors import MaiaError
 from maia_git.storage import journal, state
 from maia_git.usecases import doctor_pins
+from maia_git.usecases.doctor_analysis import recheck_line, rechecked_ids, settings_version
 from maia_git.usecases.doctor_checks import (
     git_state,
     gitattributes,
@@ -21,6 +22,7 @@ from maia_git.usecases.doctor_checks import (
 from maia_git.usecases.doctor_model import Report, Scan
 from maia_git.usecases.doctor_scan import scan
 from maia_git.usecases.init import GITATTRIBUTES
+from maia_git.usecases.settings_migration import migrate
 from maia_git.workspace import Transaction, Workspace, env_lock_timeout, load_settings, utcnow
 
 
@@ -52,6 +54,12 @@ def _commit_repairs(ws: Workspace, found: Scan, report: Report) -> None:
     for rel, data in backfilled.items():
         tx.write(rel, data)
         done.append(f"pinned the prompts of {rel.split('/')[1]} from the commit that started it")
+    if settings_version(found):
+        raw = (ws.top / state.SETTINGS_FILE).read_bytes()
+        text, changes = migrate(raw)
+        tx.write(state.SETTINGS_FILE, text)
+        done.append("; ".join(changes))
+        done += [f"re-checked {recheck_line(found, i)}" for i in rechecked_ids(found)]
     if queue_is_moving(found) and found.settings is not None:
         decision = decide(found.entries, None, None, found.settings, utcnow())
         for entry in decision.changed:
