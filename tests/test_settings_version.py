@@ -114,3 +114,14 @@ def test_doctor_fix_migrates_and_records_the_rechecks_in_its_commit(old_promoted
     assert f"re-checked {exp_id}: per user it decides keep_running" in message
     left = json.loads(after.out)["problems"]
     assert not [p for p in left if "settings version" in p["what"] or p["check"] == "analysis"]
+
+
+def test_the_published_schema_of_maia_yaml_has_the_same_defaults() -> None:
+    from maia_git.storage.schemas import shipped
+
+    properties = shipped("maia")["properties"]
+    defaults = Settings().to_dict()
+    for key, rule in properties.items():
+        if "default" in rule:
+            assert rule["default"] == defaults[key], key
+    assert properties["settings_version"]["enum"] == [1, SETTINGS_VERSION]
