@@ -1,9 +1,9 @@
 """The Python API's reading of an analysis: enough data yet, significant, and the winner.
 
 The rules live here, not in the API adapter: an experiment has a result only once every arm has
-``min_samples`` users; it is significant when the configured method's p-value is below ``alpha``; the
-treatment wins when the analysis decides ``promote``, and control wins when the difference is
-significant and goes its way.
+``min_samples`` users; it is significant when the configured method's p-value is below
+``alpha``; the treatment wins when the analysis decides ``promote``, and control wins when the
+difference is significant and goes its way.
 """
 
 from __future__ import annotations
