@@ -288,3 +288,24 @@ def test_readers_during_syncs_never_count_a_record_twice_or_lose_one(ws: Path, a
     sync(Workspace.find(ws))
     assert ids(committed(ws, active)) == Counter(f"r-{i}" for i in range(1500))
     assert reads > 5
+
+
+def test_doctor_fix_moves_appended_lines_and_the_next_sync_commits_them(
+    ws: Path, active: str, maia
+) -> None:
+    shard = ws / "experiments" / active / "interactions" / "old-host.jsonl"
+    shard.parent.mkdir(parents=True)
+    shard.write_text(_line("old-0"))
+    git(ws, "add", str(shard))
+    git(ws, "commit", "-q", "-m", "old layout")
+    with shard.open("a") as handle:
+        handle.write(_line("new-0") + _line("new-1"))
+    head = git(ws, "rev-parse", "HEAD")
+
+    fixed = maia("doctor", "--fix", cwd=ws)
+
+    assert "moved the lines appended to" in fixed.out, fixed.out + fixed.err
+    assert git(ws, "status", "--porcelain", "--", "experiments") == ""
+    assert git(ws, "rev-parse", "HEAD") == head  # nothing committed by doctor for the logs
+    assert maia("sync", cwd=ws).code == 0
+    assert ids(committed(ws, active)) == Counter(["old-0", "new-0", "new-1"])

@@ -40,9 +40,24 @@ def repair(ws: Workspace, report: Report, timeout: float) -> None:
     for path in stale_temp_files(ws.top):
         path.unlink(missing_ok=True)
         report.fixed.append(f"deleted {path.relative_to(ws.top).as_posix()}")
+    _migrate_logs(ws, report)
     found = scan(ws)
     if not git_state(found):  # else nothing can be committed; that check says why
         _commit_repairs(ws, found, report)
+
+
+def _migrate_logs(ws: Workspace, report: Report) -> None:
+    """Lines appended to log files from before segments wait for the next sync, like new ones."""
+    from maia_git.storage import sealing
+    from maia_git.usecases.recording import writer_name
+    from maia_git.usecases.sync import migrate_shards
+
+    if sealing.recover(ws.repo):
+        report.fixed.append("finished or undid a sync that was killed while sealing")
+    for rel in migrate_shards(ws, writer_name()):
+        report.fixed.append(
+            f"moved the lines appended to {rel} to the records `maia sync` commits next"
+        )
 
 
 def _commit_repairs(ws: Workspace, found: Scan, report: Report) -> None:
