@@ -7,7 +7,7 @@ two decimals. Time windows are passed a `now`; nothing here reads the clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -171,7 +171,15 @@ def average(
     check_id(agent, "agent name")
     current, _ = _windows(records, now, days)
     mine = [r for r in current if r["agent"] == agent]
-    return _rounded(_mean(mine)), len(mine)
+    return rounded_mean(
+        [_score_value(r["overall"], "score record field 'overall'") for r in mine]
+    ), len(mine)
+
+
+def rounded_mean(values: Sequence[float]) -> float | None:
+    """The mean that ``average`` reports for checked overall scores: exact sum (so the order of
+    the values does not matter), rounded to 2 places; None for none."""
+    return _rounded(math.fsum(values) / len(values)) if values else None
 
 
 @dataclass(frozen=True)

@@ -64,34 +64,31 @@ def quality_trend(ws: Workspace, agent: str) -> Trend:
     timed = sorted(((parse_ts(r["ts"]), r) for r in loaded.records), key=lambda p: p[0])
     bands = Counter(str(r["band"]) for _, r in timed)
     band_rows = tuple((name, bands.get(name, 0)) for name, _ in BANDS)
-    days = _days(agent, timed) if timed else ()
+    days = _days(timed) if timed else ()
     return Trend(agent, days, band_rows, tuple(loaded.problems))
 
 
-def _days(agent: str, timed: list[tuple[datetime, Mapping[str, Any]]]) -> tuple[Day, ...]:
+def _days(timed: list[tuple[datetime, Mapping[str, Any]]]) -> tuple[Day, ...]:
     """Day by day from the first score to the last: a day is (midnight, next midnight] UTC,
-    as a window of ``maia score average`` ending at that midnight."""
+    as a window of ``maia score avg`` ending at that midnight."""
     times = [when for when, _ in timed]
+    values = [float(r["overall"]) for _, r in timed]  # checked when read (storage.scores)
     first = (times[0] - timedelta(microseconds=1)).astimezone(UTC).date()
     last = (times[-1] - timedelta(microseconds=1)).astimezone(UTC).date()
     out = []
     for offset in range((last - first).days + 1):
         day = first + timedelta(days=offset)
         end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-        mean, count = _window(agent, timed, times, end, 1)
-        averages = tuple(_window(agent, timed, times, end, days)[0] for days in WINDOWS)
+        mean, count = _window(times, values, end, 1)
+        averages = tuple(_window(times, values, end, days)[0] for days in WINDOWS)
         out.append(Day(day.isoformat(), count, mean, averages))
     return tuple(out)
 
 
 def _window(
-    agent: str,
-    timed: list[tuple[datetime, Mapping[str, Any]]],
-    times: list[datetime],
-    end: datetime,
-    days: int,
+    times: list[datetime], values: list[float], end: datetime, days: int
 ) -> tuple[float | None, int]:
-    """``maia score average`` over (end - days, end]: its own function, given only the scores
-    near the window so that a long history is not checked once per day."""
-    near = timed[bisect_right(times, end - timedelta(days=days)) : bisect_right(times, end)]
-    return scoring.average([r for _, r in near], agent, end, days)
+    """What ``maia score avg --days`` reports over (end - days, end] (``scoring.average``, whose
+    window and mean these are), from the time-sorted scores: a slice, not a scan of them all."""
+    near = values[bisect_right(times, end - timedelta(days=days)) : bisect_right(times, end)]
+    return scoring.rounded_mean(near), len(near)
