@@ -161,6 +161,20 @@ def test_a_paused_experiment_serves_head_and_records_nothing(ws: Path, active: s
     assert run_cli(["exp", "assign", active, treated], cwd=ws).stdout == f"{treated}\tcontrol\n"
 
 
+def test_a_finished_experiment_whose_file_is_gone_serves_its_pinned_control(
+    ws: Path, active: str, maia
+) -> None:
+    control = (ws / "agents/helper.md").read_text()
+    assert maia("exp", "complete", active, "--outcome", "done", cwd=ws).code == 0
+    git(ws, "rm", "-q", "agents/helper.md")
+    git(ws, "commit", "-qm", "retire the old prompt")
+    served = ABTestingFramework(ws).get_prompt(active, "anyone")
+    assert (served.text, served.pinned, served.status) == (control, False, "completed")
+    assert served.note == (
+        f"{active} is completed and agents/helper.md is not at HEAD: serving the pinned control"
+    )
+
+
 LOOP = textwrap.dedent(
     """
     import json, sys, time

@@ -167,13 +167,16 @@ class Runtime:
             return _Answers(known, threshold, _prefix(exp_id), control, treatment, None)
         path = str(known.control)
         blob = prompts.blobs_at(self.repo, "HEAD", [path])[path]
-        if blob is None:
-            raise NotFound(f"{exp_id}'s prompt file {path} is not committed at HEAD")
         why = (
             f"{exp_id} is {status}: serving {path} as committed at HEAD"
             if known.status is not Status.ACTIVE
             else f"{exp_id} has no pinned prompts (`maia doctor --fix`): serving {path} at HEAD"
         )
+        if blob is None and "control" in known.pins:  # the file is gone: the last known text
+            blob = known.pins["control"]
+            why = f"{exp_id} is {status} and {path} is not at HEAD: serving the pinned control"
+        if blob is None:
+            raise NotFound(f"{exp_id}'s prompt file {path} is not committed at HEAD")
         fixed = Served(exp_id, CONTROL, self.blobs.text(blob), path, blob, status, False, why)
         return _Answers(known, threshold, None, None, None, fixed)
 
