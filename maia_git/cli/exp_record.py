@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -89,10 +89,18 @@ def _assign_json(top: Path, exp_id: str, users: Iterator[str]) -> None:
     from maia_git.usecases.runtime import Runtime
 
     runtime = Runtime(top)
+    encoded: dict[Any, str] = {}  # each answer's JSON, after its user id, encoded once
+    out, batch = sys.stdout, []
     for user in users:
         served = runtime.prompt(exp_id, user)
-        line = {"user_id": user, **served.to_dict()}
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        rest = encoded.get(served)
+        if rest is None:
+            rest = encoded[served] = json.dumps(served.to_dict(), ensure_ascii=False)[1:]
+        batch.append(f'{{"user_id": {json.dumps(user, ensure_ascii=False)}, {rest}\n')
+        if len(batch) >= 1024:
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
     runtime.close()
 
 
