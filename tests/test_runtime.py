@@ -413,3 +413,20 @@ def test_pseudonymous_id_is_an_hmac_under_a_key_from_the_environment(
     assert pseudonymous_id("nathan@example.com", key="x" * 16) != expected[:32]
     with pytest.raises(UsageError, match="at least 16 bytes"):
         pseudonymous_id("nathan@example.com", key="short")
+
+
+def test_the_documented_openssl_command_gives_the_same_pseudonymous_id() -> None:
+    import shutil
+
+    from maia_git import pseudonymous_id
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key = "0123456789abcdef0123"
+    proc = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", key],
+        input=b"nathan@example.com",
+        capture_output=True,
+        check=True,
+    )
+    assert proc.stdout.split()[-1].decode()[:32] == pseudonymous_id("nathan@example.com", key)
