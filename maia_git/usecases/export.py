@@ -18,6 +18,7 @@ from pathlib import Path
 from maia_git.core.ids import check_id
 from maia_git.errors import UsageError
 from maia_git.storage import git, segments, state
+from maia_git.usecases.pins import pinned_blobs
 from maia_git.warehouse import manifest
 from maia_git.warehouse.parquet import write_segment
 from maia_git.workspace import Workspace
@@ -104,11 +105,12 @@ def _export_one(ws: Workspace, tx: object, result: Exported, root: str, today: s
     if "://" in base:
         raise UsageError("export writes to a local folder; copy it to object storage afterwards")
     blobs = _blob_ids(ws, result.segments)
+    pinned = pinned_blobs(ws.repo, result.exp_id)
     for rel in result.segments:
         day = _DAY.search(rel)
         name = rel.split("/interactions/", 1)[1].removesuffix(".jsonl").replace("/", "__")
         part = f"experiment={result.exp_id}/date={day[1] if day else today}/{name}.parquet"
-        written = write_segment(ws.top / rel, rel, Path(base) / part)
+        written = write_segment(ws.top / rel, rel, Path(base) / part, pinned)
         data["files"].append({"segment": rel, "blob": blobs[rel], "parquet": part,
                               "rows": written.rows, "bytes": written.size,
                               "sha256": written.sha256})  # fmt: skip

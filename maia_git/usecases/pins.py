@@ -81,3 +81,11 @@ def effective(repo: git.Repo, experiment: Experiment, status: Status) -> Experim
 def blob_ids(experiment: Experiment) -> dict[str, str]:
     """``{arm: blob id}`` of the pins (empty when there are none)."""
     return {arm: pin.blob for arm, pin in experiment.pins.items()}
+
+
+def pinned_blobs(repo: git.Repo, exp_id: str) -> dict[str, str]:
+    """``{arm: pinned blob id}`` of an experiment (backfilled for one started before pins)."""
+    from maia_git.storage import state
+
+    entry = state.load_entry(repo.top, exp_id)
+    return blob_ids(effective(repo, state.load_experiment(repo.top, exp_id), entry.status))

@@ -22,6 +22,7 @@ from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
 from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import segments, state
+from maia_git.usecases.pins import pinned_blobs
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
@@ -197,11 +198,13 @@ def _remaining_as_ndjson(ws: Workspace, exp_id: str, exported: Any) -> Iterator[
     if not rels:
         yield None
         return
+    pinned = pinned_blobs(ws.repo, exp_id)
     fd, path = tempfile.mkstemp(suffix=".ndjson")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for rel in rels:
-                write_ndjson(segment_rows(ws.top / rel, segments.shown(ws.repo, rel)), out)
+                shown = segments.shown(ws.repo, rel)
+                write_ndjson(segment_rows(ws.top / rel, shown, pinned), out)
         yield path
     finally:
         os.unlink(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,18 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_segment(segment: Path, rel: str, out: Path) -> Written:
-    """Convert one segment to ``out`` (written to a temp name, then renamed)."""
+def write_segment(
+    segment: Path, rel: str, out: Path, pins: Mapping[str, str] | None = None
+) -> Written:
+    """Convert one segment to ``out`` (written to a temp name, then renamed); with ``pins``, a
+    line whose ``prompt_blob`` is not its arm's pin becomes an error row."""
     duckdb = engines.need("duckdb")
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_json = tempfile.mkstemp(suffix=".ndjson")
     partial = out.with_name(out.name + ".partial")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            rows = write_ndjson(segment_rows(segment, rel), handle)
+            rows = write_ndjson(segment_rows(segment, rel, pins), handle)
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")

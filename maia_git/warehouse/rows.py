@@ -14,7 +14,7 @@ second (``:60``) is the next minute's first instant, as PostgreSQL reads it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,12 @@ SCHEMA: dict[str, str] = {
 _MAX_BIGINT = (1 << 63) - 1
 
 
-def typed_row(obj: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """The published columns of a parsed line, or None and why it cannot count."""
-    problem = check_line(obj)
+def typed_row(
+    obj: Any, pins: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The published columns of a parsed line, or None and why it cannot count (with ``pins``,
+    ``{arm: blob id}``, a line served another prompt than its arm's pin does not count)."""
+    problem = check_line(obj, pins=pins)
     if problem:
         return None, problem
     tokens = obj.get("tokens")
@@ -68,13 +71,15 @@ _NULLS = dict.fromkeys(("ts", "user_id", "arm", "success", "quality_score", "tok
                         "latency_ms", "interaction_id"))  # fmt: skip
 
 
-def segment_rows(path: Path, rel: str) -> Iterator[dict[str, Any]]:
+def segment_rows(
+    path: Path, rel: str, pins: Mapping[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
     """Every line of one segment as a row (blank lines, which hold nothing, are skipped)."""
     for number, item in read_lines(path):
         row: dict[str, Any] | None = None
         problem: str | None = item if isinstance(item, str) else None
         if not isinstance(item, str):
-            row, problem = typed_row(item)
+            row, problem = typed_row(item, pins)
         out = dict(_NULLS) if row is None else row
         out.update(segment=rel, line=number, error=problem)
         yield out

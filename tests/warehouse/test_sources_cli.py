@@ -171,3 +171,34 @@ def test_synced_segments_export_and_pending_records_still_count(
     for key in ("control", "treatment", "duplicate_lines", "invalid_lines", "decision"):
         _same(mine[key], theirs[key], key)
     assert theirs["duplicate_lines"] > 0
+
+
+def test_a_line_served_another_prompt_counts_as_invalid_before_and_after_export(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    from maia_git.api import ABTestingFramework
+    from maia_git.storage import state
+    from maia_git.usecases.recording import Recorder
+
+    exp_id = new_exp(maia, ws)
+    assert maia("exp", "start", exp_id, cwd=ws).code == 0
+    framework = ABTestingFramework(ws)
+    for i in range(40):
+        assert framework.record_interaction(exp_id, f"u{i}", i % 2 == 0, interaction_id=f"i{i}")
+    framework.close()
+    pending = Recorder(ws).shard(exp_id)
+    line = json.loads(pending.read_text().splitlines()[0])
+    other = "treatment" if line["arm"] == "control" else "control"
+    stray = {**line, "interaction_id": "stray",
+             "prompt_blob": state.load_experiment(ws, exp_id).pins[other].blob}  # fmt: skip
+    with pending.open("a") as f:
+        f.write(json.dumps(stray) + "\n")
+    assert maia("sync", cwd=ws).code == 0
+    before = json.loads(maia("exp", "analyze", exp_id, "--json", cwd=ws).out)
+    exported = maia("logs", "export", exp_id, "--to", "pq", "--json", cwd=ws)
+    assert exported.code == 0, exported.err
+    after = json.loads(maia("exp", "analyze", exp_id, "--json", cwd=ws).out)
+    assert before["invalid_lines"] == after["invalid_lines"] == 1
+    for arm in ("control", "treatment"):
+        assert before[arm]["n"] == after[arm]["n"]
+    assert before["control"]["n"] + before["treatment"]["n"] == 40
