@@ -270,7 +270,7 @@ def test_promotion_that_would_rewrite_another_pinned_prompt_is_refused(ws: Path,
     assert refused.code == 1
     assert refused.err.strip().endswith(
         f"error: not promoting {winner}: it would rewrite agents/helper.md, the control prompt "
-        f"of {other} (active); finish {other} first, or use --force --reason TEXT"
+        f"of {other} (active); finish {other} first, or use --force --note TEXT"
     )
     assert snapshot(ws) == snap
     assert maia("exp", "pause", other, cwd=ws).code == 0

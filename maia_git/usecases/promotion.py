@@ -246,7 +246,7 @@ def _refuse_trampling(ws: Workspace, exp_id: str, target: str) -> None:
         if arms:
             raise MaiaError(
                 f"not promoting {exp_id}: it would rewrite {target}, the {arms[0]} prompt of "
-                f"{other} ({entry.status}); finish {other} first, or use --force --reason TEXT"
+                f"{other} ({entry.status}); finish {other} first, or use --force --note TEXT"
             )
 
 
