@@ -5,10 +5,12 @@ The analysis at a cut-off is the analysis of the lines stamped up to that time, 
 code path as ``maia exp analyze``: the same shard reader (``storage.logscan``, with its line rules
 and its interaction-id de-duplication) and the same promotion rule (``analysis.analyze_sums``).
 Each shard's raw lines are sorted into one temporary file per time bucket by their parsed ``ts``;
-each bucket is read like a shard, and the buckets' sums are added up in time order. So the last
-point counts exactly the lines the analysis counts, and the whole costs about two reads of the
-logs, in the memory of one batch. (A line whose ``ts`` cannot be read is invalid to the analysis
-too; it goes to the last bucket, where the reader reports it as the analysis would.)
+each bucket is read like a shard, and the buckets' per-user totals are merged in time order (a
+user's lines may fall in several buckets), the arms' per-user sums formed again at each point.
+So the last point counts exactly the lines and users the analysis counts, and the whole costs
+about two more reads of the logs, in the memory of one batch and the per-user totals. (A line
+whose ``ts`` cannot be read is invalid to the analysis too; it goes to the last bucket, where the
+reader reports it as the analysis would.)
 """
 
 from __future__ import annotations
