@@ -7,7 +7,7 @@ processes, interleaved round-robin so that load on a shared machine falls on all
 
 - ``maia exp analyze --json`` cold (``.git/maia-cache`` removed before each run) and warm;
 - DuckDB (``read_json`` + ``GROUP BY arm``: count, successes, quality mean and sd, tokens and
-  latency means) in its own process, the reference (issue 5); DuckDB is the benchmark's extra;
+  latency means) in its own process, the reference; DuckDB is the benchmark's extra;
 - ``python -c pass``, so that "beyond process start" can be reported.
 
 Peak memory (``ru_maxrss`` of the child, from ``os.wait4``) is taken for a log a tenth the size,

@@ -3,7 +3,7 @@
     python bench/bench_append.py                 # everything
     python bench/bench_append.py --only append   # or: assign, read
 
-Targets (issue 4): batch assignment >= 80% of a bare hashlib.md5 loop over the same users;
+Targets: batch assignment >= 80% of a bare hashlib.md5 loop over the same users;
 appending >= 20,000 records/s from one process and >= 10,000/s in total from 16 processes;
 reading a 1,000,000-line log in a few seconds.
 """

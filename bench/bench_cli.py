@@ -2,7 +2,7 @@
 
     python bench/bench_cli.py [--quick] [--out FILE]
 
-Target (issue 11): each at most 2x ``python -c "import click"``, and neither imports scipy or
+Target: each at most 2x ``python -c "import click"``, and neither imports scipy or
 GitPython (checked with ``python -X importtime``, which lists every module a process imports).
 """
 
@@ -34,9 +34,9 @@ from _common import (
 from bench_transition import Workspace, build_workspace
 
 TARGET = 2.0
-# Top-level module names that must never be imported by these commands (DESIGN.md, NOTES.md).
+# Top-level module names that must never be imported by these commands.
 FORBIDDEN = {"scipy": "scipy", "git": "GitPython"}
-# Imported only when used (NOTES.md): reported, not a failure.
+# Imported only when used: reported, not a failure.
 LAZY = ("ruamel", "filelock", "numpy")
 USER = "alice@example.com"
 

@@ -2,7 +2,7 @@
 
     python bench/bench_record.py [--quick] [--out FILE]
 
-Targets (issue 11): ``maia_git.core.assign.assign_many`` at least 0.8x a bare ``hashlib.md5`` loop
+Targets: ``maia_git.core.assign.assign_many`` at least 0.8x a bare ``hashlib.md5`` loop
 over the same users; ``Recorder.record`` at least 0.3x raw ``os.write`` of the same lines with
 ``O_APPEND``, from one process and from 16 at once, with no line lost.
 

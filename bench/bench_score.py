@@ -3,7 +3,7 @@
     python bench/bench_score.py                       # table on stdout
     python bench/bench_score.py --out score.json      # and the numbers as JSON
 
-Target (issue 7): scoring one response takes well under a millisecond in the library. Each case
+Target: scoring one response takes well under a millisecond in the library. Each case
 is timed with timeit, best of --repeat runs of --number calls (the best run is the one least
 disturbed by the rest of the machine).
 """
@@ -32,7 +32,7 @@ from maia_git.usecases.init import settings_text  # noqa: E402
 from maia_git.usecases.scores import average, evaluate  # noqa: E402
 from maia_git.workspace import Workspace  # noqa: E402
 
-# The Phase 4 guide's example (section 1): every field perfect.
+# The example response of docs/scoring.md: every field perfect.
 GUIDE: dict[str, Any] = {
     "status": "completed",
     "requirements": ["req1", "req2", "req3"],

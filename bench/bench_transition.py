@@ -2,7 +2,7 @@
 
     python bench/bench_transition.py [--quick] [--out FILE]
 
-Target (issue 11): a transition costs at most 1.5x what our dependencies set as the floor for one
+Target: a transition costs at most 1.5x what our dependencies set as the floor for one
 commit: ``git add`` + ``git commit`` of the same file in the same repository, plus
 ``python -c "import click, ruamel.yaml, filelock"``.
 

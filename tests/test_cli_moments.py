@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
 import time
@@ -96,17 +97,21 @@ def test_the_report_column_follows_the_threshold(ws: Path, maia) -> None:
 
 
 HOLD = """
-import sys, time
+import os, sys, time
 from filelock import FileLock
 lock = FileLock(sys.argv[1], thread_local=False)
 lock.acquire()
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline and not os.path.exists(sys.argv[1] + ".release"):
+    time.sleep(0.05)
 lock.release()
 """
 
 
 def _hold_lock(ws: Path, seconds: float) -> subprocess.Popen[str]:
+    """Hold the workspace lock for ``seconds``, or until ``_release`` is called."""
+    (ws / ".git" / "maia.lock.release").unlink(missing_ok=True)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(ws / ".git" / "maia.lock"), str(seconds)],
         stdout=subprocess.PIPE,
@@ -114,6 +119,12 @@ def _hold_lock(ws: Path, seconds: float) -> subprocess.Popen[str]:
     )
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     return holder
+
+
+def _release(ws: Path, holder: subprocess.Popen[str]) -> None:
+    (ws / ".git" / "maia.lock.release").touch()
+    holder.wait(timeout=30)
+    (ws / ".git" / "maia.lock.release").unlink(missing_ok=True)
 
 
 def _dead_pid() -> int:
@@ -125,7 +136,7 @@ def _dead_pid() -> int:
 def test_the_lock_message_does_not_name_a_dead_process(ws: Path) -> None:
     new_exp_cli(ws)
     owner = ws / ".git" / "maia.lock.owner"
-    holder = _hold_lock(ws, 30)
+    holder = _hold_lock(ws, 60)
     try:
         import socket
 
@@ -145,36 +156,45 @@ def test_the_lock_message_does_not_name_a_dead_process(ws: Path) -> None:
 
 def test_waiting_for_the_lock_shows_a_progress_line_on_a_terminal_only(ws: Path) -> None:
     new_exp_cli(ws)
-    holder = _hold_lock(ws, 2.5)
+    holder = _hold_lock(ws, 60)  # released once the progress line has been seen
     master, slave = pty.openpty()
+    seen = b""
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "maia_git", "exp", "start", "exp_001"],
             cwd=ws,
             stdout=subprocess.PIPE,
             stderr=slave,
-            text=True,
         )
         os.close(slave)
-        seen = b""
-        deadline = time.monotonic() + 30
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                seen += os.read(master, 4096)
-            except OSError:
-                break
-        proc.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while b"waiting for the workspace lock" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        _release(ws, holder)
+        assert proc.wait(timeout=60) == 0
     finally:
         os.close(master)
-        holder.wait()
-    assert proc.returncode == 0
+        if holder.poll() is None:
+            _release(ws, holder)
     assert b"waiting for the workspace lock" in seen
     # Not on a terminal: no progress line, only the outcome.
     git(ws, "reset", "-q", "--hard", "HEAD~1")
-    holder = _hold_lock(ws, 1.5)
-    quiet = run(ws, ["exp", "start", "exp_001"])
-    holder.wait()
-    assert quiet.returncode == 0 and "waiting" not in quiet.stderr
+    holder = _hold_lock(ws, 60)
+    quiet_proc = subprocess.Popen(
+        [sys.executable, "-m", "maia_git", "exp", "start", "exp_001"],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)  # long enough for a progress line, were there one
+    _release(ws, holder)
+    _out, err = quiet_proc.communicate(timeout=60)
+    assert quiet_proc.returncode == 0 and "waiting" not in err
 
 
 def test_a_stale_git_index_lock_is_explained_not_quoted(ws: Path, maia) -> None:

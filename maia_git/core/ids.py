@@ -1,6 +1,6 @@
 """Identifiers: experiment ids, agent names and writer names.
 
-One pattern for all three (DESIGN.md): ``^[a-z0-9][a-z0-9_-]{0,63}$``, minus names that git,
+One pattern for all three: ``^[a-z0-9][a-z0-9_-]{0,63}$``, minus names that git,
 the file system or YAML would treat as something else.
 """
 

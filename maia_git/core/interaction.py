@@ -1,6 +1,6 @@
 """One interaction-log line: validating a line someone wrote, and making one to record.
 
-The rules are those of ``maia_git/spec/interaction.schema.json`` (DESIGN.md, "Interaction logs"),
+The rules are those of ``maia_git/spec/interaction.schema.json``,
 written out by hand so that checking a million lines needs no jsonschema and stays fast. Fields the
 schema does not name are allowed and ignored, so a newer writer's extra field never makes an older
 reader drop the line.

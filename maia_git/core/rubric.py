@@ -1,6 +1,6 @@
 """The quality rubric: the response it reads, the formula of each criterion, and the weights.
 
-A response description has the fields of the scorer example in the Phase 4 guide (section 1).
+A response description has the fields listed in docs/scoring.md.
 Each criterion earns 0-100 from parts whose points add up to 100; docs/scoring.md states every
 formula and must change with this file.
 """

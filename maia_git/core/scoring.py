@@ -15,7 +15,7 @@ from maia_git.core.ids import check_id
 from maia_git.core.rubric import DEFAULT_RUBRIC, Criterion, Part, Rubric, show, validate_response
 from maia_git.errors import UsageError
 
-# Lower bound of each band, best first (the Phase 4 guide's "Score Interpretation").
+# Lower bound of each band, best first (docs/scoring.md).
 BANDS = (("exceptional", 90.0), ("good", 75.0), ("acceptable", 60.0), ("poor", 0.0))
 POOR_BELOW = 60.0
 

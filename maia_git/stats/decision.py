@@ -1,4 +1,4 @@
-"""The promotion rule (DESIGN.md, "Analysis and promotion"); every count is of users.
+"""The promotion rule (docs/analysis.md); every count is of users.
 
 promote         every condition holds: at least ``min_samples`` users per arm, no sample ratio
                 mismatch (distinct users against the split), relative lift above ``min_lift``,

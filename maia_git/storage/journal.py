@@ -13,7 +13,7 @@ live process may hold. A lock (``index.lock``, ``HEAD.lock``, the branch's ref l
 ``next-index-*.lock``) is deleted only when the journal says a maia transaction was committing
 when it was killed **and** no process may hold it: no git process works in this repository and
 no process at all (libgit2 and JGit tools included) has a lock file open. Killing Python alone
-leaves its git child running, and that child still owns the lock (NOTES.md). Where processes
+leaves its git child running, and that child still owns the lock. Where processes
 cannot be inspected (no ``/proc``: macOS, BSD), maia cannot know, so it deletes nothing and says
 how to remove the lock by hand.
 """

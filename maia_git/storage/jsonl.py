@@ -6,7 +6,7 @@ or interleave. Each write holds a shared ``flock`` on the file and first checks 
 names that file: ``maia sync`` renames a file of unsynced records away and then takes the lock
 exclusively, after which no writer can add to the renamed file, so sealing it loses nothing
 (``storage.segments``). Reading: every bad line becomes an error entry with its line
-number, so one broken line never stops the rest (DESIGN.md, "Interaction logs").
+number, so one broken line never stops the rest (maia_git/spec/interaction.schema.json).
 """
 
 from __future__ import annotations

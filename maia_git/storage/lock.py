@@ -1,7 +1,8 @@
 """The workspace lock: ``.git/maia.lock`` (flock, released by the kernel if maia dies).
 
-The lock file itself is never written or deleted (NOTES.md: deleting it broke mutual exclusion);
-the holder's process id goes in a side file so that a waiter that times out can name it.
+The lock file itself is never written or deleted (deleting it broke mutual exclusion in filelock
+3.20.4-3.29.4); the holder's process id goes in a side file so that a waiter that times out can
+name it.
 
 There is no way to turn the lock off in the product. The stress test's negative control (which
 shows that the lock is what keeps concurrent writers correct) replaces ``WorkspaceLock``'s
@@ -35,7 +36,7 @@ class WorkspaceLock:
 
         try:
             # filelock 4 unlinks the lock file on release unless told not to; a deleted lock
-            # file lets two processes hold "the" lock at once (NOTES.md).
+            # file lets two processes hold "the" lock at once.
             lock = FileLock(
                 str(self.path), timeout=self.timeout, thread_local=False, preserve_lock_file=True
             )

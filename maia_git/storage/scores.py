@@ -1,6 +1,6 @@
 """Quality scores on disk: one line per score, under ``scores/<agent>/<YYYY-MM>/``.
 
-Scores are appended outside transactions, like interaction logs (DESIGN.md): a runtime appends
+Scores are appended outside transactions, like interaction logs: a runtime appends
 to its pending file in the git directory (``storage.segments``, one ``O_APPEND`` write a line, so
 any number of processes can score at once without a lock), and ``maia sync`` seals them into
 segments ``scores/<agent>/<YYYY-MM>/<writer>/...jsonl``. A month file

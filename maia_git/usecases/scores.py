@@ -1,7 +1,7 @@
 """Quality scores: the workspace's rubric, scoring a response (and keeping the score), averages
 over a time window and the per-agent report.
 
-Scores are appended without a transaction (DESIGN.md: logs and scores are recorded outside
+Scores are appended without a transaction (like logs, scores are recorded outside
 transactions and committed by `maia sync`); every check runs before the one append.
 """
 
