@@ -1,7 +1,8 @@
 """One interaction-log line: validating a line someone wrote, and making one to record.
 
-The rules are those of ``maia_git/spec/interaction.schema.json``,
-written out by hand so that checking a million lines needs no jsonschema and stays fast. Fields the
+Each field's check is derived from the table of field rules in ``core.fields``, from which the
+published schema (``maia_git/spec/interaction.schema.json``) and the column checks of the fast
+reader are derived too; checking a million lines needs no jsonschema and stays fast. Fields the
 schema does not name are allowed and ignored, so a newer writer's extra field never makes an older
 reader drop the line.
 """
@@ -9,22 +10,19 @@ reader drop the line.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from maia_git.core import assign
+from maia_git.core import assign, fields
 from maia_git.core.assign import ARMS, user_id_problem
+from maia_git.core.fields import BLOB_PATTERN as BLOB_PATTERN  # read from here by older code
+from maia_git.core.fields import FIELDS, Field, bound
+from maia_git.core.fields import MAX_LATENCY_MS as MAX_LATENCY_MS
+from maia_git.core.fields import MAX_TOKENS as MAX_TOKENS
+from maia_git.core.fields import REQUIRED as REQUIRED
+from maia_git.core.fields import TS_PATTERN as TS_PATTERN
 from maia_git.errors import UsageError
-
-REQUIRED = ("ts", "user_id", "arm", "success")
-
-# RFC 3339 date-time in UTC: "Z" or "+00:00" ("-00:00" means "offset unknown", so it is refused).
-TS_PATTERN = re.compile(
-    r"([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|\+00:00)"
-)
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -54,24 +52,28 @@ def _success_problem(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-def _quality_problem(value: Any) -> str | None:
-    if _is_number(value) and 0 <= value <= 100:
-        return None
-    return "must be a number from 0 to 100"
+def _number_rule(f: Field) -> Callable[[Any], str | None]:
+    low, high = f.low, f.high
+    assert low is not None and high is not None
+    message = f"must be a number from {bound(low)} to {bound(high)}"
+
+    def problem(value: Any) -> str | None:
+        return None if _is_number(value) and low <= value <= high else message
+
+    return problem
 
 
-# A count of tokens is exact in a double up to 2^53, and a latency of 1e15 ms is 31,000 years:
-# within these bounds no per-user or per-arm sum of the analysis can overflow.
-MAX_TOKENS = (1 << 53) - 1
-MAX_LATENCY_MS = 1e15
+def _integer_rule(f: Field) -> Callable[[Any], str | None]:
+    low, high = f.low, f.high
+    assert low is not None and high is not None
+    message = f"must be an integer from {bound(low)} to {bound(high)}"
 
+    def problem(value: Any) -> str | None:
+        # JSON Schema's "integer" is a mathematical integer, so a line holding 12.0 is valid.
+        integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return None if _is_number(value) and integral and low <= value <= high else message
 
-def _tokens_problem(value: Any) -> str | None:
-    # JSON Schema's "integer" is a mathematical integer, so a line holding 12.0 is valid.
-    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if _is_number(value) and integral and 0 <= value <= MAX_TOKENS:
-        return None
-    return f"must be an integer from 0 to {MAX_TOKENS}"
+    return problem
 
 
 def _recorded_tokens_problem(value: Any) -> str | None:
@@ -81,33 +83,28 @@ def _recorded_tokens_problem(value: Any) -> str | None:
     return f"must be an integer from 0 to {MAX_TOKENS}"
 
 
-def _latency_problem(value: Any) -> str | None:
-    if _is_number(value) and 0 <= value <= MAX_LATENCY_MS:
-        return None
-    return "must be a number from 0 to 1e15"
-
-
-# A git object id: SHA-1 (40 hex digits) or SHA-256 (64), lower case as git prints them.
-BLOB_PATTERN = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")
-
-
 def _blob_problem(value: Any) -> str | None:
     if isinstance(value, str) and BLOB_PATTERN.fullmatch(value):
         return None
     return "must be a git blob id (40 or 64 lower-case hex digits)"
 
 
-FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "ts": _ts_problem,
-    "user_id": user_id_problem,
-    "arm": _arm_problem,
-    "success": _success_problem,
-    "quality_score": _quality_problem,
-    "tokens": _tokens_problem,
-    "latency_ms": _latency_problem,
-    # The same rule as user ids: non-empty, no control characters, encodable as UTF-8.
-    "interaction_id": user_id_problem,
+_RULES: dict[str, Callable[[Field], Callable[[Any], str | None]]] = {
+    fields.TIMESTAMP: lambda f: _ts_problem,
+    # Text (user ids, interaction ids): non-empty, no control characters, encodable as UTF-8.
+    fields.TEXT: lambda f: user_id_problem,
+    fields.ARM: lambda f: _arm_problem,
+    fields.BOOLEAN: lambda f: _success_problem,
+    fields.NUMBER: _number_rule,
+    fields.INTEGER: _integer_rule,
+    fields.BLOB: lambda f: _blob_problem,
 }
+# Each field's check, derived from the table in ``core.fields``.
+FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {f.name: _RULES[f.kind](f) for f in FIELDS}
+_quality_problem = FIELD_CHECKS["quality_score"]
+_latency_problem = FIELD_CHECKS["latency_ms"]
+
+
 # The git blob id of the prompt the runtime served. Like the arm, it is also checked against the
 # experiment (it must be the pin of the line's arm), so it is kept apart from the plain fields.
 PROMPT_BLOB = "prompt_blob"
@@ -138,12 +135,9 @@ def check_line(
         expected = assign.arm(experiment_id, obj["user_id"], control_share)
         if obj["arm"] != expected:
             return f"arm {obj['arm']} is not the assignment of this user ({expected})"
-    if PROMPT_BLOB in obj:
-        problem = _blob_problem(obj[PROMPT_BLOB])
-        if problem:
-            return f"{PROMPT_BLOB} {problem}"
-        if pins and obj[PROMPT_BLOB] != pins.get(obj["arm"]):
-            return blob_mismatch(obj["arm"], obj[PROMPT_BLOB], pins.get(obj["arm"]))
+    # A prompt_blob's form is checked above; here, that it is the pin of its arm.
+    if PROMPT_BLOB in obj and pins and obj[PROMPT_BLOB] != pins.get(obj["arm"]):
+        return blob_mismatch(obj["arm"], obj[PROMPT_BLOB], pins.get(obj["arm"]))
     return None
 
 

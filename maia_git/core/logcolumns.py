@@ -1,10 +1,10 @@
 """A batch of parsed interaction-log lines checked and added up column by column.
 
 ``Columns.valid`` accepts a batch only if ``core.interaction.check_line`` accepts every line of
-it, with C-level ``map``/``set``/``min``/``max`` over one list per field instead of a Python loop
-per line; it may refuse valid lines, which the caller then checks one by one. ``Columns.add_to``
-adds the lines of one arm to its per-user totals. ``storage.logscan`` reads the files and feeds
-these batches.
+it (both follow the table of field rules in ``core.fields``), with C-level ``map``/``set``/
+``min``/``max`` over one list per field instead of a Python loop per line; it may refuse valid
+lines, which the caller then checks one by one. ``Columns.add_to`` adds the lines of one arm to
+its per-user totals. ``storage.logscan`` reads the files and feeds these batches.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from functools import partial
 from itertools import compress, repeat
 from operator import is_not, itemgetter
 from typing import Any
 
+from maia_git.core import fields
 from maia_git.core.assign import ARMS, assign_many
-from maia_git.core.interaction import BLOB_PATTERN, MAX_LATENCY_MS, MAX_TOKENS, TS_PATTERN
+from maia_git.core.fields import BLOB_PATTERN, FIELDS, TS_PATTERN, Field
 from maia_git.stats import users as U
 from maia_git.stats.users import UserTotals
 
@@ -64,18 +66,27 @@ class Columns:
         """True only if ``check_line`` accepts every line. (It may refuse valid lines, which
         then go through ``check_line``.) Cheap checks first: the arm check hashes users."""
         return (
-            set(map(type, self.success)) == {bool}
-            and set(map(type, self.arm)) == {str}
-            and set(self.arm) <= _ARM_SET
-            and _texts(self.user_id, required=True)
-            and _texts(self.ids, required=False)
-            and self._numbers("quality", _REAL, 0, 100)
-            and self._numbers("tokens", _INT, 0, MAX_TOKENS)
-            and self._numbers("latency", _REAL, 0, MAX_LATENCY_MS)
-            and _timestamps(self.ts)
+            all(map(self._holds, _BY_COST))
             and self._blobs_served(pins)
             and self.arm == list(map(_ARM, assign_many(experiment_id, self.user_id, control_share)))
         )
+
+    def _holds(self, f: Field) -> bool:
+        """The rule of ``f`` (``core.fields``) on its whole column."""
+        column = getattr(self, f.column)
+        if f.kind == fields.BOOLEAN:
+            return set(map(type, column)) == {bool}
+        if f.kind == fields.ARM:
+            return set(map(type, column)) == {str} and set(column) <= _ARM_SET
+        if f.kind == fields.TEXT:
+            return _texts(column, required=f.required)
+        if f.kind in (fields.NUMBER, fields.INTEGER):
+            assert f.low is not None and f.high is not None
+            allowed = _REAL if f.kind == fields.NUMBER else _INT
+            return self._numbers(f.column, allowed, f.low, f.high)
+        if f.kind == fields.TIMESTAMP:
+            return _timestamps(column)
+        return f.kind == fields.BLOB  # with the pins, in _blobs_served
 
     def _blobs_served(self, pins: Mapping[str, str] | None) -> bool:
         """Each ``prompt_blob`` (optional) is a blob id, and with pins its arm's pinned one."""
@@ -116,9 +127,12 @@ class Columns:
             totals.add(total, picked, values)
 
 
-_KEYS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latency_ms",
-         "interaction_id", "prompt_blob")  # fmt: skip
-_FIELDS = ("ts", "user_id", "arm", "success", "quality", "tokens", "latency", "ids", "blobs")
+_KEYS = tuple(f.name for f in FIELDS)
+_FIELDS = tuple(f.column for f in FIELDS)
+# Cheap checks first: the timestamps take a regular expression call per line.
+_COST = {fields.BOOLEAN: 0, fields.ARM: 1, fields.TEXT: 2, fields.NUMBER: 3, fields.INTEGER: 3,
+         fields.BLOB: 4, fields.TIMESTAMP: 5}  # fmt: skip
+_BY_COST = tuple(sorted(FIELDS, key=lambda f: _COST[f.kind]))
 _NUMBERS = (("quality", U.QUALITY_N, U.QUALITY_SUM), ("tokens", U.TOKENS_N, U.TOKENS_SUM),
             ("latency", U.LATENCY_N, U.LATENCY_SUM))  # fmt: skip
 _ARM_SET = frozenset(ARMS)
@@ -164,3 +178,7 @@ def _calendar_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+if tuple(f.name for f in dataclass_fields(Columns))[: len(_FIELDS)] != _FIELDS:
+    raise ImportError("Columns' lists must be in the order of core.fields.FIELDS")

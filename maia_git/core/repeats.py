@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from maia_git.core.interaction import TS_PATTERN
+from maia_git.core.fields import TS_PATTERN
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

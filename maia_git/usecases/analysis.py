@@ -14,6 +14,7 @@ before is not even merged again (``storage.statcache``). Which files hold the lo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from statistics import StatisticsError
 from typing import Any
@@ -22,7 +23,7 @@ from maia_git import stats
 from maia_git.core.ids import check_id
 from maia_git.core.models import Experiment
 from maia_git.core.settings import Settings
-from maia_git.errors import UsageError
+from maia_git.errors import MaiaError, UsageError
 from maia_git.stats import Analysis, ArmStats, Plan, Reason
 from maia_git.stats.users import UserTotals
 from maia_git.storage import segments, state
@@ -207,6 +208,38 @@ class _Collector:
 
     def _ids(self, s: _Shard) -> set[int] | None:
         return self.cache.load_ids(s.key, s.entry.id_count) if s.key is not None else None
+
+
+def counted_lines(ws: Workspace, exp_id: str) -> Iterator[dict[str, Any]]:
+    """Each log line the analysis counts, one by one, for readers that need the lines (the CI
+    chart): the same files, the same line rules (``core.fields`` through ``check_line``, the
+    experiment's split and pins), and of a repeated interaction id the copy that
+    ``core.repeats`` names. Slower than the analysis's reader; the same lines."""
+    from maia_git.core.interaction import check_line
+    from maia_git.core.repeats import copy_order
+    from maia_git.storage.jsonl import read_lines
+
+    entry = state.load_entry(ws.top, exp_id)
+    experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
+    share, blobs = experiment.control_share, pins.blob_ids(experiment)
+    best: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+    for rel in log_files(ws, exp_id):
+        try:
+            lines = list(read_lines(ws.top / rel))
+        except (OSError, MaiaError):
+            continue  # the analysis reports it
+        for _, item in lines:
+            if isinstance(item, str) or check_line(item, exp_id, share, blobs) is not None:
+                continue
+            key = item.get("interaction_id")
+            if key is None:
+                yield item
+                continue
+            order = copy_order(item, exp_id)
+            if key not in best or order < best[key][0]:
+                best[key] = (order, item)
+    for _, item in best.values():
+        yield item
 
 
 def log_files(ws: Workspace, exp_id: str) -> list[str]:

@@ -21,7 +21,6 @@ from maia_git.errors import MaiaError, NotFound, UsageError
 from maia_git.storage import git, state
 from maia_git.storage.branch import blob_of
 from maia_git.storage.jsonl import read_lines
-from maia_git.storage.segments import log_files
 from maia_git.workspace import Workspace
 
 _LOG_PATH = re.compile(r"experiments/([^/]+)/interactions/.+\.jsonl")
@@ -78,25 +77,23 @@ def completion_series(ws: Workspace, exp_id: str, points: int = 12) -> dict[str,
     Counts are kept per timestamp prefix, coarsened whenever there are too many buckets, so the
     memory stays bounded however long the log is.
     """
+    from maia_git.usecases.analysis import counted_lines
+
     buckets: dict[str, list[int]] = {}
     width = 0
-    for shard in log_files(ws.repo, exp_id).files:
-        for _, record in _lines(ws.top / shard):
-            if not (
-                isinstance(record, dict)
-                and isinstance(record.get("ts"), str)
-                and record.get("arm") in ("control", "treatment")
-                and isinstance(record.get("success"), bool)
-            ):
-                continue
-            counts = buckets.setdefault(record["ts"][: _PRECISIONS[width]], [0, 0, 0, 0])
-            offset = 0 if record["arm"] == "control" else 2
-            counts[offset] += 1
-            counts[offset + 1] += record["success"]
-            if len(buckets) > _MAX_BUCKETS and width + 1 < len(_PRECISIONS):
-                width += 1
-                buckets = _coarsen(buckets, _PRECISIONS[width])
-    return _cumulative(buckets, points)
+    totals = [0, 0, 0, 0]
+    # The lines the analysis counts, and only those: the chart never disagrees with the table.
+    for record in counted_lines(ws, exp_id):
+        counts = buckets.setdefault(record["ts"][: _PRECISIONS[width]], [0, 0, 0, 0])
+        offset = 0 if record["arm"] == "control" else 2
+        for into in (counts, totals):
+            into[offset] += 1
+            into[offset + 1] += record["success"]
+        if len(buckets) > _MAX_BUCKETS and width + 1 < len(_PRECISIONS):
+            width += 1
+            buckets = _coarsen(buckets, _PRECISIONS[width])
+    counted = {"control": totals[:2], "treatment": totals[2:]}  # [lines, successes] per arm
+    return _cumulative(buckets, points) | {"counted": counted}
 
 
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
