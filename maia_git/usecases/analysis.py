@@ -305,8 +305,11 @@ def _total(
     invalid = duplicates = 0
     for s in shards:
         scan = s.entry.scan
-        control.merge(scan.control)
-        treatment.merge(scan.treatment)
+        if not len(control) and not len(treatment):
+            control, treatment = scan.control, scan.treatment  # the first: no copy needed
+        else:
+            control.merge(scan.control)
+            treatment.merge(scan.treatment)
         invalid += scan.invalid
         duplicates += scan.duplicates
         shown += [Problem(s.rel, line, error) for line, error in scan.problems]

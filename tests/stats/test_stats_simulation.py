@@ -1,6 +1,6 @@
 """Peeking and clustering: the promotion rule re-analysed after every batch, as CI does.
 
-DESIGN.md: a fixed-horizon test checked again and again promotes a treatment that is no better
+A fixed-horizon test checked again and again promotes a treatment that is no better
 in about 14-17% of experiments; the sequential method must keep that at or below alpha. And
 users talk to the agent many times, with correlated outcomes: analysed per interaction, 8-12% of
 A/A experiments were promoted and the sample-ratio check flagged 35-42% of looks. Per user it
