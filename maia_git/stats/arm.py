@@ -1,6 +1,6 @@
 """The sufficient statistics of one arm: four ratio metrics over its users.
 
-Per arm (CONTRACT.md): ``completion`` (x_u successes, y_u interactions), ``quality`` (x_u the
+Per arm: ``completion`` (x_u successes, y_u interactions), ``quality`` (x_u the
 sum of u's quality scores, y_u how many of u's lines carry one), ``tokens`` and ``latency``
 likewise. ``users`` and ``n`` (interactions) follow from ``completion``. Arms of disjoint users
 add with ``+``; per-user totals (``stats.users``) are what adds across log files.

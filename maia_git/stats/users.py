@@ -117,7 +117,7 @@ class UserTotals:
         return totals
 
     def arm_stats(self) -> ArmStats:
-        """The arm's four ratio metrics (CONTRACT: completion, quality, tokens, latency)."""
+        """The arm's four ratio metrics: completion, quality, tokens, latency."""
         c = self.columns
         return ArmStats(
             _sums(c[SUCCESSES], c[N]),

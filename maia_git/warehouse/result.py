@@ -32,7 +32,7 @@ class ArmSums:
         return {"users": self.users, "n": self.n, "sums": sums}
 
     def arm_stats(self) -> ArmStats:
-        """The per-user ``stats.ArmStats`` these sums hold (CONTRACT's RatioSums per metric)."""
+        """The per-user ``stats.ArmStats`` these sums hold (a RatioSums per metric)."""
         return ArmStats(*(RatioSums(*self.metrics[m]) for m in METRICS))
 
 

@@ -78,7 +78,7 @@ def test_every_source_gives_the_same_analysis(
     assert base["duplicate_lines"] == want["duplicates"]
     assert base["control"]["n"] == want["control"]["n"]
     assert base["control"]["successes"] == want["control"]["sums"]["completion"][1]
-    for arm in ("control", "treatment"):  # the per-user sums of CONTRACT.md, every metric
+    for arm in ("control", "treatment"):  # the per-user sums, every metric
         assert base[arm]["users"] == want[arm]["users"]
         for metric, sums in want[arm]["sums"].items():
             assert list(base[arm]["sums"][metric].values()) == pytest.approx(list(sums)), metric
