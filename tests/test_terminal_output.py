@@ -75,7 +75,7 @@ def test_commit_messages_hold_no_controls(hostile: Path, maia) -> None:
     ("text", "expected"),
     [
         ("a\x1b[31mb", "a\\x1b[31mb"),
-        ("\u009b2J", "\\x9b2J"),
+        ("\u009b2J", "\\u009b2J"),
         ("tab\tand\nnewline", "tab\tand\nnewline"),
         ("\u2028\u202e", "\\u2028\\u202e"),
         ("é€😀", "é€😀"),
@@ -89,3 +89,16 @@ def test_one_line_messages_are_capped() -> None:
     line = escape.line("x" * 1_000_000)
     assert len(line) <= 300 and line.endswith("(1000000 characters)")
     assert "\n" not in escape.line("a\nb") and escape.line("a\nb") == "a\\nb"
+
+
+def test_json_printed_through_the_escaping_stream_stays_valid_json() -> None:
+    # Commands that stream JSON lines with ensure_ascii=False go through the same stream.
+    import io
+
+    from maia_git.cli.terminal import EscapingStream
+
+    value = {"user": "a\x7f\u009b\u2028\u202eb\x1b"}
+    sink = io.StringIO()
+    EscapingStream(sink, keep_cr=False).write(json.dumps(value, ensure_ascii=False))
+    assert json.loads(sink.getvalue()) == value
+    assert not any(c in sink.getvalue() for c in RAW)

@@ -36,10 +36,11 @@ MAX_LINE = 300
 
 
 def _visible(char: str) -> str:
+    """``\\x1b`` for a C0 control, ``\\u009b`` from DEL up: inside a JSON string (printed with
+    ``ensure_ascii=False``, where JSON already escapes C0) the second form is a valid escape of
+    the same character, so JSON output stays valid JSON."""
     code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code < 0x20 else f"\\u{code:04x}"
 
 
 def terminal(text: str) -> str:
