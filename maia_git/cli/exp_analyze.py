@@ -19,8 +19,9 @@ DECISION_COLOURS = {"promote": "green", "keep_running": "yellow", "stop_no_winne
 
 @click.command()
 @click.argument("exp_id", metavar="ID", type=EXPERIMENT_ID)
-@click.option("--method", type=click.Choice(["sequential", "fixed"]), default=None,
-              help="sequential: safe to re-check after every push; fixed: one planned look. "
+@click.option("--method", type=click.Choice(["sequential", "fixed", "bayesian"]), default=None,
+              help="sequential: safe to re-check after every push; fixed: one planned look; "
+                   "bayesian: chance to beat control and expected loss (GrowthBook's). "
                    "Default: maia.yaml's method.")  # fmt: skip
 @json_option
 def analyze(exp_id: str, method: str | None, as_json: bool) -> None:
@@ -96,10 +97,40 @@ def _tests(d: dict[str, Any]) -> list[str]:
     return [
         f"method:       {d['method']} (per user)",
         f"lift:         {_pct(d['lift'], True)} ({interval}){adjusted}",
-        f"p-value:      {_p(d['p_value'])} ({d['method']}, the same statistic as the interval)",
+        _evidence(d),
         f"quality:      {quality}",
+        *(f"{m + ':':<13} {_cost(g)}" for m, g in d["guardrails"].items()),
         f"sample ratio: p = {_p(d['srm_p_value'])} on users ({srm})",
     ]
+
+
+def _evidence(d: dict[str, Any]) -> str:
+    if d["method"] != "bayesian":
+        same = "the same statistic as the interval"
+        return f"p-value:      {_p(d['p_value'])} ({d['method']}, {same})"
+    return (
+        f"bayesian:     chance to beat control {_pct(d['chance_to_win'])} (needs > "
+        f"{d['min_chance_to_win']:.0%}), expected loss {_pct3(d['expected_loss'])} (needs < "
+        f"{_pct3(d['max_expected_loss'])})"
+    )
+
+
+def _pct3(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3%}"
+
+
+def _cost(g: dict[str, Any]) -> str:
+    """A cost guardrail: the change per interaction, its interval and the verdict."""
+    if g["change"] is None:
+        return "not compared (not logged in both arms)"
+    ci = g["ci"]
+    bounds = f", interval {_pct(ci[0], True)} to {_pct(ci[1], True)}" if ci else ""
+    if g["margin"] is None:
+        return f"{_pct(g['change'], True)} per interaction{bounds}; no margin (report only)"
+    over = ci is not None and ci[0] is not None and ci[0] > g["margin"]
+    verdict = "shown" if g["passed"] else "exceeded" if over else "not shown"
+    return (f"{_pct(g['change'], True)} per interaction{bounds}; at most "
+            f"+{g['margin'] * 100:g}%: {verdict}")  # fmt: skip
 
 
 def _log_lines(d: dict[str, Any]) -> list[str]:

@@ -28,6 +28,10 @@ class Settings:
     sequential_tuning: float = DEFAULTS.sequential_tuning
     quality_margin: float = DEFAULTS.quality_margin
     srm_alpha: float = DEFAULTS.srm_alpha
+    tokens_margin: float | None = DEFAULTS.tokens_margin
+    latency_margin: float | None = DEFAULTS.latency_margin
+    min_chance_to_win: float = DEFAULTS.min_chance_to_win
+    max_expected_loss: float = DEFAULTS.max_expected_loss
     remote: str = "origin"
     lock_timeout: float = 30.0
     rubric: Mapping[str, Any] | str | None = None
@@ -51,6 +55,10 @@ class Settings:
             control_share=control_share,
             srm_alpha=self.srm_alpha,
             sequential_tuning=self.sequential_tuning,
+            tokens_margin=self.tokens_margin,
+            latency_margin=self.latency_margin,
+            min_chance_to_win=self.min_chance_to_win,
+            max_expected_loss=self.max_expected_loss,
         )
 
 
@@ -60,11 +68,18 @@ COMMENTS = {
     "min_samples": "users per arm before a promotion can be decided",
     "min_lift": "relative completion-rate lift the treatment must exceed (0.15 = 15%)",
     "alpha": "significance level",
-    "method": "sequential (safe to re-check on every push) or fixed (one planned look)",
+    "method": "sequential (safe to re-check on every push), fixed (one planned look) or bayesian "
+    "(chance to beat control; see docs/analysis.md before choosing it)",
     "sequential_tuning": "planned total users (both arms); the sequential interval is tightest "
     "there",
     "quality_margin": "quality points the treatment may trail control by (non-inferiority)",
     "srm_alpha": "sample-ratio-mismatch is flagged below this p-value",
+    "tokens_margin": "tokens per interaction the treatment may add (0.1 = +10%); null: report only",
+    "latency_margin": "latency per interaction the treatment may add (0.2 = +20%); null: report "
+    "only",
+    "min_chance_to_win": "bayesian method: the chance to beat control must exceed this",
+    "max_expected_loss": "bayesian method: the expected loss of choosing the treatment, relative "
+    "to control's rate, must be below this (0.0025 = 0.25%)",
     "remote": "the remote that promotion branches are pushed to",
     "lock_timeout": "seconds to wait for the workspace lock",
     "settings_version": "2: min_samples and sequential_tuning count users (1 counted interactions)",
@@ -84,19 +99,27 @@ def _level(v: Any) -> bool:
     return _number(v) and 1e-12 <= v <= 0.5
 
 
+def _margin(v: Any) -> bool:
+    return v is None or (_number(v) and 0 <= v <= 100)
+
+
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_concurrent": (lambda v: _positive_int(v, 1000), "a whole number from 1 to 1000"),
     "one_active_per_agent": (lambda v: isinstance(v, bool), "true or false"),
     "min_samples": (_positive_int, "a whole number from 1 to 1e9"),
     "min_lift": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100 (0.15 = 15%)"),
     "alpha": (_level, "a number from 1e-12 to 0.5"),
-    "method": (lambda v: v in METHODS, "one of: sequential, fixed"),
+    "method": (lambda v: v in METHODS, f"one of: {', '.join(METHODS)}"),
     "sequential_tuning": (
         lambda v: _number(v) and 1 <= v <= 1e9,
         "a number of users from 1 to 1e9",
     ),
     "quality_margin": (lambda v: _number(v) and 0 <= v <= 100, "a number from 0 to 100"),
     "srm_alpha": (_level, "a number from 1e-12 to 0.5"),
+    "tokens_margin": (_margin, "a number from 0 to 100 (0.1 = +10%), or null"),
+    "latency_margin": (_margin, "a number from 0 to 100 (0.2 = +20%), or null"),
+    "min_chance_to_win": (lambda v: _number(v) and 0.5 <= v < 1, "a number from 0.5 to 1 (< 1)"),
+    "max_expected_loss": (lambda v: _number(v) and 0 <= v <= 1, "a number from 0 to 1"),
     "remote": (lambda v: isinstance(v, str) and bool(v) and not v.startswith("-"), "a name"),
     "lock_timeout": (lambda v: _number(v) and 0 <= v <= 86400, "a number of seconds, 0 to 86400"),
     "rubric": (lambda v: v is None or isinstance(v, Mapping | str), "a mapping or a file name"),
@@ -124,13 +147,16 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings | None, str | None
         check, expected = _CHECKS[key]
         if not check(value):
             return None, key, f"{key} must be {expected}, not {shown(value)}"
-    values: dict[str, Any] = {k: (float(v) if k in _FLOATS else v) for k, v in data.items()}
+    values: dict[str, Any] = {
+        k: (float(v) if k in _FLOATS and v is not None else v) for k, v in data.items()
+    }
     # A file without the key was written before settings had versions: version 1.
     values.setdefault("settings_version", 1)
     return Settings(**values), None, ""
 
 
-_FLOATS = {"min_lift", "alpha", "quality_margin", "srm_alpha", "lock_timeout", "sequential_tuning"}
+_FLOATS = {"min_lift", "alpha", "quality_margin", "srm_alpha", "lock_timeout", "sequential_tuning",
+           "tokens_margin", "latency_margin", "min_chance_to_win", "max_expected_loss"}  # fmt: skip
 
 
 def lock_timeout_from(raw: str) -> float:

@@ -53,17 +53,47 @@ def tests_lines(analysis: Mapping[str, Any]) -> list[str]:
     return [
         f"- **Lift** (completion, relative): {_pct(analysis.get('lift'))} "
         f"(CI {_pct(ci[0])} to {_pct(ci[1])})",
-        f"- **p-value** ({markdown_inline(str(analysis.get('method')))}): "
-        f"{_p(analysis.get('p_value'))}; "
+        f"- {_evidence(analysis)}; "
         f"quality not worse (margin {analysis.get('quality_margin')}): "
         f"{_yes_no(analysis.get('quality_non_inferior'))}; "
         f"sample ratio: {_p(analysis.get('srm_p_value'))}",
+        *_cost_lines(analysis),
         f"- **Decision**: {code_span(str(analysis.get('decision')))}",
         *[
             f"  - {markdown_inline(str(r.get('message', r.get('code'))))}"
             for r in analysis.get("reasons") or []
         ],
     ]
+
+
+def _evidence(analysis: Mapping[str, Any]) -> str:
+    if analysis.get("method") != "bayesian":
+        method = markdown_inline(str(analysis.get("method")))
+        return f"**p-value** ({method}): {_p(analysis.get('p_value'))}"
+    return (
+        f"**Chance to beat control** (bayesian): {_pct(analysis.get('chance_to_win'))}, "
+        f"expected loss {_pct(analysis.get('expected_loss'))}"
+    )
+
+
+def _cost_lines(analysis: Mapping[str, Any]) -> list[str]:
+    """The cost guardrails, one line each (left out by analyses older than them)."""
+    lines = []
+    for metric, g in (analysis.get("guardrails") or {}).items():
+        if g.get("change") is None:
+            lines.append(f"- **{markdown_inline(str(metric).capitalize())}** per interaction: not compared")
+            continue
+        ci = g.get("ci") or [None, None]
+        limit = "no margin" if g.get("margin") is None else f"at most +{g['margin'] * 100:g}%"
+        lines.append(
+            f"- **{markdown_inline(str(metric).capitalize())}** per interaction: {_signed(g['change'])} "
+            f"(CI {_signed(ci[0])} to {_signed(ci[1])}); {limit}: {_yes_no(g.get('passed'))}"
+        )
+    return lines
+
+
+def _signed(value: Any) -> str:
+    return "-" if value is None else f"{value * 100:+.1f}%"
 
 
 def prompt_diff(old: str, new: str, old_name: str, new_name: str, limit: int = 200) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from maia_git.stats import _checks
 from maia_git.stats.arm import ArmStats
+from maia_git.stats.cost import COSTS, CostCheck
 from maia_git.stats.guardrail import NonInferiority
 from maia_git.stats.lift import Lift
 from maia_git.stats.reasons import Reason
@@ -17,11 +18,14 @@ DECISIONS = ("promote", "keep_running", "stop_no_winner")
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """The lift's test (by the method), the quality guardrail, and the sample-ratio check."""
+    """The lift's test (by the method), the quality and cost guardrails (None: not enough
+    data to compare), and the sample-ratio check."""
 
     lift: Lift | None
     quality: NonInferiority | None
     srm: SrmCheck
+    tokens: CostCheck | None = None
+    latency: CostCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Analysis:
             | {
                 "srm_p_value": _safe(ev.srm.p_value),
                 "srm": ev.srm.flagged,
+                "guardrails": {m: _cost(m, getattr(ev, m), self.settings) for m in COSTS},
                 "decision": self.decision,
                 "reasons": [r.to_dict() for r in self.reasons],
                 "notes": [r.to_dict() for r in self.notes],
@@ -60,13 +65,19 @@ class Analysis:
 
 
 def _lift(lift: Lift | None) -> dict[str, object]:
+    """The lift, its interval and p-value; under the bayesian method the posterior's mean,
+    credible interval, chance to beat control and expected loss instead (no p-value)."""
     if lift is None:
-        return {"lift": None, "lift_ci": None, "p_value": None, "lift_adjusted": False}
+        return {"lift": None, "lift_ci": None, "p_value": None, "lift_adjusted": False,
+                "chance_to_win": None, "expected_loss": None}  # fmt: skip
+    post = lift.posterior
     return {
         "lift": _safe(lift.lift),
         "lift_ci": [_safe(v) for v in lift.interval],
-        "p_value": _safe(lift.test.p_value),
+        "p_value": _safe(lift.test.p_value) if post is None else None,
         "lift_adjusted": lift.adjusted,
+        "chance_to_win": None if post is None else _safe(post.chance_to_win),
+        "expected_loss": None if post is None else _safe(post.expected_loss),
     }
 
 
@@ -80,6 +91,22 @@ def _quality(q: NonInferiority | None) -> dict[str, object]:
         "quality_ci": None if test is None else [_safe(test.low), _safe(test.high)],
         "quality_p_value": None if test is None else _safe(test.p_value),
         "quality_non_inferior": q.passed,
+    }
+
+
+def _cost(metric: str, check: CostCheck | None, s: Settings) -> dict[str, object]:
+    """One cost guardrail: its margin, the means, the relative change, the method's interval
+    for it, and whether it passed (null: not compared, or the margin is off)."""
+    head: dict[str, object] = {"margin": getattr(s, f"{metric}_margin")}
+    if check is None:
+        return head | dict.fromkeys(("control_mean", "treatment_mean", "change", "ci", "passed"))
+    interval = check.interval
+    return head | {
+        "control_mean": _safe(check.control_mean),
+        "treatment_mean": _safe(check.treatment_mean),
+        "change": _safe(check.change),
+        "ci": None if interval is None else [_safe(v) for v in interval],
+        "passed": check.passed,
     }
 
 

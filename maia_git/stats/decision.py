@@ -2,9 +2,12 @@
 
 promote         every condition holds: at least ``min_samples`` users per arm, no sample ratio
                 mismatch (distinct users against the split), relative lift above ``min_lift``,
-                significant at ``alpha`` by the method, and quality shown not worse than
+                significant at ``alpha`` by the method, quality shown not worse than
                 control by more than ``quality_margin`` points (non-inferiority, by the method;
-                with no quality scores in either arm it is not compared, with a note).
+                with no quality scores in either arm it is not compared, with a note), and
+                tokens and latency per interaction shown not above control's by more than
+                ``tokens_margin`` and ``latency_margin`` (``stats.cost``; a metric neither arm
+                logs is not compared).
 stop_no_winner  some condition fails, both arms have ``min_samples`` users, there is no
                 mismatch, and the method's lift interval says the treatment will not win: it
                 lies wholly below 0 (significantly worse) or below ``min_lift``. Under the
@@ -55,6 +58,7 @@ def decide(experiment_id: str, control: ArmStats, treatment: ArmStats, s: Settin
         *rules.lift(arms, ev, s),
         *rules.significance(ev, s),
         *quality_reasons,
+        *rules.costs(arms, ev, s),
     ]
     decision = "promote"
     if unmet:

@@ -12,6 +12,10 @@ When either arm's rate is 0% or 100%, or an arm has fewer than two users, the de
 variance to work with; then both arms get Agresti and Caffo's add-one adjustment (one more
 user who succeeded and one who failed, ``RatioSums.with_pseudo_units``) and the same statistic
 is computed on that: a treatment with 0 successes against 300 still gets a real test.
+
+Under the ``bayesian`` method the read-out is GrowthBook's instead (``stats.bayes``): the
+posterior of the relative lift (m_t - m_c) / m_c, whose mean and credible interval are the lift
+and interval reported, with the chance to beat control and the expected loss; no p-value.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from maia_git.stats.bayes import Posterior, posterior, relative_effect
 from maia_git.stats.method import Estimate, estimate
 from maia_git.stats.ratio import RatioSums
 from maia_git.stats.settings import Settings
@@ -26,17 +31,23 @@ from maia_git.stats.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class Lift:
-    """The test of theta; ``adjusted`` when the add-one adjustment was needed."""
+    """The test of theta; ``adjusted`` when the add-one adjustment was needed; ``posterior``
+    under the bayesian method, which then gives the lift and its interval."""
 
     test: Estimate
     adjusted: bool
+    posterior: Posterior | None = None
 
     @property
     def lift(self) -> float:
+        if self.posterior is not None:
+            return self.posterior.mean
         return _relative(self.test.value)
 
     @property
     def interval(self) -> tuple[float, float]:
+        if self.posterior is not None:
+            return (self.posterior.low, self.posterior.high)
         return (_relative(self.test.low), _relative(self.test.high))
 
 
@@ -44,9 +55,7 @@ def log_ratio(control: RatioSums, treatment: RatioSums) -> tuple[float, float, b
     """(theta, se, adjusted), or None when an arm has no users."""
     if control.units == 0 or treatment.units == 0:
         return None
-    adjusted = _degenerate(control) or _degenerate(treatment)
-    if adjusted:
-        control, treatment = control.with_pseudo_units(), treatment.with_pseudo_units()
+    control, treatment, adjusted = _testable(control, treatment)
     m_c, m_t = control.num / control.den, treatment.num / treatment.den
     v_c, v_t = control.variance, treatment.variance
     assert v_c is not None and v_t is not None  # units >= 2 here
@@ -58,7 +67,20 @@ def relative_lift(control: RatioSums, treatment: RatioSums, s: Settings) -> Lift
     if found is None:
         return None
     theta, se, adjusted = found
-    return Lift(estimate(theta, se, control.units + treatment.units, s), adjusted)
+    test = estimate(theta, se, control.units + treatment.units, s)
+    if s.method != "bayesian":
+        return Lift(test, adjusted)
+    effect = relative_effect(*_testable(control, treatment)[:2])
+    assert effect is not None  # the add-one adjustment leaves a positive rate and variance
+    return Lift(test, adjusted, posterior(*effect, s.alpha))
+
+
+def _testable(control: RatioSums, treatment: RatioSums) -> tuple[RatioSums, RatioSums, bool]:
+    """The arms, with the add-one adjustment when either one has no variation to work with."""
+    adjusted = _degenerate(control) or _degenerate(treatment)
+    if adjusted:
+        return control.with_pseudo_units(), treatment.with_pseudo_units(), True
+    return control, treatment, False
 
 
 def _degenerate(arm: RatioSums) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from maia_git.stats import reasons as R
 from maia_git.stats.analysis import Evidence
 from maia_git.stats.arm import ArmStats
+from maia_git.stats.bayes import Posterior
+from maia_git.stats.cost import COSTS, CostCheck
 from maia_git.stats.reasons import Reason
 from maia_git.stats.settings import Settings
 
@@ -50,10 +52,25 @@ def lift(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
 def significance(ev: Evidence, s: Settings) -> list[Reason]:
     if ev.lift is None:
         return [Reason(R.NOT_SIGNIFICANT, "significance cannot be tested with an empty arm")]
+    if ev.lift.posterior is not None:
+        return _bayesian(ev.lift.posterior, s)
     p = ev.lift.test.p_value
     if p < s.alpha:
         return []
     return [Reason(R.NOT_SIGNIFICANT, f"p = {p:.3g} is not below alpha {s.alpha:g} ({s.method})")]
+
+
+def _bayesian(post: Posterior, s: Settings) -> list[Reason]:
+    unmet = []
+    if not post.chance_to_win > s.min_chance_to_win:
+        text = (f"chance to beat control {post.chance_to_win:.1%} is not above "
+                f"{s.min_chance_to_win:.1%} (bayesian)")  # fmt: skip
+        unmet.append(Reason(R.CHANCE_TOO_LOW, text))
+    if not post.expected_loss < s.max_expected_loss:
+        text = (f"expected loss {post.expected_loss:.3%} of control's rate is not below "
+                f"{s.max_expected_loss:.3%} (bayesian)")  # fmt: skip
+        unmet.append(Reason(R.LOSS_TOO_HIGH, text))
+    return unmet
 
 
 def adjusted(arms: Arms, ev: Evidence) -> list[Reason]:
@@ -95,6 +112,36 @@ def quality(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[R
     return [Reason(R.QUALITY_NOT_SHOWN, f"{text}{q.low:+.1f} is not above {-margin:+g})")], notes
 
 
+def costs(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
+    """The cost guardrails: each with a margin must be shown within it (neither arm logging the
+    metric at all is not a failure: there is nothing to compare)."""
+    return [r for metric in COSTS for r in _cost(metric, arms, getattr(ev, metric), s)]
+
+
+def _cost(metric: str, arms: Arms, check: CostCheck | None, s: Settings) -> list[Reason]:
+    margin: float | None = getattr(s, f"{metric}_margin")
+    if margin is None or (check is not None and check.passed):
+        return []
+    what, allowed = f"{metric} per interaction", f"+{margin * 100:g}%"
+    if check is None:
+        control, treatment = (getattr(arm, metric).units for arm in arms)
+        if not control and not treatment:
+            return []
+        text = (f"{what} cannot be compared yet: control has {control} and treatment "
+                f"{treatment} users logging {metric} (2 needed in each)")  # fmt: skip
+        return [Reason(f"{metric}_not_shown", text)]
+    change = f"{check.change:+.1%} against control"
+    interval = check.interval
+    if interval is not None and interval[0] > margin:
+        bounds = f"interval {interval[0]:+.1%} to {interval[1]:+.1%}"
+        return [Reason(f"{metric}_worse", f"{what} {change} ({bounds}): more than the "
+                                          f"{allowed} allowed")]  # fmt: skip
+    if interval is None:
+        return [Reason(f"{metric}_worse", f"{what} {change}: more than the {allowed} allowed")]
+    return [Reason(f"{metric}_not_shown", f"{what} {change}: not yet shown within {allowed}"
+                                          f" (upper bound {check.high:+.1%})")]  # fmt: skip
+
+
 def no_winner(arms: Arms, ev: Evidence, s: Settings) -> Reason | None:
     control, treatment = arms
     if min(control.users, treatment.users) < max(s.min_samples, 1) or ev.srm.flagged:
@@ -103,10 +150,13 @@ def no_winner(arms: Arms, ev: Evidence, s: Settings) -> Reason | None:
         return None
     high = ev.lift.interval[1]
     if high < 0.0:
+        post = ev.lift.posterior
+        shown = (f"p = {ev.lift.test.p_value:.3g}" if post is None
+                 else f"chance to beat control {post.chance_to_win:.1%}")  # fmt: skip
         return Reason(
             R.NO_WINNER,
             f"treatment completes significantly less often ({_pct(treatment.rate)} against "
-            f"{_pct(control.rate)}, p = {ev.lift.test.p_value:.3g})",
+            f"{_pct(control.rate)}, {shown})",
         )
     if high < s.min_lift:
         return Reason(

@@ -88,7 +88,8 @@ def simulated_response(rng: random.Random, treatment: bool) -> tuple[bool, dict[
         "explanation_quality": rng.choice(
             ["excellent", "good"] if treatment else ["good", "adequate", "poor"]
         ),
-        "token_count": rng.randint(600, 1800) if treatment else rng.randint(400, 1400),
+        # The same cost in both arms: a costlier prompt would be held back by the tokens guardrail.
+        "token_count": rng.randint(700, 1300),
         "execution_time_seconds": round(rng.uniform(3, 12), 2),
     }
 

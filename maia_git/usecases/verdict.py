@@ -2,7 +2,8 @@
 
 The rules live here, not in the API adapter: an experiment has a result only once every arm has
 ``min_samples`` users; it is significant when the configured method's p-value is below
-``alpha``; the treatment wins when the analysis decides ``promote``, and control wins when the
+``alpha`` (under the bayesian method, which has no p-value: when the chance to beat control is
+above ``min_chance_to_win`` or below one minus it); the treatment wins when the analysis decides ``promote``, and control wins when the
 difference is significant and goes its way.
 """
 
@@ -30,6 +31,10 @@ def verdict(ws: Workspace, exp_id: str, method: str | None = None) -> Verdict:
     enough = min(data["control"]["users"], data["treatment"]["users"]) >= data["min_samples"]
     p_value, lift = data.get("p_value"), data.get("lift")
     significant = p_value is not None and p_value < data["alpha"]
+    chance = data.get("chance_to_win")
+    if chance is not None:
+        bar = data["min_chance_to_win"]
+        significant = chance > bar or chance < 1.0 - bar
     winner = None
     if data["decision"] == "promote":
         winner = "treatment"

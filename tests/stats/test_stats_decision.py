@@ -306,7 +306,7 @@ def test_empty_arms_with_no_minimum_still_analyse() -> None:
         {"alpha": 1.0},
         {"alpha": 1.5},
         {"alpha": float("nan")},
-        {"method": "bayesian"},
+        {"method": "bayes"},
         {"min_samples": -1},
         {"min_samples": 2.5},
         {"min_lift": float("inf")},
@@ -314,6 +314,10 @@ def test_empty_arms_with_no_minimum_still_analyse() -> None:
         {"control_share": 1.0},
         {"srm_alpha": 0.0},
         {"sequential_tuning": 0},
+        {"tokens_margin": -0.1},
+        {"latency_margin": float("nan")},
+        {"min_chance_to_win": 1.0},
+        {"max_expected_loss": -0.01},
     ],
 )
 def test_misuse_raises_usage_error(kwargs: dict[str, object]) -> None:
