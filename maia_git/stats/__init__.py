@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from maia_git.stats.analysis import Analysis
 from maia_git.stats.arm import ArmStats
-from maia_git.stats.decision import analyze
+from maia_git.stats.decision import analyze, analyze_arms
+from maia_git.stats.multiarm import MultiAnalysis
 from maia_git.stats.power import Plan, plan
 from maia_git.stats.ratio import RatioSums
 from maia_git.stats.reasons import Reason
 from maia_git.stats.settings import Settings
 
-__all__ = ["Analysis", "ArmStats", "Plan", "RatioSums", "Reason", "Settings", "analyze", "plan"]
+__all__ = [
+    "Analysis",
+    "ArmStats",
+    "MultiAnalysis",
+    "Plan",
+    "RatioSums",
+    "Reason",
+    "Settings",
+    "analyze",
+    "analyze_arms",
+    "plan",
+]

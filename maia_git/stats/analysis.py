@@ -51,12 +51,12 @@ class Analysis:
             head
             | self.settings.to_dict()
             | {"control": self.control.to_dict(), "treatment": self.treatment.to_dict()}
-            | _lift(ev.lift)
-            | _quality(ev.quality)
+            | lift_fields(ev.lift)
+            | quality_fields(ev.quality)
             | {
-                "srm_p_value": _safe(ev.srm.p_value),
+                "srm_p_value": safe(ev.srm.p_value),
                 "srm": ev.srm.flagged,
-                "guardrails": {m: _cost(m, getattr(ev, m), self.settings) for m in COSTS},
+                "guardrails": {m: cost_fields(m, getattr(ev, m), self.settings) for m in COSTS},
                 "decision": self.decision,
                 "reasons": [r.to_dict() for r in self.reasons],
                 "notes": [r.to_dict() for r in self.notes],
@@ -64,7 +64,7 @@ class Analysis:
         )
 
 
-def _lift(lift: Lift | None) -> dict[str, object]:
+def lift_fields(lift: Lift | None) -> dict[str, object]:
     """The lift, its interval and p-value; under the bayesian method the posterior's mean,
     credible interval, chance to beat control and expected loss instead (no p-value)."""
     if lift is None:
@@ -72,29 +72,29 @@ def _lift(lift: Lift | None) -> dict[str, object]:
                 "chance_to_win": None, "expected_loss": None}  # fmt: skip
     post = lift.posterior
     return {
-        "lift": _safe(lift.lift),
-        "lift_ci": [_safe(v) for v in lift.interval],
-        "p_value": _safe(lift.test.p_value) if post is None else None,
+        "lift": safe(lift.lift),
+        "lift_ci": [safe(v) for v in lift.interval],
+        "p_value": safe(lift.test.p_value) if post is None else None,
         "lift_adjusted": lift.adjusted,
-        "chance_to_win": None if post is None else _safe(post.chance_to_win),
-        "expected_loss": None if post is None else _safe(post.expected_loss),
+        "chance_to_win": None if post is None else safe(post.chance_to_win),
+        "expected_loss": None if post is None else safe(post.expected_loss),
     }
 
 
-def _quality(q: NonInferiority | None) -> dict[str, object]:
+def quality_fields(q: NonInferiority | None) -> dict[str, object]:
     if q is None:
         return {"quality_diff": None, "quality_ci": None, "quality_p_value": None,
                 "quality_non_inferior": None}  # fmt: skip
     test = q.test
     return {
-        "quality_diff": _safe(q.diff),
-        "quality_ci": None if test is None else [_safe(test.low), _safe(test.high)],
-        "quality_p_value": None if test is None else _safe(test.p_value),
+        "quality_diff": safe(q.diff),
+        "quality_ci": None if test is None else [safe(test.low), safe(test.high)],
+        "quality_p_value": None if test is None else safe(test.p_value),
         "quality_non_inferior": q.passed,
     }
 
 
-def _cost(metric: str, check: CostCheck | None, s: Settings) -> dict[str, object]:
+def cost_fields(metric: str, check: CostCheck | None, s: Settings) -> dict[str, object]:
     """One cost guardrail: its margin, the means, the relative change, the method's interval
     for it, and whether it passed (null: not compared, or the margin is off)."""
     head: dict[str, object] = {"margin": getattr(s, f"{metric}_margin")}
@@ -102,12 +102,12 @@ def _cost(metric: str, check: CostCheck | None, s: Settings) -> dict[str, object
         return head | dict.fromkeys(("control_mean", "treatment_mean", "change", "ci", "passed"))
     interval = check.interval
     return head | {
-        "control_mean": _safe(check.control_mean),
-        "treatment_mean": _safe(check.treatment_mean),
-        "change": _safe(check.change),
-        "ci": None if interval is None else [_safe(v) for v in interval],
+        "control_mean": safe(check.control_mean),
+        "treatment_mean": safe(check.treatment_mean),
+        "change": safe(check.change),
+        "ci": None if interval is None else [safe(v) for v in interval],
         "passed": check.passed,
     }
 
 
-_safe = _checks.finite_or_none
+safe = _checks.finite_or_none

@@ -19,14 +19,16 @@ never errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from maia_git.errors import UsageError
-from maia_git.stats import rules
+from maia_git.stats import _checks, rules
 from maia_git.stats.analysis import Analysis
 from maia_git.stats.arm import ArmStats
 from maia_git.stats.evidence import gather
+from maia_git.stats.multiarm import MultiAnalysis, decide_arms
 from maia_git.stats.settings import NAMES, Settings
 
 
@@ -46,6 +48,36 @@ def analyze(
     if not isinstance(control, ArmStats) or not isinstance(treatment, ArmStats):
         raise UsageError("analyze() needs an ArmStats for each arm")
     return decide(experiment_id, control, treatment, s)
+
+
+def analyze_arms(
+    experiment_id: str,
+    arms: Mapping[str, ArmStats],
+    shares: Sequence[float] | None = None,
+    settings: Settings | None = None,
+    **changes: Any,
+) -> MultiAnalysis:
+    """Analyse a control (the first of ``arms``) and one or more treatments, each against
+    control with a family-wise correction (``stats.multiarm``); ``shares`` default to equal."""
+    names = list(arms)
+    if len(names) < 2 or not all(isinstance(a, ArmStats) for a in arms.values()):
+        raise UsageError("analyze_arms() needs a control and at least one treatment, as ArmStats")
+    cut = _shares(shares, len(names))
+    unknown = sorted(set(changes) - set(NAMES))
+    if unknown:
+        raise UsageError(f"unknown setting(s) {', '.join(unknown)}: use {', '.join(NAMES)}")
+    s = replace(settings or Settings(), **changes)
+    s = replace(s, control_share=cut[0])
+    return decide_arms(experiment_id, names, [arms[n] for n in names], cut, s)
+
+
+def _shares(shares: Sequence[float] | None, k: int) -> list[float]:
+    if shares is None:
+        return [1.0 / k] * k
+    cut = [_checks.open_unit("an arm's share", v) for v in shares]
+    if len(cut) != k or abs(sum(cut) - 1.0) > 1e-9:
+        raise UsageError(f"need one share per arm ({k}), adding up to 1; got {list(shares)}")
+    return cut
 
 
 def decide(experiment_id: str, control: ArmStats, treatment: ArmStats, s: Settings) -> Analysis:

@@ -12,6 +12,7 @@ degree of freedom the survival function is exact in closed form: P(chi2_1 > x) =
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -33,3 +34,32 @@ def srm_check(n_control: int, n_treatment: int, control_share: float, srm_alpha:
     chi2 = (n_control - expected_c) ** 2 / expected_c + (n_treatment - expected_t) ** 2 / expected_t
     p = math.erfc(math.sqrt(chi2 / 2.0))
     return SrmCheck(chi2, p, p < srm_alpha)
+
+
+def srm_check_arms(users: Sequence[int], shares: Sequence[float], srm_alpha: float) -> SrmCheck:
+    """The same test over k arms against their shares: k - 1 degrees of freedom."""
+    total = sum(users)
+    if total == 0:
+        return SrmCheck(None, None, False)
+    chi2 = sum((n - total * s) ** 2 / (total * s) for n, s in zip(users, shares, strict=True))
+    p = chi2_sf(chi2, len(users) - 1)
+    return SrmCheck(chi2, p, p < srm_alpha)
+
+
+def chi2_sf(x: float, df: int) -> float:
+    """P(chi2_df > x) for a whole ``df`` >= 1, in closed form (Abramowitz and Stegun 26.4.4-5):
+    even df, exp(-x/2) sum_{i < df/2} (x/2)^i / i!; odd df, erfc(sqrt(x/2)) plus
+    exp(-x/2) sum_{i < (df-1)/2} (x/2)^(i+1/2) / Gamma(i + 3/2)."""
+    half = x / 2.0
+    if df % 2 == 0:
+        term = total = 1.0
+        for i in range(1, df // 2):
+            term *= half / i
+            total += term
+        return min(1.0, math.exp(-half) * total)
+    total = math.erfc(math.sqrt(half))
+    term = math.sqrt(half) / math.gamma(1.5)
+    for i in range((df - 1) // 2):
+        total += math.exp(-half) * term
+        term *= half / (i + 1.5)
+    return min(1.0, total)
