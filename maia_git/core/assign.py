@@ -6,6 +6,10 @@ in ``maia_git/spec/assignment-vectors.csv`` that other runtimes check themselves
     bucket = int.from_bytes(md5(f"{experiment_id}:{user_id}".encode("utf-8")).digest()[:8], "big")
              % 10000
     arm    = "control" if bucket < round(control_share * 10000) else "treatment"
+
+With more than one treatment (``arm_among``), the same bucket is cut into the arms' shares in
+the order listed: arm i is the first whose cut ``round((share_0 + ... + share_i) * 10000)`` lies
+above the bucket (the last arm's cut is 10000). With two arms this is the rule above.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from struct import Struct
 from typing import Any, Literal
@@ -126,3 +131,29 @@ def _assign(copy: Any, threshold: int, users: Iterable[str]) -> Iterator[tuple[s
         digest = copy()
         digest.update(user.encode())  # str.encode() is UTF-8, and faster without the argument
         yield user, CONTROL if first_8(digest.digest())[0] % BUCKETS < threshold else TREATMENT
+
+
+def cuts(shares: Sequence[float]) -> list[int]:
+    """The buckets' upper cut of each arm, in order: ``round(cumulative share * 10000)``, the
+    last 10000. Shares must be positive and add up to 1."""
+    if len(shares) < 2 or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1 for v in shares
+    ):
+        raise UsageError(f"arm shares must be two or more numbers between 0 and 1, not {shares!r}")
+    if abs(sum(shares) - 1.0) > 1e-9:
+        raise UsageError(f"arm shares must add up to 1, not {sum(shares):g}")
+    bounds, total = [], 0.0
+    for share in shares[:-1]:
+        total += share
+        bounds.append(round(total * BUCKETS))
+    return [*bounds, BUCKETS]
+
+
+def arm_among(
+    experiment_id: str, user_id: str, names: Sequence[str], shares: Sequence[float]
+) -> str:
+    """The user's arm among ``names`` (control first) cut by ``shares`` in the order listed."""
+    if len(names) != len(shares):
+        raise UsageError(f"{len(names)} arms need {len(names)} shares, not {len(shares)}")
+    found = bucket(experiment_id, user_id)
+    return names[bisect_right(cuts(shares), found)]
