@@ -10,6 +10,8 @@ keeping control), and ``ci`` at alpha 0.05.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from statsarms import binary
 
@@ -188,3 +190,20 @@ def test_an_arm_without_variation_is_adjusted_not_an_error() -> None:
 
     assert result.decision == "stop_no_winner"
     assert result.to_dict()["chance_to_win"] < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment"),
+    [
+        (binary(300, 300), binary(300, 300)),  # all successes
+        (binary(300, 0), binary(300, 0)),  # none
+        (binary(1, 1), binary(1, 0)),  # one user each
+        (binary(0, 0), binary(0, 0)),  # empty
+    ],
+)
+def test_degenerate_data_gives_reasons_not_errors(control: object, treatment: object) -> None:
+    result = analyze("e", control, treatment, method="bayesian", min_samples=0)  # type: ignore[arg-type]
+
+    assert result.decision in ("keep_running", "stop_no_winner")
+    assert result.reasons
+    json.dumps(result.to_dict(), allow_nan=False)

@@ -358,7 +358,7 @@ def _arms(draw: st.DrawFn) -> ArmStats:
 @given(
     _arms(),
     _arms(),
-    st.sampled_from(METHODS),
+    st.sampled_from([*METHODS, "bayesian"]),
     st.floats(0.001, 0.5),
     st.integers(0, 100),
     st.floats(-1, 2),
