@@ -80,13 +80,14 @@ def _cost_lines(analysis: Mapping[str, Any]) -> list[str]:
     """The cost guardrails, one line each (left out by analyses older than them)."""
     lines = []
     for metric, g in (analysis.get("guardrails") or {}).items():
+        name = markdown_inline(str(metric).capitalize())
         if g.get("change") is None:
-            lines.append(f"- **{markdown_inline(str(metric).capitalize())}** per interaction: not compared")
+            lines.append(f"- **{name}** per interaction: not compared")
             continue
         ci = g.get("ci") or [None, None]
         limit = "no margin" if g.get("margin") is None else f"at most +{g['margin'] * 100:g}%"
         lines.append(
-            f"- **{markdown_inline(str(metric).capitalize())}** per interaction: {_signed(g['change'])} "
+            f"- **{name}** per interaction: {_signed(g['change'])} "
             f"(CI {_signed(ci[0])} to {_signed(ci[1])}); {limit}: {_yes_no(g.get('passed'))}"
         )
     return lines
