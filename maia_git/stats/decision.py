@@ -84,18 +84,19 @@ def decide(experiment_id: str, control: ArmStats, treatment: ArmStats, s: Settin
     arms = (control, treatment)
     ev = gather(control, treatment, s)
     quality_reasons, quality_notes = rules.quality(arms, ev, s)
+    cost_reasons, cost_notes = rules.costs(arms, ev, s)
     unmet = [
         *rules.samples(arms, s),
         *rules.srm(arms, ev, s),
         *rules.lift(arms, ev, s),
         *rules.significance(ev, s),
         *quality_reasons,
-        *rules.costs(arms, ev, s),
+        *cost_reasons,
     ]
     decision = "promote"
     if unmet:
         stop = rules.no_winner(arms, ev, s)
         decision = "keep_running" if stop is None else "stop_no_winner"
         unmet += [] if stop is None else [stop]
-    notes = (*rules.adjusted(arms, ev), *quality_notes)
+    notes = (*rules.adjusted(arms, ev), *quality_notes, *cost_notes)
     return Analysis(experiment_id, s, control, treatment, ev, decision, tuple(unmet), notes)

@@ -149,17 +149,18 @@ def _compare(
 ) -> Comparison:
     pair = (control, arm)
     quality_reasons, quality_notes = rules.quality(pair, ev, s)
+    cost_reasons, cost_notes = rules.costs(pair, ev, s)
     unmet = [
         *shared,
         *rules.lift(pair, ev, s),
         *rules.significance(ev, s),
         *quality_reasons,
-        *rules.costs(pair, ev, s),
+        *cost_reasons,
     ]
     stop = rules.no_winner(pair, ev, s)
     if stop is not None and unmet:
         unmet.append(stop)
-    notes = (*rules.adjusted(pair, ev), *quality_notes)
+    notes = (*rules.adjusted(pair, ev), *quality_notes, *cost_notes)
     return Comparison(name, arm, ev, unadjusted, tuple(unmet), notes, stop is not None)
 
 

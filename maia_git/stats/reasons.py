@@ -27,6 +27,7 @@ NO_WINNER = "no_winner"
 NO_QUALITY = "no_quality"
 QUALITY_NO_VARIANCE = "quality_no_variance"
 ADJUSTED = "adjusted"
+SPARSE_COST = "cost_too_sparse"  # a cost metric too few users log in either arm: not compared
 
 
 @dataclass(frozen=True, slots=True)

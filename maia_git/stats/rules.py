@@ -112,10 +112,20 @@ def quality(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[R
     return [Reason(R.QUALITY_NOT_SHOWN, f"{text}{q.low:+.1f} is not above {-margin:+g})")], notes
 
 
-def costs(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
-    """The cost guardrails: each with a margin must be shown within it (neither arm logging the
-    metric at all is not a failure: there is nothing to compare)."""
-    return [r for metric in COSTS for r in _cost(metric, arms, getattr(ev, metric), s)]
+def costs(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[Reason]]:
+    """The cost guardrails (reasons, notes): each with a margin must be shown within it.
+
+    A metric too few users log to compare is not a failure when it is sparse in both arms
+    (neither arm has ``min_samples`` users logging it, or two): a runtime that logs tokens for
+    one stray interaction has no cost data, and the note says so. When one arm logs it for that
+    many users and the other cannot be compared, it blocks: a treatment cannot escape the
+    guardrail by not logging the metric."""
+    reasons: list[Reason] = []
+    notes: list[Reason] = []
+    for metric in COSTS:
+        found = _cost(metric, arms, getattr(ev, metric), s)
+        (notes if found and found[0].code == R.SPARSE_COST else reasons).extend(found)
+    return reasons, notes
 
 
 def _cost(metric: str, arms: Arms, check: CostCheck | None, s: Settings) -> list[Reason]:
@@ -125,10 +135,13 @@ def _cost(metric: str, arms: Arms, check: CostCheck | None, s: Settings) -> list
     what, allowed = f"{metric} per interaction", f"+{margin * 100:g}%"
     if check is None:
         control, treatment = (getattr(arm, metric).units for arm in arms)
+        counts = f"control has {control} and treatment {treatment} users logging {metric}"
         if not control and not treatment:
             return []
-        text = (f"{what} cannot be compared yet: control has {control} and treatment "
-                f"{treatment} users logging {metric} (2 needed in each)")  # fmt: skip
+        if max(control, treatment) < max(s.min_samples, 2):
+            return [Reason(R.SPARSE_COST, f"{metric} too sparse to compare ({counts}): not "
+                                          "compared")]  # fmt: skip
+        text = f"{what} cannot be compared yet: {counts} (2 needed in each)"
         return [Reason(f"{metric}_not_shown", text)]
     change = f"{check.change:+.1%} against control"
     interval = check.interval

@@ -92,6 +92,18 @@ def test_tokens_logged_by_one_arm_only_cannot_pass() -> None:
     assert "control has 400 and treatment 0 users logging tokens" in result.reasons[0].message
 
 
+def test_a_cost_a_few_users_log_in_one_arm_is_noted_not_blocking() -> None:
+    bare = binary(400, 300)
+    stray = RatioSums.of_units([(850.0, 1.0)])  # one user, one interaction with tokens
+    treatment = ArmStats(bare.completion, RatioSums(), stray)
+
+    result = analyze("e", binary(400, 200), treatment)
+
+    assert result.decision == "promote"
+    assert [n.code for n in result.notes] == ["no_quality", "cost_too_sparse"]
+    assert "control has 0 and treatment 1 users logging tokens" in result.notes[1].message
+
+
 def test_neither_arm_logging_a_cost_is_reported_not_blocking() -> None:
     result = analyze("e", binary(400, 200), binary(400, 300))
 
