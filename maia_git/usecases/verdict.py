@@ -3,8 +3,8 @@
 The rules live here, not in the API adapter: an experiment has a result only once every arm has
 ``min_samples`` users; it is significant when the configured method's p-value is below
 ``alpha`` (under the bayesian method, which has no p-value: when the chance to beat control is
-above ``min_chance_to_win`` or below one minus it); the treatment wins when the analysis decides ``promote``, and control wins when the
-difference is significant and goes its way.
+above ``min_chance_to_win`` or below one minus it); the treatment wins when the analysis
+decides ``promote``, and control wins when the difference is significant and goes its way.
 """
 
 from __future__ import annotations
