@@ -390,3 +390,14 @@ def test_promotion_checks_the_branch_can_be_built_before_completing(
     result = maia("exp", "promote", "exp_001", "--force", "--note", "t", cwd=winner)
     assert result.code == 1 and needle in result.err
     assert snapshot(winner) == snap
+
+
+def test_python_api_reads_the_bayesian_method_by_its_chance(winner: Path, monkeypatch) -> None:
+    from maia_git import ABTestingFramework
+
+    monkeypatch.chdir(winner)
+    result = ABTestingFramework().analyze_experiment("exp_001", method="bayesian")
+
+    assert result is not None and result.analysis["p_value"] is None
+    assert result.analysis["chance_to_win"] > 0.95 and result.is_significant
+    assert result.winner == "treatment"
