@@ -251,10 +251,10 @@ def log_files(ws: Workspace, exp_id: str) -> list[str]:
 def _collect(
     ws: Workspace, exp_id: str, experiment: Experiment
 ) -> tuple[ArmStats, ArmStats, LogReport]:
-    from maia_git.usecases import warehouse
-
     share, blobs = experiment.split, pins.blob_ids(experiment)
-    if warehouse.uses_engine(ws, exp_id):  # Parquet, SQL, or segments exported from git
+    if _elsewhere(ws, exp_id):  # Parquet, SQL, or segments exported from git
+        from maia_git.usecases import warehouse
+
         sums = warehouse.source_sums(ws, exp_id, share)
         shown = tuple(Problem(p.file, p.line, p.error) for p in sums.problems)
         report = LogReport(shown, sums.invalid, sums.duplicates)
@@ -280,6 +280,17 @@ def _collect(
     if whole is not None and not collector.unreadable and list(map(cache.key, rels)) == keys:
         cache.store_result(whole, control, treatment, report.to_dict())
     return control, treatment, report
+
+
+def _elsewhere(ws: Workspace, exp_id: str) -> bool:
+    """Whether the logs are read by an engine (``usecases.warehouse``): a source other than git
+    in maia.yaml, or segments exported to Parquet. Checked without importing that module, so the
+    plain git path stays as light as it was."""
+    if ws.settings.logs:
+        from maia_git.usecases import warehouse
+
+        return warehouse.uses_engine(ws, exp_id)
+    return (ws.top / "experiments" / exp_id / "exported.json").is_file()
 
 
 def _cached(

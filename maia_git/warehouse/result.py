@@ -25,7 +25,6 @@ class ArmSums:
     users: int = 0
     n: int = 0
     metrics: Mapping[str, Sums] = field(default_factory=_empty)
-    quality_line_sumsq: float = 0.0  # sum of squared scores over lines
 
     def to_dict(self) -> dict[str, Any]:
         sums = {m: dict(zip(SUMS, self.metrics[m], strict=True)) for m in METRICS}
@@ -100,5 +99,4 @@ def _arm(values: Mapping[str, Any]) -> ArmSums:
     for m in METRICS:
         units, *rest = (values[f"{m}_{s}"] for s in SUMS)
         metrics[m] = (int(units), *(float(v) for v in rest))  # type: ignore[assignment]
-    return ArmSums(int(values["users"]), int(values["n"]), metrics,
-                   float(values["quality_line_sumsq"]))  # fmt: skip
+    return ArmSums(int(values["users"]), int(values["n"]), metrics)

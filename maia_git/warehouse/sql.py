@@ -40,10 +40,7 @@ COLUMNS = ("ts", "user_id", "arm", "success", "quality_score", "tokens", "latenc
            "interaction_id")  # fmt: skip
 METRICS = ("completion", "quality", "tokens", "latency")
 SUMS = ("units", "num", "den", "num2", "den2", "numden")
-# quality_line_sumsq: the sum of squared scores over lines, which the interaction-level quality
-# test of stats.ArmStats needs.
-RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS),
-          "quality_line_sumsq", "rows", "valid")  # fmt: skip
+RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS), "rows", "valid")
 
 SOURCE = "maia_source"  # the placeholder table the source query replaces
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # core.assign.CONTROL_CHARS: Unicode category Cc
@@ -115,7 +112,7 @@ def canonical_sql(experiment_id: str, control_share: float) -> str:
     valid = "COALESCE(u.user_ok AND f.arm = u.assigned, FALSE)"
     counted = "row_ok AND copy = 1"
     group = "CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END"
-    sums = ("un", "us", "uqn", "uqs", "utn", "uts", "uln", "uls", "uqq", "uok")
+    sums = ("un", "us", "uqn", "uqs", "utn", "uts", "uln", "uls", "uok")
     return f"""
 WITH typed AS (
   SELECT ts, user_id, arm, success, CAST(quality_score AS DOUBLE) AS q,
@@ -151,8 +148,7 @@ WITH typed AS (
     COUNT(CASE WHEN {counted} THEN t END) AS utn,
     COALESCE(SUM(CASE WHEN {counted} THEN t END), 0) AS uts,
     COUNT(CASE WHEN {counted} THEN l END) AS uln,
-    COALESCE(SUM(CASE WHEN {counted} THEN l END), 0) AS uls,
-    COALESCE(SUM(CASE WHEN {counted} THEN q * q END), 0) AS uqq
+    COALESCE(SUM(CASE WHEN {counted} THEN l END), 0) AS uls
   FROM ranked GROUP BY {group}, user_id
 ), users AS ({
         _assign(
@@ -170,7 +166,6 @@ SELECT grp AS arm, CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS BIGINT) AS us
   {_metric("quality", "uqs", "uqn")},
   {_metric("tokens", "uts", "utn")},
   {_metric("latency", "uls", "uln")},
-  CAST(COALESCE(SUM(uqq), 0) AS DOUBLE) AS quality_line_sumsq,
   CAST(SUM(ur) AS BIGINT) AS "rows", CAST(SUM(uok) AS BIGINT) AS valid
 FROM judged GROUP BY grp
 """

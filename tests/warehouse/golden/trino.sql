@@ -186,8 +186,7 @@ WITH typed AS (
     COUNT(CASE WHEN row_ok AND copy = 1 THEN t END) AS utn,
     COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN t END), 0) AS uts,
     COUNT(CASE WHEN row_ok AND copy = 1 THEN l END) AS uln,
-    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN l END), 0) AS uls,
-    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN q * q END), 0) AS uqq
+    COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN l END), 0) AS uls
   FROM ranked
   GROUP BY
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
@@ -268,7 +267,6 @@ WITH typed AS (
     CASE WHEN good THEN uts ELSE 0 END AS uts,
     CASE WHEN good THEN uln ELSE 0 END AS uln,
     CASE WHEN good THEN uls ELSE 0 END AS uls,
-    CASE WHEN good THEN uqq ELSE 0 END AS uqq,
     CASE WHEN good THEN uok ELSE 0 END AS uok
   FROM (
     SELECT
@@ -307,7 +305,6 @@ SELECT
   CAST(COALESCE(SUM(uls * uls), 0) AS DOUBLE) AS latency_num2,
   CAST(COALESCE(SUM(uln * uln), 0) AS DOUBLE) AS latency_den2,
   CAST(COALESCE(SUM(uls * uln), 0) AS DOUBLE) AS latency_numden,
-  CAST(COALESCE(SUM(uqq), 0) AS DOUBLE) AS quality_line_sumsq,
   CAST(SUM(ur) AS BIGINT) AS "rows",
   CAST(SUM(uok) AS BIGINT) AS valid
 FROM judged
