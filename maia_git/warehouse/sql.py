@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from maia_git.core import fields
 from maia_git.core.assign import control_threshold
 from maia_git.core.ids import check_id
 
@@ -44,7 +45,19 @@ RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS), "ro
 
 SOURCE = "maia_source"  # the placeholder table the source query replaces
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # core.assign.CONTROL_CHARS: Unicode category Cc
-_MAX_DOUBLE = "1.7976931348623157e308"  # x <= this: finite (NaN and infinity fail)
+
+_NUMBERS = {"quality_score": "q", "tokens": "t", "latency_ms": "l"}  # their names in ``typed``
+
+
+def _number_rule(field: fields.Field) -> str:
+    """A number's bounds (and wholeness) from the one table of field rules, ``core.fields``:
+    absent, or within [low, high] (NaN fails every comparison here, infinity the bound)."""
+    col = _NUMBERS[field.name]
+    parts = [f"{col} >= {field.low!r}", f"{col} <= {field.high!r}"]
+    if field.kind == fields.INTEGER:
+        parts.append(f"{col} = FLOOR({col})")
+    return f"{col} IS NULL OR ({' AND '.join(parts)})"
+
 
 # The line rules per column, as SQL over the typed columns of ``typed`` (a NULL required field
 # fails). core/interaction.py FIELD_CHECKS holds the same rules for JSON lines; a test checks the
@@ -54,9 +67,7 @@ FIELD_RULES: dict[str, str] = {
     "user_id": f"LENGTH(user_id) > 0 AND NOT REGEXP_MATCHES(user_id, '{_CONTROL}')",
     "arm": "arm IN ('control', 'treatment')",
     "success": "success IS NOT NULL",
-    "quality_score": "q IS NULL OR (q >= 0 AND q <= 100)",
-    "tokens": f"t IS NULL OR (t >= 0 AND t <= {_MAX_DOUBLE} AND t = FLOOR(t))",
-    "latency_ms": f"l IS NULL OR (l >= 0 AND l <= {_MAX_DOUBLE})",
+    **{f.name: _number_rule(f) for f in fields.FIELDS if f.name in _NUMBERS},
     "interaction_id": f"iid IS NULL OR (LENGTH(iid) > 0 AND NOT REGEXP_MATCHES(iid, '{_CONTROL}'))",
 }
 

@@ -223,6 +223,8 @@ def bad_typed_rows() -> list[dict[str, Any]]:
         {"tokens": -1},
         {"latency_ms": -0.5},
         {"latency_ms": inf},
+        {"tokens": 2**60},
+        {"latency_ms": 2e15},
         {"latency_ms": nan},
         {"interaction_id": ""},
         {"interaction_id": "a\nb"},

@@ -35,12 +35,12 @@ WITH typed AS (
       )
       AND (
         t IS NULL OR (
-          t >= 0 AND t <= 1.7976931348623157e308 AND t = FLOOR(t)
+          t >= 0 AND t <= 9007199254740991 AND t = FLOOR(t)
         )
       )
       AND (
         l IS NULL OR (
-          l >= 0 AND l <= 1.7976931348623157e308
+          l >= 0 AND l <= 1000000000000000.0
         )
       )
       AND (
