@@ -51,7 +51,8 @@ DUCKDB_QUERY = (
     "sum(qx), sum(qx * qx), sum(qy * qy), sum(qx * qy) FROM u GROUP BY arm ORDER BY arm"
 )
 DUCKDB_SCRIPT = (
-    "import json, sys, time; import duckdb; start = time.perf_counter(); "
+    "import json, sys, time; import duckdb; duckdb.sql('SET enable_progress_bar = false'); "
+    "start = time.perf_counter(); "
     "rows = duckdb.sql(sys.argv[1]).fetchall(); "
     "print(json.dumps({'rows': rows, 'query_s': time.perf_counter() - start}))"
 )

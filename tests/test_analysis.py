@@ -418,8 +418,11 @@ def test_plan_gives_both_methods_numbers(tmp_path: Path, maia: Maia) -> None:
         want.sequential_per_arm,
     )
     assert data["sequential_per_arm"] > data["fixed_per_arm"] > 0
-    assert f"{want.fixed_per_arm:,} interactions per arm" in text.out
-    assert f"{want.sequential_per_arm:,} interactions per arm" in text.out
+    assert f"fixed horizon (one planned look):     {want.fixed_per_arm:,} per arm" in text.out
+    assert f"{want.sequential_per_arm:,} per arm" in text.out
+    rule = data["rule"]
+    assert rule["method"] == "sequential" and rule["users_per_arm"] > 0
+    assert "under the whole rule" in text.out and "(simulated)" in text.out
 
 
 def test_plan_takes_alpha_and_power(ws: Path, maia: Maia) -> None:

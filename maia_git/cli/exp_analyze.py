@@ -176,35 +176,91 @@ def _p(value: float | None) -> str:
     show_default=True,
     help="Chance to detect a true lift of the given size.",
 )
+@click.option(
+    "--per-user",
+    "per_user",
+    metavar="K",
+    default="1",
+    show_default=True,
+    help="Interactions per user, on average.",
+)
+@click.option(
+    "--icc",
+    metavar="R",
+    default="0",
+    show_default=True,
+    help="Correlation of one user's outcomes (0: independent; 0.2 is common).",
+)
+@click.option(
+    "--every",
+    metavar="N",
+    default="20",
+    show_default=True,
+    help="Users per arm between two looks (the sequential method looks after each).",
+)
 @json_option
-def plan(baseline: str | None, mde: str | None, alpha: str | None, power: str,
-         as_json: bool) -> None:  # fmt: skip
-    """How many interactions per arm an experiment needs, for each method.
+def plan(baseline: str | None, mde: str | None, alpha: str | None, power: str, per_user: str,
+         icc: str, every: str, as_json: bool) -> None:  # fmt: skip
+    """How many users per arm an experiment needs to be promoted under the whole rule.
 
-    The sequential method may look after every push; it pays for that with more interactions.
+    The chance of `promote` is simulated under maia.yaml's rule: the lift must exceed min_lift,
+    min_samples users per arm, the method (the sequential one looks after every batch of
+    users), and users with several correlated interactions. The closed-form sizes of one test
+    alone follow, for one interaction per user.
 
     \b
     Example:
-      maia exp plan --baseline 0.4 --mde 0.2
+      maia exp plan --baseline 0.4 --mde 0.3
+      maia exp plan --baseline 0.4 --mde 0.3 --per-user 5 --icc 0.2 --json
     """
-    from maia_git.usecases.analysis import plan_sample_size
+    from maia_git.usecases.analysis import plan_rule_size, plan_sample_size
 
-    result = plan_sample_size(
-        _required("--baseline", baseline), _required("--mde", mde),
-        None if alpha is None else _number("--alpha", alpha), _number("--power", power),
-        _workspace(),
-    ).to_dict()  # fmt: skip
+    p1, lift = _required("--baseline", baseline), _required("--mde", mde)
+    level, chance = None if alpha is None else _number("--alpha", alpha), _number("--power", power)
+    ws = _workspace()
+    result = plan_sample_size(p1, lift, level, chance, ws).to_dict()
+    batch = _number("--every", every)
+    if batch != int(batch):
+        raise UsageError(f"--every must be a whole number of users, not {every!r}")
+    rule = None
+    if lift > 0:
+        rule = plan_rule_size(p1, lift, chance, ws, per_user=_number("--per-user", per_user),
+                              icc=_number("--icc", icc), every=int(batch)).to_dict()  # fmt: skip
+    result["rule"] = rule
     if as_json:
         emit_json(result)
         return
-    click.echo(
-        f"baseline {result['baseline']:.1%} -> {result['treatment_rate']:.1%} "
-        f"(relative lift {result['mde']:+.1%}), alpha {result['alpha']:g}, "
-        f"power {result['power']:.0%}\n"
-        f"fixed horizon (one planned look):     {result['fixed_per_arm']:,} interactions per arm\n"
-        f"sequential (a look after every push): {result['sequential_per_arm']:,} "
-        "interactions per arm"
-    )
+    click.echo("\n".join(_plan_lines(result)))
+
+
+def _plan_lines(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"baseline {r['baseline']:.1%} -> {r['treatment_rate']:.1%} (relative lift "
+        f"{r['mde']:+.1%}), alpha {r['alpha']:g}, power {r['power']:.0%}",
+    ]
+    rule = r["rule"]
+    if rule is None:
+        lines.append("the rule promotes only a lift above min_lift: no plan for a drop")
+    else:
+        look = f"a look every {rule['every']} users" if rule["method"] == "sequential" else (
+            "one look")  # fmt: skip
+        size = (
+            f"{rule['users_per_arm']:,} users per arm (about {rule['interactions_per_arm']:,.0f}"
+            " interactions)" if rule["users_per_arm"] else "not reached within the search"
+        )  # fmt: skip
+        lines += [
+            f"under the whole rule ({rule['method']}, {look}, min_lift {rule['min_lift']:+.0%}, "
+            f"{rule['per_user']:g} interactions per user, icc {rule['icc']:g}): {size}; "
+            f"promote with probability {rule['power']:.0%} (simulated)",
+        ]
+        if rule["warning"]:
+            lines.append(f"warning: {rule['warning']}")
+    lines += [
+        "one test alone, one interaction per user:",
+        f"  fixed horizon (one planned look):     {r['fixed_per_arm']:,} per arm",
+        f"  sequential (a look after every push): {r['sequential_per_arm']:,} per arm",
+    ]
+    return lines
 
 
 def _required(name: str, text: str | None) -> float:

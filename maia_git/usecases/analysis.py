@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from statistics import StatisticsError
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maia_git import stats
 from maia_git.core.ids import check_id
@@ -31,6 +31,9 @@ from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
 from maia_git.storage.statcache import Entry, Key, StatCache
 from maia_git.usecases import pins, repeats
 from maia_git.workspace import Workspace
+
+if TYPE_CHECKING:
+    from maia_git.stats.rulesim import RulePlan
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,18 @@ def plan_sample_size(
             f"cannot plan for baseline {baseline:g}, mde {mde:g}: the numbers are "
             "too extreme to compute; use values nearer the middle"
         ) from None
+
+
+def plan_rule_size(
+    baseline: float, mde: float, power: float = 0.8, ws: Workspace | None = None, *,
+    per_user: float = 1.0, icc: float = 0.0, every: int = 20, method: str | None = None,
+) -> RulePlan:  # fmt: skip
+    """Users per arm for the whole promotion rule with the workspace's settings (or maia.yaml's
+    defaults outside one), by simulation (``stats.rulesim``; numpy is imported there)."""
+    from maia_git.stats.rulesim import plan_rule
+
+    s = (ws.settings if ws is not None else Settings()).analysis(0.5, method)
+    return plan_rule(baseline, mde, power, s, per_user=per_user, icc=icc, every=every)
 
 
 # ---- reading every shard, through the cache ----
