@@ -67,6 +67,10 @@ def plan_rule(
             f"mde {lift:g} on baseline {p1:g}: plan for a positive lift whose treatment rate "
             "stays below 1"
         )
+    if s.method not in ("sequential", "fixed"):
+        raise UsageError(
+            f"maia exp plan simulates the sequential and fixed methods, not {s.method!r}"
+        )
     warning = None
     if lift <= s.min_lift:
         warning = (
