@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from maia_git.errors import MaiaError
 from maia_git.storage import git
+from maia_git.storage.branch import read_blob
 
 ZERO = "0" * 40
 
@@ -170,7 +171,7 @@ def _merge_state(repo: git.Repo, change: Change, theirs: str, commit: str) -> st
         return None
     try:
         base, mine, other = (
-            yamlio.loads(_blob(repo, blob), change.path).data
+            yamlio.loads(read_blob(repo, blob), change.path).data
             for blob in (change.old, change.new, theirs)
         )
     except _Error:
@@ -208,15 +209,3 @@ def _transition_of(repo: git.Repo, commit: str, exp_id: str) -> str | None:
         if key == "Maia-Experiment" and value == exp_id and next_key == "Maia-Transition":
             return arrow
     return None
-
-
-def _blob(repo: git.Repo, blob: str) -> bytes:
-    import subprocess
-
-    return subprocess.run(
-        ["git", "cat-file", "blob", blob],
-        cwd=repo.top,
-        check=True,
-        capture_output=True,
-        env=git.git_env(),
-    ).stdout

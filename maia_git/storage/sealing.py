@@ -38,6 +38,7 @@ from maia_git import crash
 from maia_git.errors import MaiaError
 from maia_git.storage import git, segments
 from maia_git.storage.atomic import write_atomic
+from maia_git.storage.branch import read_blob
 
 JOURNAL = "maia/seal.json"
 GENERATION = "maia/seal.generation"  # odd while a sync seals: readers retry (a seqlock)
@@ -178,7 +179,7 @@ def migrate(repo: git.Repo, rel: str, stream: str) -> int:
     blob = git.run(repo, "rev-parse", "-q", "--verify", f"HEAD:{rel}", check=False).strip()
     if not blob:
         return 0
-    committed = _blob_bytes(repo, blob)
+    committed = read_blob(repo, blob)
     current = (repo.top / rel).read_bytes()
     if current == committed or not current.startswith(committed):
         return 0
@@ -187,18 +188,6 @@ def migrate(repo: git.Repo, rel: str, stream: str) -> int:
     crash.point("after_migrate_copy")
     write_atomic(repo.top / rel, committed)
     return len(current) - len(committed)
-
-
-def _blob_bytes(repo: git.Repo, blob: str) -> bytes:
-    import subprocess
-
-    return subprocess.run(
-        ["git", "cat-file", "blob", blob],
-        cwd=repo.top,
-        check=True,
-        capture_output=True,
-        env=git.git_env(),
-    ).stdout
 
 
 # ---- 3. rotation --------------------------------------------------------------------------
