@@ -29,7 +29,7 @@ from helpers import snapshot
 
 ROOT = str(Path(maia_git.__file__).parent.parent)
 
-# The example response of the Phase 4 guide, section 1: every field perfect, scores 100.
+# The example response of the reference guide's scoring section: every field perfect, scores 100.
 GUIDE: dict[str, Any] = {
     "status": "completed",
     "requirements": ["req1", "req2", "req3"],

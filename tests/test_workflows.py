@@ -267,7 +267,7 @@ def test_composite_lint_fails_a_bad_action(tmp_path: Path) -> None:
     assert 'invalid runner name "compsite"' in findings  # the metadata, through the caller
 
 
-# -- what the analysis workflow promises (issue 8) ------------------------------------------
+# -- what the analysis workflow promises ------------------------------------------------------
 
 
 def analyze_job(path: Path) -> dict[str, Any]:

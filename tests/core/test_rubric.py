@@ -34,7 +34,7 @@ from maia_git.core.scoring import (
 )
 from maia_git.errors import UsageError
 
-# The example response of the Phase 4 guide, section 1: every field perfect.
+# The example response of the reference guide's scoring section: every field perfect.
 GUIDE_EXAMPLE: dict[str, Any] = {
     "status": "completed",
     "requirements": ["req1", "req2", "req3"],

@@ -1,4 +1,4 @@
-"""The Python examples of the reference guide (phase4-guide.md), run against a maia workspace.
+"""The Python examples of the integration guide for this API, run against a maia workspace.
 
 Adapted only where the guide names things that must already exist: the prompt files are created
 and committed first (an experiment pins its prompts when it starts), the imports name
