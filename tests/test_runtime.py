@@ -213,7 +213,10 @@ def test_a_pause_during_a_running_loop_in_another_process_raises_nothing_there(
     out, err = loop.communicate(timeout=90)
     assert loop.returncode == 0, err
     counts = json.loads(out)
-    assert counts["recorded"] > 50 and counts["not_recorded"] == 200 and counts["head"] >= 200
+    assert counts["recorded"] > 50 and counts["not_recorded"] == 200
+    # get_prompt and record_interaction each re-read the status at most every 0.1 s, on their own
+    # clocks: the served prompt may switch to HEAD a few calls after recording stops.
+    assert counts["head"] >= 190
     assert len(log_lines(ws, active)) == counts["recorded"]
 
 
