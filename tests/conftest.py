@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pgserver import postgres_url  # noqa: F401 - the throwaway PostgreSQL server fixture
 
 from fakegithub import default_certificate
+
+# Property tests check what holds, not how fast: a per-example wall-clock deadline is a timed
+# assertion, and on a shared machine it fails tests that are right.
+settings.register_profile("maia", deadline=None)
+settings.load_profile("maia")
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Maia Test",
