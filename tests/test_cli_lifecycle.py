@@ -58,6 +58,20 @@ def test_new_generates_sequential_ids_and_writes_definition(ws: Path, maia) -> N
     assert "Maia-Experiment: exp_002" in message and "Maia-Transition: none->draft" in message
 
 
+def test_a_second_treatment_is_refused_not_silently_dropped(ws: Path, maia) -> None:
+    snap = snapshot(ws)
+    result = maia(
+        "exp", "new", "Two", "--agent", "helper", "--control", "agents/helper.md",
+        "--treatment", "agents/helper_v2.md", "--treatment", "agents/helper.md", cwd=ws,
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        "maia: error: Invalid value for '--treatment': given 2 times: an experiment compares one "
+        "treatment with its control (see `maia exp new --help`)"
+    ]
+    assert snapshot(ws) == snap
+
+
 def test_every_transition_is_one_commit_with_trailers(ws: Path, maia) -> None:
     exp_id = new_exp(maia, ws, "--id", "flow")
     steps = [

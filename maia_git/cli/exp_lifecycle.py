@@ -14,6 +14,17 @@ from maia_git.cli.render import (
 )
 
 
+def _one_treatment(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
+    # click would silently keep the last of several; an experiment compares one treatment here.
+    if len(value) > 1:
+        raise click.BadParameter(
+            f"given {len(value)} times: an experiment compares one treatment with its control",
+            ctx,
+            param,
+        )
+    return value[0]
+
+
 @click.command()
 @click.argument("name")
 @click.option("--agent", required=True, help="The agent whose prompt is tested.")
@@ -24,7 +35,12 @@ from maia_git.cli.render import (
     help="The current prompt file (promotion overwrites it).",
 )
 @click.option(
-    "--treatment", required=True, type=click.Path(dir_okay=False), help="The candidate prompt file."
+    "--treatment",
+    required=True,
+    multiple=True,
+    callback=_one_treatment,
+    type=click.Path(dir_okay=False),
+    help="The candidate prompt file.",
 )
 @click.option("--hypothesis", default="", help="What you expect and why.")
 @click.option("--id", "exp_id", default=None, help="Experiment id (default: the next exp_NNN).")
