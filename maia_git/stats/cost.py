@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from maia_git.stats.lift import expm1_or_inf
 from maia_git.stats.method import Estimate, estimate
 from maia_git.stats.ratio import RatioSums
 from maia_git.stats.settings import Settings
@@ -47,12 +48,12 @@ class CostCheck:
     def interval(self) -> tuple[float, float] | None:
         if self.test is None:
             return None
-        return (math.expm1(self.test.low), _expm1(self.test.high))
+        return (math.expm1(self.test.low), expm1_or_inf(self.test.high))
 
     @property
     def high(self) -> float:
         """The upper bound the margin is compared with (the change itself without a test)."""
-        return self.change if self.test is None else _expm1(self.test.high)
+        return self.change if self.test is None else expm1_or_inf(self.test.high)
 
 
 def cost_test(
@@ -77,10 +78,3 @@ def _relative(control: float, treatment: float) -> float:
     if control > 0.0:
         return treatment / control - 1.0
     return 0.0 if treatment == control else math.inf
-
-
-def _expm1(theta: float) -> float:
-    try:
-        return math.expm1(theta)
-    except OverflowError:
-        return math.inf

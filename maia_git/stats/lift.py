@@ -42,13 +42,13 @@ class Lift:
     def lift(self) -> float:
         if self.posterior is not None:
             return self.posterior.mean
-        return _relative(self.test.value)
+        return expm1_or_inf(self.test.value)
 
     @property
     def interval(self) -> tuple[float, float]:
         if self.posterior is not None:
             return (self.posterior.low, self.posterior.high)
-        return (_relative(self.test.low), _relative(self.test.high))
+        return (expm1_or_inf(self.test.low), expm1_or_inf(self.test.high))
 
 
 def log_ratio(control: RatioSums, treatment: RatioSums) -> tuple[float, float, bool] | None:
@@ -88,7 +88,7 @@ def _degenerate(arm: RatioSums) -> bool:
     return arm.num <= 0 or arm.num >= arm.den or var is None or var <= 0.0
 
 
-def _relative(theta: float) -> float:
+def expm1_or_inf(theta: float) -> float:
     try:
         return math.expm1(theta)
     except OverflowError:

@@ -10,7 +10,6 @@ interrupted, so HEAD, the index and the files never stay out of step.
 from __future__ import annotations
 
 import json
-import subprocess
 
 from maia_git import crash
 from maia_git.errors import MaiaError
@@ -78,14 +77,7 @@ def _only_ours(repo: git.Repo, old: str, new: str) -> bool:
             if None not in wanted:
                 return False
             continue
-        here = subprocess.run(
-            ["git", "hash-object", "--no-filters", "--", path],
-            cwd=repo.top,
-            capture_output=True,
-            text=True,
-            env=git.git_env(),
-            check=False,
-        ).stdout.strip()
+        here = git.attempt(repo, "hash-object", "--no-filters", "--", path)[1].strip()
         if here not in wanted:
             return False
     return True

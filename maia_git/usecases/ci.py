@@ -10,17 +10,15 @@ remote is adopted, and a promotion completed here but never pushed is finished.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from maia_git import crash
 from maia_git.core.models import Status
-from maia_git.errors import MaiaError, NotFound, UsageError
+from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import git, state
 from maia_git.storage.branch import blob_of
-from maia_git.storage.jsonl import read_lines
 from maia_git.workspace import Workspace
 
 _LOG_PATH = re.compile(r"experiments/([^/]+)/interactions/.+\.jsonl")
@@ -94,13 +92,6 @@ def completion_series(ws: Workspace, exp_id: str, points: int = 12) -> dict[str,
             buckets = _coarsen(buckets, _PRECISIONS[width])
     counted = {"control": totals[:2], "treatment": totals[2:]}  # [lines, successes] per arm
     return _cumulative(buckets, points) | {"counted": counted}
-
-
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    try:
-        yield from read_lines(path)
-    except NotFound:
-        return  # sealed and removed since it was listed: its records are in a segment
 
 
 def _coarsen(buckets: dict[str, list[int]], size: int) -> dict[str, list[int]]:

@@ -27,7 +27,7 @@ from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
 from maia_git.warehouse.result import MAX_PROBLEMS, ArmSums, Problem, SourceSums
-from maia_git.warehouse.rows import read_rows_sql, segment_rows, write_ndjson
+from maia_git.warehouse.rows import read_rows_sql, segment_rows, sql_string, write_ndjson
 from maia_git.warehouse.sql import DIALECTS, aggregate_sql, duckdb_sql, problems_sql
 from maia_git.workspace import Workspace
 
@@ -155,7 +155,7 @@ def _git_with_exports(ws: Workspace, exp_id: str, share: float) -> SourceSums:
     with _remaining_as_ndjson(ws, exp_id, exported) as ndjson:
         parts = []
         if files:
-            parts.append(f"SELECT * FROM read_parquet([{', '.join(map(_quote, files))}])")
+            parts.append(f"SELECT * FROM read_parquet([{', '.join(map(sql_string, files))}])")
         if ndjson is not None:
             parts.append(read_rows_sql(ndjson))
         if not parts:
@@ -184,10 +184,6 @@ def _problems(con: Any, source: str, exp_id: str, share: float) -> tuple[Problem
     except MaiaError:  # Parquet files from elsewhere, without segment, line and error
         return ()
     return tuple(Problem(str(seg), int(line), str(error)) for seg, line, error in rows)
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from maia_git.warehouse import engines
-from maia_git.warehouse.rows import read_rows_sql, segment_rows, write_ndjson
+from maia_git.warehouse.rows import read_rows_sql, segment_rows, sql_string, write_ndjson
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,6 @@ class Written:
     rows: int
     sha256: str
     size: int
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def write_segment(
@@ -47,7 +43,7 @@ def write_segment(
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")  # never on our stdout
             con.execute(
-                f"COPY ({read_rows_sql(tmp_json)}) TO {_quote(str(partial))} "
+                f"COPY ({read_rows_sql(tmp_json)}) TO {sql_string(str(partial))} "
                 "(FORMAT parquet, COMPRESSION zstd)"
             )
         finally:
@@ -76,8 +72,11 @@ def source_sql(engine: str, files: str | list[str]) -> str:
     if engine == "chdb":
         if isinstance(files, list):
             files = "{" + ",".join(files) + "}"
-        return f"SELECT * FROM file({_quote(files)}, Parquet)"
-    listed = _quote(files) if isinstance(files, str) else "[" + ", ".join(map(_quote, files)) + "]"
+        return f"SELECT * FROM file({sql_string(files)}, Parquet)"
+    if isinstance(files, str):
+        listed = sql_string(files)
+    else:
+        listed = "[" + ", ".join(map(sql_string, files)) + "]"
     return f"SELECT * FROM read_parquet({listed}, union_by_name = true)"
 
 

@@ -96,12 +96,16 @@ def write_ndjson(rows: Iterator[dict[str, Any]], out: Any) -> int:
     return count
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (quotes doubled), the same in every dialect used here."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def read_rows_sql(ndjson_path: str) -> str:
     """A DuckDB SELECT of ``write_ndjson``'s file with the Parquet schema's types."""
     types = ", ".join(f"'{k}': '{'BIGINT' if k == 'ts' else v}'" for k, v in SCHEMA.items())
     columns = ", ".join("make_timestamp(ts)::TIMESTAMPTZ AS ts" if k == "ts" else k for k in SCHEMA)
-    path = ndjson_path.replace("'", "''")
     return (
-        f"SELECT {columns} FROM read_json('{path}', format = 'newline_delimited', "
+        f"SELECT {columns} FROM read_json({sql_string(ndjson_path)}, format = 'newline_delimited', "
         f"columns = {{{types}}})"
     )
