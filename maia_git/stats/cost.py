@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from maia_git.stats.lift import expm1_or_inf
+from maia_git.stats.lift import expm1_or_inf, log_ratio_se
 from maia_git.stats.method import Estimate, estimate
 from maia_git.stats.ratio import RatioSums
 from maia_git.stats.settings import Settings
@@ -68,7 +68,7 @@ def cost_test(
     if m_c <= 0.0 or m_t <= 0.0 or (v_c == 0.0 and v_t == 0.0):
         passed = None if margin is None else _relative(m_c, m_t) <= margin
         return CostCheck(metric, margin, m_c, m_t, None, passed)
-    se = math.sqrt(v_t / (m_t * m_t) + v_c / (m_c * m_c))
+    se = log_ratio_se(m_c, v_c, m_t, v_t)
     test = estimate(math.log(m_t / m_c), se, control.units + treatment.units, s)
     passed = None if margin is None else test.high < math.log1p(margin)
     return CostCheck(metric, margin, m_c, m_t, test, passed)

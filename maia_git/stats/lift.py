@@ -59,7 +59,12 @@ def log_ratio(control: RatioSums, treatment: RatioSums) -> tuple[float, float, b
     m_c, m_t = control.num / control.den, treatment.num / treatment.den
     v_c, v_t = control.variance, treatment.variance
     assert v_c is not None and v_t is not None  # units >= 2 here
-    return math.log(m_t / m_c), math.sqrt(v_t / (m_t * m_t) + v_c / (m_c * m_c)), adjusted
+    return math.log(m_t / m_c), log_ratio_se(m_c, v_c, m_t, v_t), adjusted
+
+
+def log_ratio_se(m_c: float, v_c: float, m_t: float, v_t: float) -> float:
+    """The delta-method standard error of ln(m_t / m_c) from each arm's mean and its variance."""
+    return math.sqrt(v_t / (m_t * m_t) + v_c / (m_c * m_c))
 
 
 def relative_lift(control: RatioSums, treatment: RatioSums, s: Settings) -> Lift | None:
