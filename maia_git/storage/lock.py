@@ -88,14 +88,21 @@ class WorkspaceLock:
             sys.stderr.write("\r\033[K")  # the line goes: what follows is the real outcome
             sys.stderr.flush()
 
+    def _owner(self) -> tuple[str, str, str, list[str]] | None:
+        """(pid, host, since, command) from the side file, if the process it names may be alive;
+        None when the file is missing, unreadable or stale (a dead process holds nothing)."""
+        try:
+            pid, host, stamp, *command = self.owner_path.read_text(encoding="utf-8").split()
+        except (OSError, ValueError):
+            return None
+        return (pid, host, stamp, command) if _alive(pid, host) else None
+
     def _holder(self) -> str:
         """Who holds the lock, as far as the side file knows, if that process is alive."""
-        try:
-            pid, host, _stamp, *command = self.owner_path.read_text(encoding="utf-8").split()
-        except (OSError, ValueError):
+        owner = self._owner()
+        if owner is None:
             return "held by another process"
-        if not _alive(pid, host):  # the side file is stale: a dead process holds nothing
-            return "held by another process"
+        pid, _host, _stamp, command = owner
         return f"held by process {pid}: {' '.join(command)}"
 
     def __exit__(
@@ -106,18 +113,15 @@ class WorkspaceLock:
             self._lock = None
 
     def _timeout_message(self) -> str:
-        try:
-            pid, host, stamp, *command = self.owner_path.read_text(encoding="utf-8").split()
-        except (OSError, ValueError):
-            pid = host = stamp = ""
-            command = []
-        if not pid or not _alive(pid, host):
+        owner = self._owner()
+        if owner is None:
             # The side file names the last process that took the lock; it has exited, so the
             # holder is someone else (a command that could not write the file): name nobody.
             return (
                 f"the workspace lock is held by another process (waited {self.timeout:g} s); "
                 "`maia doctor` shows what is running"
             )
+        pid, host, stamp, command = owner
         return (
             f"the workspace lock is held by process {pid} on {host} since {stamp} "
             f"({' '.join(command)}); waited {self.timeout:g} s"
