@@ -81,7 +81,7 @@ def test_the_chart_and_the_table_count_the_same_lines_in_a_log_full_of_bad_lines
     for side in ("control", "treatment"):
         assert chart["counted"][side] == [table[side]["n"], table[side]["successes"]], side
     last = table["control"]["successes"] / table["control"]["n"]
-    assert chart["control"][-1] == round(100 * last, 1)
+    assert chart["arms"]["control"][-1] == round(100 * last, 1)
 
 
 def test_cli_api_and_ci_decide_the_same_on_the_same_logs(ws: Path, maia) -> None:

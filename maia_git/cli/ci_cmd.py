@@ -39,8 +39,9 @@ def analyze(
     """Analyse experiments, write the step summary and outputs, and optionally promote.
 
     In GitHub Actions (GITHUB_STEP_SUMMARY and GITHUB_OUTPUT set) it writes a Markdown summary
-    (a table and a chart per experiment), the outputs `promotable`, `analyzed` and `results`,
-    and annotations. Elsewhere it prints the summary. Exits 1 if a promotion failed.
+    (tables and a chart per experiment, every arm of one with several treatments), the outputs
+    `promotable`, `analyzed`, `results`, `decisions` and `winners`, and annotations. Elsewhere
+    it prints the summary. Exits 1 if a promotion failed.
 
     \b
     Example:

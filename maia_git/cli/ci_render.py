@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from maia_git.core import summary
+from maia_git.core import summary, summary_arms
 from maia_git.core.escape import markdown_inline, workflow_data
 from maia_git.errors import MaiaError
 from maia_git.usecases.ci import CiReport
@@ -48,7 +48,17 @@ def outputs(report: CiReport) -> dict[str, str]:
         "promotable": json.dumps(report.promotable),
         "analyzed": json.dumps(report.analyzed),
         "results": json.dumps(report.results),
+        "decisions": json.dumps({r["experiment_id"]: r["decision"] for r in report.results}),
+        "winners": json.dumps({r["experiment_id"]: winner(r) for r in report.results}),
     }
+
+
+def winner(result: Mapping[str, Any]) -> str | None:
+    """The arm an analysis would promote: ``treatment`` of two arms, the named one of several,
+    None without a promotion."""
+    if "arms" in result:
+        return result.get("winner")
+    return "treatment" if result["decision"] == "promote" else None
 
 
 def mermaid_chart(exp_id: str, series: Mapping[str, Any]) -> list[str]:
@@ -61,12 +71,18 @@ def mermaid_chart(exp_id: str, series: Mapping[str, Any]) -> list[str]:
         f'  title "{exp_id}: cumulative completion rate (%)"',
         f"  x-axis [{labels}]",
         '  y-axis "completion %" 0 --> 100',
-        f"  line [{', '.join(str(v) for v in series['control'])}]",
-        f"  line [{', '.join(str(v) for v in series['treatment'])}]",
+        *(f"  line [{', '.join(str(v) for v in rates)}]" for rates in series["arms"].values()),
         "```",
         "",
-        "_First line: control; second line: treatment._",
+        _legend(list(series["arms"])),
     ]
+
+
+def _legend(arms: list[str]) -> str:
+    """Mermaid's xychart has no legend: say which line is which arm, in drawing order."""
+    if arms == ["control", "treatment"]:
+        return "_First line: control; second line: treatment._"
+    return f"_Lines in order: {markdown_inline(', '.join(arms))}._"
 
 
 def section(result: Mapping[str, Any], series: Mapping[str, Any]) -> str:
@@ -75,9 +91,7 @@ def section(result: Mapping[str, Any], series: Mapping[str, Any]) -> str:
     lines = [
         f"### {result['experiment_id']}: {markdown_inline(result.get('name') or '')} {icon}",
         "",
-        *summary.arms_table(result),
-        "",
-        *summary.tests_lines(result),
+        *analysis_lines(result),
         "",
     ]
     if result.get("invalid_lines"):
@@ -87,6 +101,14 @@ def section(result: Mapping[str, Any], series: Mapping[str, Any]) -> str:
             "",
         ]
     return "\n".join([*lines, *mermaid_chart(result["experiment_id"], series), ""])
+
+
+def analysis_lines(result: Mapping[str, Any]) -> list[str]:
+    """Every arm's numbers and the tests: two arms as they always were, several arms with each
+    treatment against control (``core.summary_arms``)."""
+    if "arms" in result:
+        return summary_arms.lines(result)
+    return [*summary.arms_table(result), "", *summary.tests_lines(result)]
 
 
 def write_outputs(path: Path, values: Mapping[str, str]) -> None:
@@ -117,7 +139,8 @@ def annotation_lines(report: CiReport) -> list[str]:
                 f"::warning title=Invalid log lines::{exp_id}: {r['invalid_lines']} "
                 "line(s) broke the schema and were not counted"
             )
-        lines.append(f"::notice title={exp_id}::decision {r['decision']}")
+        arm = f" (winner {workflow_data(str(r['winner']))})" if r.get("winner") else ""
+        lines.append(f"::notice title={exp_id}::decision {r['decision']}{arm}")
     for p in report.promoted:
         lines.append(
             f"::notice title=Promoted {p['experiment_id']}::branch {p['branch']}"

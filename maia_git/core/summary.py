@@ -9,21 +9,21 @@ from typing import Any
 from maia_git.core.escape import code_fence, code_span, markdown_inline
 
 
-def _pct(value: Any) -> str:
+def pct(value: Any) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _num(value: Any, digits: int = 1) -> str:
+def num(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _p(value: Any) -> str:
+def p_text(value: Any) -> str:
     if value is None:
         return "-"
     return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
 
 
-def _yes_no(value: Any) -> str:
+def yes_no(value: Any) -> str:
     return "-" if value is None else ("shown" if value else "not shown")
 
 
@@ -36,14 +36,14 @@ def arms_table(analysis: Mapping[str, Any]) -> list[str]:
     for name in ("control", "treatment"):
         arm = analysis.get(name) or {}
         quality = (
-            f"{_num(arm.get('quality_mean'))} ± {_num(arm.get('quality_se'))}"
+            f"{num(arm.get('quality_mean'))} ± {num(arm.get('quality_se'))}"
             if arm.get("quality_mean") is not None
             else "-"
         )
         rows.append(
             f"| {name} | {arm.get('users', 0)} | {arm.get('n', 0)} | {arm.get('successes', 0)} | "
-            f"{_pct(arm.get('rate'))} | {quality} | {_num(arm.get('tokens_mean'), 0)} | "
-            f"{_num(arm.get('latency_mean'), 0)} |"
+            f"{pct(arm.get('rate'))} | {quality} | {num(arm.get('tokens_mean'), 0)} | "
+            f"{num(arm.get('latency_mean'), 0)} |"
         )
     return rows
 
@@ -51,12 +51,12 @@ def arms_table(analysis: Mapping[str, Any]) -> list[str]:
 def tests_lines(analysis: Mapping[str, Any]) -> list[str]:
     ci = analysis.get("lift_ci") or [None, None]
     return [
-        f"- **Lift** (completion, relative): {_pct(analysis.get('lift'))} "
-        f"(CI {_pct(ci[0])} to {_pct(ci[1])})",
+        f"- **Lift** (completion, relative): {pct(analysis.get('lift'))} "
+        f"(CI {pct(ci[0])} to {pct(ci[1])})",
         f"- {_evidence(analysis)}; "
         f"quality not worse (margin {analysis.get('quality_margin')}): "
-        f"{_yes_no(analysis.get('quality_non_inferior'))}; "
-        f"sample ratio: {_p(analysis.get('srm_p_value'))}",
+        f"{yes_no(analysis.get('quality_non_inferior'))}; "
+        f"sample ratio: {p_text(analysis.get('srm_p_value'))}",
         *_cost_lines(analysis),
         f"- **Decision**: {code_span(str(analysis.get('decision')))}",
         *[
@@ -69,10 +69,10 @@ def tests_lines(analysis: Mapping[str, Any]) -> list[str]:
 def _evidence(analysis: Mapping[str, Any]) -> str:
     if analysis.get("method") != "bayesian":
         method = markdown_inline(str(analysis.get("method")))
-        return f"**p-value** ({method}): {_p(analysis.get('p_value'))}"
+        return f"**p-value** ({method}): {p_text(analysis.get('p_value'))}"
     return (
-        f"**Chance to beat control** (bayesian): {_pct(analysis.get('chance_to_win'))}, "
-        f"expected loss {_pct(analysis.get('expected_loss'))}"
+        f"**Chance to beat control** (bayesian): {pct(analysis.get('chance_to_win'))}, "
+        f"expected loss {pct(analysis.get('expected_loss'))}"
     )
 
 
@@ -87,13 +87,13 @@ def _cost_lines(analysis: Mapping[str, Any]) -> list[str]:
         ci = g.get("ci") or [None, None]
         limit = "no margin" if g.get("margin") is None else f"at most +{g['margin'] * 100:g}%"
         lines.append(
-            f"- **{name}** per interaction: {_signed(g['change'])} "
-            f"(CI {_signed(ci[0])} to {_signed(ci[1])}); {limit}: {_yes_no(g.get('passed'))}"
+            f"- **{name}** per interaction: {signed(g['change'])} "
+            f"(CI {signed(ci[0])} to {signed(ci[1])}); {limit}: {yes_no(g.get('passed'))}"
         )
     return lines
 
 
-def _signed(value: Any) -> str:
+def signed(value: Any) -> str:
     return "-" if value is None else f"{value * 100:+.1f}%"
 
 

@@ -10,11 +10,12 @@ remote is adopted, and a promotion completed here but never pushed is finished.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maia_git import crash
+from maia_git.core.assign import ARMS
 from maia_git.core.models import Status
 from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import git, state
@@ -69,54 +70,68 @@ _PRECISIONS = (26, 23, 21, 19, 16, 13, 10)
 _MAX_BUCKETS = 20_000
 
 
-def completion_series(ws: Workspace, exp_id: str, points: int = 12) -> dict[str, Any]:
-    """Each arm's cumulative completion rate over time, at up to ``points`` moments.
+def completion_series(
+    ws: Workspace, exp_id: str, points: int = 12, arms: Sequence[str] = ARMS
+) -> dict[str, Any]:
+    """Each arm's cumulative completion rate over time, at up to ``points`` moments: the
+    ``labels``, one list of rates per arm in ``arms`` (control first), and each arm's counted
+    [lines, successes].
 
     Counts are kept per timestamp prefix, coarsened whenever there are too many buckets, so the
     memory stays bounded however long the log is.
     """
     from maia_git.usecases.analysis import counted_lines
 
+    index = {name: 2 * i for i, name in enumerate(arms)}
+    width = 2 * len(arms)  # [lines, successes] per arm
     buckets: dict[str, list[int]] = {}
-    width = 0
-    totals = [0, 0, 0, 0]
+    precision = 0
+    totals = [0] * width
     # The lines the analysis counts, and only those: the chart never disagrees with the table.
     for record in counted_lines(ws, exp_id):
-        counts = buckets.setdefault(record["ts"][: _PRECISIONS[width]], [0, 0, 0, 0])
-        offset = 0 if record["arm"] == "control" else 2
+        offset = index.get(record["arm"])
+        if offset is None:
+            continue  # not an arm of this experiment: the analysis does not count it either
+        counts = buckets.setdefault(record["ts"][: _PRECISIONS[precision]], [0] * width)
         for into in (counts, totals):
             into[offset] += 1
             into[offset + 1] += record["success"]
-        if len(buckets) > _MAX_BUCKETS and width + 1 < len(_PRECISIONS):
-            width += 1
-            buckets = _coarsen(buckets, _PRECISIONS[width])
-    counted = {"control": totals[:2], "treatment": totals[2:]}  # [lines, successes] per arm
-    return _cumulative(buckets, points) | {"counted": counted}
+        if len(buckets) > _MAX_BUCKETS and precision + 1 < len(_PRECISIONS):
+            precision += 1
+            buckets = _coarsen(buckets, _PRECISIONS[precision], width)
+    counted = {name: totals[i : i + 2] for name, i in index.items()}
+    return _cumulative(buckets, points, list(arms)) | {"counted": counted}
 
 
-def _coarsen(buckets: dict[str, list[int]], size: int) -> dict[str, list[int]]:
+def _coarsen(buckets: dict[str, list[int]], size: int, width: int) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for key, counts in buckets.items():
-        into = out.setdefault(key[:size], [0, 0, 0, 0])
-        for i in range(4):
+        into = out.setdefault(key[:size], [0] * width)
+        for i in range(width):
             into[i] += counts[i]
     return out
 
 
-def _cumulative(buckets: dict[str, list[int]], points: int) -> dict[str, Any]:
+def _cumulative(buckets: dict[str, list[int]], points: int, arms: list[str]) -> dict[str, Any]:
     keys = sorted(buckets)
     step = max(1, -(-len(keys) // points))
-    totals = [0, 0, 0, 0]
+    totals = [0] * (2 * len(arms))
     labels: list[str] = []
-    control: list[float] = []
-    treatment: list[float] = []
+    rates: dict[str, list[float]] = {name: [] for name in arms}
     for i, key in enumerate(keys):
         totals = [a + b for a, b in zip(totals, buckets[key], strict=True)]
         if (i + 1) % step == 0 or i == len(keys) - 1:
             labels.append(key[5:].replace("T", " "))
-            control.append(round(100 * totals[1] / totals[0], 1) if totals[0] else 0.0)
-            treatment.append(round(100 * totals[3] / totals[2], 1) if totals[2] else 0.0)
-    return {"labels": labels, "control": control, "treatment": treatment}
+            for j, name in enumerate(arms):
+                lines, successes = totals[2 * j], totals[2 * j + 1]
+                rates[name].append(round(100 * successes / lines, 1) if lines else 0.0)
+    return {"labels": labels, "arms": rates}
+
+
+def arm_names(result: Mapping[str, Any]) -> tuple[str, ...]:
+    """The arms of an analysis's JSON, control first."""
+    arms = result.get("arms")
+    return tuple(a["name"] for a in arms) if isinstance(arms, list) else ARMS
 
 
 # What a killed maia command leaves in the git directory for the next one to finish.
@@ -137,7 +152,7 @@ def analyze_all(ws: Workspace, base: str | None) -> CiReport:
         if state.has_experiment(ws.top, exp_id):
             result["name"] = state.load_experiment(ws.top, exp_id).name
         report.results.append(result)
-        report.series[exp_id] = completion_series(ws, exp_id)
+        report.series[exp_id] = completion_series(ws, exp_id, arms=arm_names(result))
     return report
 
 
@@ -157,7 +172,9 @@ def unfinished(ws: Workspace) -> list[str]:
         if entry.status is not Status.COMPLETED or not state.has_experiment(ws.top, exp_id):
             continue
         experiment = state.load_experiment(ws.top, exp_id)
-        if experiment.winner != "treatment" or experiment.promotion_branch != branch_name(exp_id):
+        if experiment.winner in (None, "control") or experiment.promotion_branch != branch_name(
+            exp_id
+        ):
             continue
         rel = state.queue_rel(exp_id)
         if tip is None or blob_of(ws.repo, tip, rel) != blob_of(ws.repo, "HEAD", rel):

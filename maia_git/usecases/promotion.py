@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maia_git import crash
-from maia_git.core import messages, summary
+from maia_git.core import messages, summary, summary_arms
 from maia_git.core.decide import decide
 from maia_git.core.ids import check_id, check_text
 from maia_git.core.lifecycle import Transition, apply
@@ -332,8 +332,9 @@ def _build_branch(
         experiment.control,
         experiment.control,
     )
-    body = summary.promotion_body(
-        analysis, {**experiment.to_dict(), "agent": entry.agent}, diff, forced_by, reason
+    arm = str(analysis.get("winner") or "treatment")
+    body = pull_request_body(
+        analysis, {**experiment.to_dict(), "agent": entry.agent}, diff, arm, forced_by, reason
     )
     trailers = [("Maia-Experiment", exp_id), ("Maia-Transition", transition.arrow)]
     if forced_by:
@@ -343,6 +344,21 @@ def _build_branch(
         f"{k}: {messages.one_line(v)}\n" for k, v in trailers
     )
     return plumbing.commit_on(ws.repo, "HEAD", files, message, fixed.git_date if fixed else None)
+
+
+def pull_request_body(
+    analysis: Mapping[str, Any],
+    experiment: Mapping[str, Any],
+    diff: str,
+    arm: str,
+    forced_by: str | None,
+    reason: str | None,
+) -> str:
+    """The body of the promotion commit and pull request: two arms as it always was; several
+    treatments with the promoted ``arm`` named and every arm's numbers and comparison shown."""
+    if "arms" in analysis:
+        return summary_arms.promotion_body(analysis, experiment, diff, arm, forced_by, reason)
+    return summary.promotion_body(analysis, experiment, diff, forced_by, reason)
 
 
 def _push(ws: Workspace, promotion: Promotion) -> None:
