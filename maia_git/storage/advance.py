@@ -68,10 +68,11 @@ def recover(repo: git.Repo) -> bool:
 
 def _only_ours(repo: git.Repo, old: str, new: str) -> bool:
     """Whether every path that differs between the commits holds the content of one of them."""
-    names = git.run(repo, "diff", "--name-only", "-z", "--no-renames", old, new)
-    paths = [p for p in names.split("\0") if p]
-    for path in paths:
-        wanted = {_blob(repo, old, path), _blob(repo, new, path)}
+    raw = git.run(repo, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", old, new)
+    fields = raw.split("\0")
+    for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
+        # ":old-mode new-mode old-blob new-blob status": an all-zero id is "no file on that side"
+        wanted = {None if set(sha) == {"0"} else sha for sha in meta.split()[2:4]}
         target = repo.top / path
         if not target.exists():
             if None not in wanted:
@@ -81,8 +82,3 @@ def _only_ours(repo: git.Repo, old: str, new: str) -> bool:
         if here not in wanted:
             return False
     return True
-
-
-def _blob(repo: git.Repo, commit: str, path: str) -> str | None:
-    out = git.run(repo, "rev-parse", "-q", "--verify", f"{commit}:{path}", check=False).strip()
-    return out or None

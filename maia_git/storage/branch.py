@@ -23,13 +23,7 @@ def _env(repo: git.Repo) -> dict[str, str]:
 
 def blob_of(repo: git.Repo, rev: str, path: str) -> str | None:
     """The blob id of the file ``path`` at ``rev``; None when absent, a folder or a symlink."""
-    code, out, _ = git.attempt(repo, "ls-tree", "-z", rev, "--", path)
-    for entry in filter(None, out.split("\0")) if code == 0 else []:
-        meta, _, name = entry.partition("\t")
-        mode, kind, sha = meta.split()
-        if name == path and kind == "blob" and mode in ("100644", "100755"):
-            return sha
-    return None
+    return git.file_blobs(repo, rev, [path])[path]
 
 
 def read_blob(repo: git.Repo, blob: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +131,34 @@ def attempt(repo: Repo, *args: str) -> tuple[int, str, str]:
         proc.stdout.decode("utf-8", "replace"),
         proc.stderr.decode("utf-8", "replace"),
     )
+
+
+FILE_MODES = ("100644", "100755")  # a regular file; a symlink (120000) or submodule is not
+
+
+def tree_entries(repo: Repo, rev: str, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``{path: (mode, object id)}`` of the entries ``rev`` has at ``paths`` (from the top of the
+    repository), in one ``ls-tree``; a path it lacks, or an unknown ``rev``, is left out."""
+    wanted = list(dict.fromkeys(paths))
+    if not wanted:
+        return {}
+    code, out, _ = attempt(repo, "ls-tree", "-z", "--full-tree", rev, "--", *wanted)
+    found: dict[str, tuple[str, str]] = {}
+    for item in filter(None, out.split("\0")) if code == 0 else []:
+        meta, _, name = item.partition("\t")
+        mode, _kind, sha = meta.split()
+        found[name] = (mode, sha)
+    return found
+
+
+def file_blobs(repo: Repo, rev: str, paths: Iterable[str]) -> dict[str, str | None]:
+    """The blob id of each path at ``rev`` (None: not a regular file there), in one git call."""
+    wanted = list(dict.fromkeys(paths))
+    entries = tree_entries(repo, rev, wanted)
+    return {
+        path: entry[1] if (entry := entries.get(path)) and entry[0] in FILE_MODES else None
+        for path in wanted
+    }
 
 
 def complaint(args: Sequence[str], stderr: str, stdout: str = "") -> str:

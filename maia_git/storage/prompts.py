@@ -8,20 +8,10 @@ from itertools import pairwise
 
 from maia_git.storage import git
 
-_FILE_MODES = ("100644", "100755")  # a symlink (120000) or submodule is not a prompt file
-
 
 def blobs_at(repo: git.Repo, rev: str, paths: Iterable[str]) -> dict[str, str | None]:
     """The blob id of each path at ``rev`` (None: not a regular file there), in one git call."""
-    wanted = list(dict.fromkeys(paths))
-    found: dict[str, str | None] = dict.fromkeys(wanted)
-    code, out, _ = git.attempt(repo, "ls-tree", "-z", "--full-tree", rev, "--", *wanted)
-    for item in filter(None, out.split("\0")) if code == 0 else []:
-        meta, _, name = item.partition("\t")
-        mode, kind, sha = meta.split()
-        if name in found and kind == "blob" and mode in _FILE_MODES:
-            found[name] = sha
-    return found
+    return git.file_blobs(repo, rev, paths)
 
 
 def changed_since_head(repo: git.Repo, paths: Iterable[str]) -> dict[str, str]:

@@ -67,15 +67,8 @@ def changes(repo: git.Repo, parent: str, commit: str) -> list[Change]:
 
 
 def blobs_at(repo: git.Repo, commit: str, paths: list[str]) -> dict[str, str]:
-    """``{path: blob id}`` of the paths that ``commit`` has."""
-    if not paths:
-        return {}
-    out = git.run(repo, "ls-tree", "-r", "-z", commit, "--", *paths)
-    found = {}
-    for item in filter(None, out.split("\0")):
-        meta, _, path = item.partition("\t")
-        found[path] = meta.split()[2]
-    return found
+    """``{path: object id}`` of the paths that ``commit`` has."""
+    return {path: sha for path, (_mode, sha) in git.tree_entries(repo, commit, paths).items()}
 
 
 def onto(repo: git.Repo, base: str, local: str, tip: str) -> str:
