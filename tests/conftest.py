@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -18,9 +18,14 @@ from pgserver import postgres_url  # noqa: F401 - the throwaway PostgreSQL serve
 
 from fakegithub import default_certificate
 
-# Property tests check what holds, not how fast: a per-example wall-clock deadline is a timed
-# assertion, and on a shared machine it fails tests that are right.
-settings.register_profile("maia", deadline=None)
+# Property tests check what holds, not how fast: a per-example wall-clock deadline, or the
+# health check that fails a test whose examples are slow to generate, is a timed assertion, and
+# on a shared machine it fails tests that are right. The examples are derived from each test
+# (derandomize), so a run on a clean clone tries the same inputs as the last one. A test that
+# sets suppress_health_check replaces this list: it must name too_slow again.
+settings.register_profile(
+    "maia", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 settings.load_profile("maia")
 
 IDENTITY = {

@@ -7,6 +7,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,11 +350,16 @@ def test_a_corrupt_cache_is_ignored(ws: Path, maia: Maia) -> None:
 
 def test_an_uncommitted_shard_is_analysed_and_read_each_time(ws: Path, maia: Maia) -> None:
     exp_id = new_exp(maia, ws)
-    record(ws, exp_id, arm_rows(exp_id, "control", 40, 0.5))
+    shard = record(ws, exp_id, arm_rows(exp_id, "control", 40, 0.5))
+    # Just written, however slow this machine is: its modification time stays in the future of
+    # both analyses, where a write in the same clock tick could still change the file unseen.
+    # (Written "now", a loaded machine can take the two seconds of that window to analyse.)
+    later = time.time_ns() + 3_600 * 10**9
+    os.utime(shard, ns=(later, later))
 
     reads = [analyze_json(maia, ws, exp_id)["shards_read"] for _ in range(2)]
 
-    assert reads == [1, 1]  # just written: its status could still change in the same tick
+    assert reads == [1, 1]
 
 
 def test_analysis_needs_no_lock_and_reads_no_scipy(ws: Path, maia: Maia) -> None:

@@ -145,7 +145,9 @@ def parser(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     lines=st.lists(st.tuples(st.sampled_from(GOOD + BAD), st.integers(1, 40)), max_size=30).map(
