@@ -116,6 +116,39 @@ def lift_over_time(
         return _render(fig)
 
 
+# One colour per treatment of an experiment with several (matplotlib's tab10 without blue,
+# which is control's colour elsewhere); more treatments than colours reuse them with dashes.
+ARM_COLOURS = ("#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+
+
+def lifts_over_time(
+    times: Sequence[datetime],
+    lifts: Sequence[tuple[str, Sequence[float | None]]],
+    min_lift: float,
+) -> Chart:
+    """Each treatment's cumulative lift over control, one line per treatment (named in the
+    legend), zero and the lift a promotion needs. Intervals are in the table beside it: k
+    overlapping bands would hide one another."""
+    with _styled():
+        fig = _figure(legend=True)
+        ax = fig.subplots()
+        xs = _x(times)
+        for i, (name, values) in enumerate(lifts):
+            points = [(x, y) for x, y in zip(xs, values, strict=True) if y is not None]
+            style = "-" if i < len(ARM_COLOURS) else "--"
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o",
+                    color=ARM_COLOURS[i % len(ARM_COLOURS)], markersize=3, linewidth=1.8,
+                    label=name)  # fmt: skip
+        ax.axhline(0, color="#555555", linewidth=1)
+        ax.axhline(min_lift, color=ACCENT, linewidth=1, linestyle="--",
+                   label=f"lift needed ({min_lift:+.0%})")  # fmt: skip
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _time_axis(ax, xs)
+        ax.set_ylabel("relative lift in completion rate")
+        _legend_below(fig)
+        return _render(fig)
+
+
 def _time_axis(ax: Any, xs: Sequence[float]) -> None:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)

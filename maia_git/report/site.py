@@ -106,7 +106,9 @@ def _build(report: Report, folder: Path, title: str) -> list[str]:
         return {"src": f"charts/{name}.svg", "width": drawn.width, "height": drawn.height}
 
     experiments = sorted(report.experiments, key=lambda e: (status_order(e.view["status"]), e.id))
-    has_users = any("users" in (e.analysis.get("control") or {}) for e in experiments)
+    has_users = any(
+        "users" in (e.analysis.get("control") or {}) or "arms" in e.analysis for e in experiments
+    )
     page("index.html", "overview.html.j2", experiments=experiments, queue=report.queue,
          has_users=has_users,
          agents=[_agent_summary(t) for t in report.agents],
@@ -127,15 +129,31 @@ ChartWriter = Callable[[str, charts.Chart], dict[str, Any]]
 def _forest(
     experiments: list[ExperimentReport], settings: dict[str, Any], chart: ChartWriter
 ) -> dict[str, Any] | None:
-    rows = [e for e in experiments if e.analysis.get("lift") is not None]
+    rows = [row for e in experiments for row in _lifts(e)]
     if not rows:
         return None
-    ci = [e.analysis.get("lift_ci") or [None, None] for e in rows]
+    ci = [r["lift_ci"] or [None, None] for r in rows]
     drawn = charts.lifts_by_experiment(
-        [e.id for e in rows], [e.analysis["lift"] for e in rows], [c[0] for c in ci],
+        [r["label"] for r in rows], [r["lift"] for r in rows], [c[0] for c in ci],
         [c[1] for c in ci], settings["min_lift"],
     )  # fmt: skip
     return chart("overview-lifts", drawn) | {"rows": rows}
+
+
+def _lifts(e: ExperimentReport) -> list[dict[str, Any]]:
+    """The experiment's lifts for the forest plot: treatment's, or each treatment's of several
+    (labelled with the arm); ``key`` is where each comes from in the analysis."""
+    a = e.analysis
+    if "comparisons" not in a:
+        found = [(e.id, a, f"{e.id}:")]
+    else:
+        found = [(f"{e.id} {c['arm']}", c, f"{e.id}:comparisons.{i}.")
+                 for i, c in enumerate(a["comparisons"])]  # fmt: skip
+    return [
+        {"label": label, "lift": d["lift"], "lift_ci": d.get("lift_ci"), "key": key}
+        for label, d, key in found
+        if d.get("lift") is not None
+    ]
 
 
 def _timeline(
@@ -144,6 +162,8 @@ def _timeline(
     points = [p.to_dict() for p in e.timeline.points]
     if not points:
         return None
+    if "comparisons" in points[-1]:
+        return _timeline_arms(e, points, settings, chart)
     ci = [p["lift_ci"] or [None, None] for p in points]
     since = _significant_since(points)
     drawn = charts.lift_over_time(
@@ -151,6 +171,21 @@ def _timeline(
         [c[1] for c in ci], settings["min_lift"], level, _time(since) if since else None,
     )  # fmt: skip
     return chart(f"experiment-{e.id}-lift", drawn) | {"points": points, "since": since}
+
+
+def _timeline_arms(
+    e: ExperimentReport, points: list[dict[str, Any]], settings: dict[str, Any],
+    chart: ChartWriter,
+) -> dict[str, Any]:  # fmt: skip
+    """Several treatments: one lift line per treatment (the arms are those of the last point)."""
+    names = [c["arm"] for c in points[-1]["comparisons"]]
+    lifts = [(name, [_lift_of(p, name) for p in points]) for name in names]
+    drawn = charts.lifts_over_time([_time(p["until"]) for p in points], lifts, settings["min_lift"])
+    return chart(f"experiment-{e.id}-lift", drawn) | {"points": points, "since": None}
+
+
+def _lift_of(point: dict[str, Any], arm: str) -> float | None:
+    return next((c["lift"] for c in point["comparisons"] if c["arm"] == arm), None)
 
 
 def _significant_since(points: list[dict[str, Any]]) -> str | None:

@@ -29,10 +29,23 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class Prompts:
-    control: str
-    treatment: str
-    diff: str
+    texts: dict[str, str]  # every arm's prompt, control first
+    diffs: dict[str, str]  # each treatment's diff from control, in arm order
     source: str  # where the texts were read: their pins, HEAD, or the working tree
+
+    @property
+    def control(self) -> str:
+        return self.texts["control"]
+
+    @property
+    def treatment(self) -> str:
+        """The treatment's text of a two-arm experiment."""
+        return self.texts.get("treatment", "")
+
+    @property
+    def diff(self) -> str:
+        """The diff of a two-arm experiment."""
+        return self.diffs.get("treatment", "")
 
 
 @dataclass(frozen=True)
@@ -118,24 +131,29 @@ def _experiment(ws: Workspace, exp_id: str, advance: Callable[[int], None]) -> E
 
 
 def _prompts(ws: Workspace, view: dict[str, Any]) -> Prompts:
-    """The two arms' prompts: the texts pinned when the experiment started (those in the commit
+    """Every arm's prompt: the texts pinned when the experiment started (those in the commit
     that started it, for one started before pins), or, before it starts, the files as committed
-    at HEAD (the working tree's when not committed)."""
+    at HEAD (the working tree's when not committed); each treatment's diff from control."""
     experiment = state.load_experiment(ws.top, str(view["id"]))
     pinned = pins.effective(ws.repo, experiment, Status(view["status"])).pins
     where = "pinned when it started" if experiment.pins else "as in the commit that started it"
-    texts, sources = [], set()
-    for arm in ("control", "treatment"):
+    paths = experiment.arm_paths()
+    texts, sources = {}, set()
+    for arm, path in paths.items():
         pin = pinned.get(arm)
         if pin is not None:
             text = plumbing.read_blob(ws.repo, pin.blob).decode("utf-8", "replace")
             source = where
         else:
-            text, source = _prompt_text(ws, str(view[arm]))
-        texts.append(text)
+            text, source = _prompt_text(ws, path)
+        texts[arm] = text
         sources.add(source)
-    diff = prompt_diff(texts[0], texts[1], str(view["control"]), str(view["treatment"]), 400)
-    return Prompts(texts[0], texts[1], diff, " and ".join(sorted(sources)))
+    diffs = {
+        arm: prompt_diff(texts["control"], text, paths["control"], paths[arm], 400)
+        for arm, text in texts.items()
+        if arm != "control"
+    }
+    return Prompts(texts, diffs, " and ".join(sorted(sources)))
 
 
 def _prompt_text(ws: Workspace, path: str) -> tuple[str, str]:

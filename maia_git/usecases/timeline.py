@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from maia_git.core.ids import check_id
 from maia_git.stats import Analysis
+from maia_git.stats.multiarm import MultiAnalysis
 from maia_git.stats.users import UserTotals
 from maia_git.storage import state
 from maia_git.storage.logscan import CHUNK_BYTES, parse_batch, raw_batches, scan_shard
@@ -45,12 +46,22 @@ class Point:
     """The analysis of every line stamped at or before ``until``."""
 
     until: str
-    analysis: Analysis
+    analysis: Analysis | MultiAnalysis
 
     def to_dict(self) -> dict[str, Any]:
         full = self.analysis.to_dict()
+        if isinstance(self.analysis, MultiAnalysis):
+            return {"until": self.until} | _arms_point(full)
         keep = ("lift", "lift_ci", "p_value", "decision", "control", "treatment")
         return {"until": self.until} | {k: full[k] for k in keep}
+
+
+def _arms_point(full: dict[str, Any]) -> dict[str, Any]:
+    """Several treatments: every arm's counts, each treatment's lift, the decision."""
+    arms = [{k: a[k] for k in ("name", "users", "n", "successes")} for a in full["arms"]]
+    keep = ("arm", "lift", "lift_ci", "p_value")
+    comparisons = [{k: c[k] for k in keep} for c in full["comparisons"]]
+    return {"arms": arms, "comparisons": comparisons} | {k: full[k] for k in ("decision", "winner")}
 
 
 @dataclass(frozen=True)
