@@ -20,7 +20,7 @@ from maia_git.usecases.timeline import Point, Timeline
 pytest.importorskip("jinja2", reason="the report extra is not installed: pip install -e '.[test]'")
 pytest.importorskip("matplotlib", reason="the report extra is not installed")
 
-from maia_git.report.site import write_site  # noqa: E402 (needs the extra)
+from maia_git.report.site import write_site  # after the skips: it needs the extra
 
 NAMES = ("control", "concise", "fast", "polite")
 TIMES = ("2026-11-02T00:00:00.000Z", "2026-11-03T00:00:00.000Z", "2026-11-04T00:00:00.000Z")
@@ -61,9 +61,8 @@ def report() -> tuple[Report, dict[str, Any]]:
     texts = {"control": "You are alpha.\n", "concise": "Be brief.\n", "fast": "Be quick.\n",
              "polite": "Be kind.\n"}  # fmt: skip
     diffs = {n: f"--- a\n+++ b\n-You are alpha.\n+{texts[n]}" for n in NAMES[1:]}
-    page = ExperimentReport(
-        view(), data, Timeline("exp_004", points), [], Prompts(texts, diffs, "pinned when it started")
-    )
+    prompts = Prompts(texts, diffs, "pinned when it started")
+    page = ExperimentReport(view(), data, Timeline("exp_004", points), [], prompts)
     settings = data | {"max_concurrent": 3, "one_active_per_agent": True}
     queue = {"capacity": {"active": 1, "max_concurrent": 3, "available_slots": 2},
              "queue_counts": {"queued": 0, "paused": 0}, "active_experiments": [],
