@@ -144,6 +144,14 @@ def test_outputs_name_the_decision_and_the_winning_arm() -> None:
     }  # fmt: skip
     notices = [line for line in ci_render.annotation_lines(report) if "exp_003" in line]
     assert notices == ["::notice title=exp_003::decision promote (winner concise)"]
+    report.series = {r["experiment_id"]: series([]) for r in report.results}
+    report.promoted = [
+        {"experiment_id": "exp_001", "winner": "treatment", "branch": "maia/promote/exp_001"},
+        {"experiment_id": "exp_003", "winner": "concise", "branch": "maia/promote/exp_003"},
+    ]
+    promoted = ci_render.markdown(report).split("### Promoted")[1]
+    assert "- exp_001: branch `maia/promote/exp_001`\n" in promoted
+    assert "- exp_003: `concise` on branch `maia/promote/exp_003`\n" in promoted
 
 
 HOSTILE = "x|<!-- y"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from maia_git.core import summary, summary_arms
-from maia_git.core.escape import markdown_inline, workflow_data
+from maia_git.core.escape import code_span, markdown_inline, workflow_data
 from maia_git.errors import MaiaError
 from maia_git.usecases.ci import CiReport
 
@@ -35,12 +35,18 @@ def markdown(report: CiReport) -> str:
     text = "\n".join(parts) + "\n"
     if report.promoted:
         text += "\n### Promoted\n\n" + "".join(
-            f"- {p['experiment_id']}: branch `{p['branch']}`"
+            f"- {p['experiment_id']}: {_promoted_arm(p)}branch `{p['branch']}`"
             + (f", pull request {p['pull_request']['url']}" if p.get("pull_request") else "")
             + "\n"
             for p in report.promoted
         )
     return text
+
+
+def _promoted_arm(promotion: Mapping[str, Any]) -> str:
+    """The arm promoted, named when it is one of several treatments."""
+    arm = promotion.get("winner")
+    return "" if arm in (None, "treatment") else f"{code_span(str(arm))} on "
 
 
 def outputs(report: CiReport) -> dict[str, str]:
