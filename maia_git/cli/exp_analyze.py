@@ -139,12 +139,21 @@ def _log_lines(d: dict[str, Any]) -> list[str]:
         shown = d["problems"][:SHOWN_PROBLEMS]
         more = " (more with --json)" if d["invalid_lines"] > len(shown) else ""
         lines += ["", f"{d['invalid_lines']} invalid line(s), not counted{more}:"]
-        lines += [f"  {p['file']}:{p['line']}: {p['error']}" for p in shown]
+        lines += [f"  {_where(p)}: {p['error']}" for p in shown]
     if d["duplicate_lines"]:
         lines += ["", f"{d['duplicate_lines']} line(s) repeat an interaction_id: counted once"]
     if not d["shards"]:
         lines += ["", "no interaction logs yet"]
     return lines
+
+
+def _where(problem: dict[str, Any]) -> str:
+    """file:line, or for a warehouse row the source and the row's ts, user and id."""
+    row = problem.get("row")
+    if row is None:
+        return f"{problem['file']}:{problem['line']}"
+    named = ", ".join(f"{k} {v}" for k, v in row.items() if v is not None)
+    return f"{problem['file']} ({named or 'a row without ts, user_id or interaction_id'})"
 
 
 def _pct(value: float | None, signed: bool = False) -> str:

@@ -91,12 +91,11 @@ def sums(exp_id: str, as_json: bool) -> None:
     Example:
       MAIA_WAREHOUSE_URL=postgresql://reader@db/app maia logs sums exp_001 --json
     """
-    from maia_git.storage import state
-    from maia_git.usecases.warehouse import source_of, source_sums
+    from maia_git.usecases.warehouse import rules_of, source_of, source_sums
     from maia_git.workspace import Workspace
 
     ws = Workspace.find()
-    result = source_sums(ws, exp_id, state.control_share(ws.top, exp_id))
+    result = source_sums(ws, rules_of(ws, exp_id))
     if as_json:
         emit_json({"experiment": exp_id, "source": source_of(ws, exp_id).to_dict()}
                   | result.to_dict())  # fmt: skip

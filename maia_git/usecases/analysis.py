@@ -14,7 +14,7 @@ before is not even merged again (``storage.statcache``). Which files hold the lo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from statistics import StatisticsError
 from typing import TYPE_CHECKING, Any
@@ -38,14 +38,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Problem:
-    """A line that breaks the schema (``line`` 0: a shard that could not be read at all)."""
+    """A line that breaks the schema (``line`` 0: a shard that could not be read at all, or a
+    warehouse row, which ``row`` names by its ts, user_id and interaction_id)."""
 
     file: str
     line: int
     error: str
+    row: Mapping[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "error": self.error}
+        out: dict[str, object] = {"file": self.file, "line": self.line, "error": self.error}
+        if self.row is not None:
+            out["row"] = dict(self.row)
+        return out
 
 
 @dataclass(frozen=True)
@@ -270,8 +275,8 @@ def _collect(
     if _elsewhere(ws, exp_id):  # Parquet, SQL, or segments exported from git
         from maia_git.usecases import warehouse
 
-        sums = warehouse.source_sums(ws, exp_id, share)
-        shown = tuple(Problem(p.file, p.line, p.error) for p in sums.problems)
+        sums = warehouse.source_sums(ws, warehouse.Rules(exp_id, share, blobs))
+        shown = tuple(Problem(p.file, p.line, p.error, p.row) for p in sums.problems)
         report = LogReport(shown, sums.invalid, sums.duplicates)
         return sums.control.arm_stats(), sums.treatment.arm_stats(), report
     folder = state.interactions_rel(exp_id)

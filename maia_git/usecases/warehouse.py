@@ -2,19 +2,26 @@
 git beside ones exported to Parquet (``maia logs export``). The aggregation runs in the engine
 (``warehouse.sql``); what comes back is a ``SourceSums`` of three rows.
 
-    source_of(ws, exp_id) -> LogSource                     maia.yaml's choice for the experiment
-    uses_engine(ws, exp_id) -> bool                        whether the analysis goes through SQL
-    source_sums(ws, exp_id, control_share) -> SourceSums   the sums, from the engine
-    statement(ws, exp_id, dialect) -> str                  what would run (``maia logs sql``)
+    source_of(ws, exp_id) -> LogSource          maia.yaml's choice for the experiment
+    uses_engine(ws, exp_id) -> bool             whether the analysis goes through SQL
+    rules_of(ws, exp_id) -> Rules               the split and pins the rows are checked against
+    source_sums(ws, rules) -> SourceSums        the sums, from the engine
+    statement(ws, exp_id, dialect) -> str       what would run (``maia logs sql``)
+    sums_on(session, dialect, source, rules, label) -> SourceSums   the same on an open session
+
+The engine is asked first which columns the source returns: a ``prompt_blob`` column is checked
+against the pins, and rows with ``segment``, ``line`` and ``error`` (exported logs) are reported
+by segment and line. When the sums find invalid rows, a second, limited query fetches the first
+few of them (``warehouse.problems`` says why each does not count).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +33,18 @@ from maia_git.usecases.pins import pinned_blobs
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
+from maia_git.warehouse.problems import problems
 from maia_git.warehouse.result import MAX_PROBLEMS, ArmSums, Problem, SourceSums
-from maia_git.warehouse.rows import read_rows_sql, segment_rows, sql_string, write_ndjson
-from maia_git.warehouse.sql import DIALECTS, aggregate_sql, duckdb_sql, problems_sql
+from maia_git.warehouse.rows import SCHEMA, read_rows_sql, segment_rows, sql_string, write_ndjson
+from maia_git.warehouse.sql import (
+    BLOB,
+    DIALECTS,
+    aggregate_sql,
+    canonical_sql,
+    on_source,
+    problems_sql,
+    translate,
+)
 from maia_git.workspace import Workspace
 
 _SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "duckdb": "duckdb"}
@@ -43,38 +59,100 @@ def uses_engine(ws: Workspace, exp_id: str) -> bool:
     return source_of(ws, exp_id).kind != "git" or manifest.exists(ws.top, exp_id)
 
 
-def source_sums(ws: Workspace, exp_id: str, control_share: float) -> SourceSums:
-    source = source_of(ws, exp_id)
+@dataclass(frozen=True)
+class Rules:
+    """What a row is checked against besides its fields: the experiment's control share in
+    force and its pins (``{arm: blob id}``; empty before start)."""
+
+    exp_id: str
+    share: float
+    pins: Mapping[str, str] = field(default_factory=dict)
+
+
+def rules_of(ws: Workspace, exp_id: str) -> Rules:
+    """The experiment's rules, its pins backfilled for one started before pins existed."""
+    share = state.control_share(ws.top, exp_id)
+    if not state.has_experiment(ws.top, exp_id):
+        return Rules(exp_id, share)
+    return Rules(exp_id, share, pinned_blobs(ws.repo, exp_id))
+
+
+def source_sums(ws: Workspace, rules: Rules) -> SourceSums:
+    source = source_of(ws, rules.exp_id)
     if source.kind == "parquet":
-        return _parquet(ws, exp_id, control_share, source)
+        return _parquet(ws, rules, source)
     if source.kind == "sql":
         dialect, url = _connection(source)
-        statement_text = _sql_statement(ws, exp_id, control_share, source, dialect)
+        tree = _query(ws, source, dialect)
         if dialect == "postgres":
-            return SourceSums.from_rows(engines.run_postgres(url, statement_text, source.timeout))
+            with engines.postgres(url, source.timeout) as session:
+                return sums_on(session, dialect, tree, rules, source.query)
         con = engines.duckdb_connect(database=_duckdb_file(url))
         try:
-            return SourceSums.from_rows(engines.run_duckdb(con, statement_text))
+            return sums_on(engines.DuckDBSession(con), dialect, tree, rules, source.query)
         finally:
             con.close()
-    return _git_with_exports(ws, exp_id, control_share)
+    return _git_with_exports(ws, rules)
 
 
 def statement(ws: Workspace, exp_id: str, dialect: str | None = None) -> str:
-    """The statement for the experiment's source, in ``dialect`` (default: its engine's)."""
+    """The statement for the experiment's source, in ``dialect`` (default: its engine's). A
+    query whose columns cannot be seen without running it (``SELECT *``) is shown with the
+    ``prompt_blob`` check, which runs only if the source has that column."""
     check_id(exp_id)
-    share = state.control_share(ws.top, exp_id)
+    rules = rules_of(ws, exp_id)
     source = source_of(ws, exp_id)
     if dialect is not None and dialect not in DIALECTS:
         raise UsageError(f"unknown dialect {dialect!r} (known: {', '.join(DIALECTS)})")
     if source.kind == "sql":
         wanted = dialect or _dialect_of_env(source)
-        return _sql_statement(ws, exp_id, share, source, wanted, pretty=True)
+        tree = _query(ws, source, wanted)
+        named = _named_columns(tree)
+        blobs = dict(rules.pins) if named is None or BLOB in named else None
+        return aggregate_sql(wanted, exp_id, rules.share, tree, blobs=blobs, pretty=True)
     engine = "chdb" if source.kind == "parquet" and source.engine == "chdb" else "duckdb"
     root = _root(ws, source) if source.kind == "parquet" else "<exported files>"
     wanted = dialect or ("clickhouse" if engine == "chdb" else "duckdb")
     tree = parse_source(engine, experiment_glob(root, exp_id))
-    return aggregate_sql(wanted, exp_id, share, tree, pretty=True)
+    return aggregate_sql(wanted, exp_id, rules.share, tree, pretty=True)
+
+
+def _named_columns(tree: Any) -> frozenset[str] | None:
+    """The columns a query names (lower case), or None when a ``*`` hides them."""
+    names = [str(n).lower() for n in tree.named_selects]
+    return None if "*" in names or not names else frozenset(names)
+
+
+def sums_on(
+    session: engines.Session, dialect: str, source: Any, rules: Rules, label: str,
+    columns: frozenset[str] | None = None,
+) -> SourceSums:  # fmt: skip
+    """The sums of ``source`` (a sqlglot tree, or a DuckDB SELECT maia wrote itself), and
+    when some rows are invalid, the first few of them. ``columns``: the source's, if known."""
+    if columns is None:
+        select = source if isinstance(source, str) else source.sql(dialect=dialect)
+        columns = session.columns(select)
+    blobs = dict(rules.pins) if BLOB in columns else None
+
+    def text(canonical: str) -> str:
+        if isinstance(source, str):
+            return on_source(canonical, source)
+        return translate(canonical, dialect, source)
+
+    sums = SourceSums.from_rows(session.rows(text(canonical_sql(rules.exp_id, rules.share,
+                                                                 blobs))))  # fmt: skip
+    if not sums.invalid:
+        return sums
+    located = {"segment", "line", "error"} <= columns
+    sample = problems_sql(rules.exp_id, rules.share, blobs, located=located, limit=MAX_PROBLEMS)
+    try:
+        rows = session.rows(text(sample))
+    except MaiaError as err:
+        return replace(sums, problems=(Problem(label, 0, f"invalid rows not fetched: {err}"),))
+    found = problems(rows, blob=blobs is not None, located=located, label=label,
+                     experiment_id=rules.exp_id, control_share=rules.share,
+                     pins=rules.pins)  # fmt: skip
+    return replace(sums, problems=found)
 
 
 # ---- parquet ----
@@ -86,16 +164,20 @@ def _root(ws: Workspace, source: LogSource) -> str:
     return str((ws.top / source.path).resolve())
 
 
-def _parquet(ws: Workspace, exp_id: str, share: float, source: LogSource) -> SourceSums:
+def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
     root = _root(ws, source)
-    if "://" not in root and not has_files(Path(root), exp_id):
+    if "://" not in root and not has_files(Path(root), rules.exp_id):
         return _empty()
-    files = experiment_glob(root, exp_id)
+    files = experiment_glob(root, rules.exp_id)
     if source.engine == "chdb":
         tree = parse_source(source.engine, files)
-        return SourceSums.from_rows(engines.run_chdb(aggregate_sql("clickhouse", exp_id, share,
-                                                                   tree)))  # fmt: skip
-    return _on_duckdb(source_sql("duckdb", files), exp_id, share, allowed_dirs=[root])
+        return sums_on(engines.ChdbSession(), "clickhouse", tree, rules, source.path)
+    con = engines.duckdb_connect(allowed_dirs=[root])
+    try:
+        return sums_on(engines.DuckDBSession(con), "duckdb", source_sql("duckdb", files), rules,
+                    source.path)  # fmt: skip
+    finally:
+        con.close()
 
 
 def _empty() -> SourceSums:
@@ -133,26 +215,24 @@ def _duckdb_file(url: str) -> str:
     return path
 
 
-def _sql_statement(
-    ws: Workspace, exp_id: str, share: float, source: LogSource, dialect: str, *,
-    pretty: bool = False,
-) -> str:  # fmt: skip
+def _query(ws: Workspace, source: LogSource, dialect: str) -> Any:
+    """The repository's query file, checked (``guard``), as a sqlglot tree."""
     path = (ws.top / source.query).resolve()
     if not path.is_relative_to(ws.top.resolve()) or not path.is_file():
         raise UsageError(f"the query file {source.query} is not a file in this repository")
-    tree = check_query(path.read_text(encoding="utf-8"), dialect)
-    return aggregate_sql(dialect, exp_id, share, tree, pretty=pretty)
+    return check_query(path.read_text(encoding="utf-8"), dialect)
 
 
 # ---- git, with some segments exported ----
 
 
-def _git_with_exports(ws: Workspace, exp_id: str, share: float) -> SourceSums:
+def _git_with_exports(ws: Workspace, rules: Rules) -> SourceSums:
     """Exported segments from their Parquet files (checked against the manifest's hashes),
-    the rest from the working tree, in one statement: a user's lines may be in both."""
-    exported = manifest.load(ws.top, exp_id)
+    the rest from the working tree, in one statement: a user's lines may be in both. Their
+    blob ids were checked against the pins when each row was written (an ``error`` if not)."""
+    exported = manifest.load(ws.top, rules.exp_id)
     files = manifest.verified_files(ws.top, exported)
-    with _remaining_as_ndjson(ws, exp_id, exported) as ndjson:
+    with _remaining_as_ndjson(ws, rules.exp_id, exported) as ndjson:
         parts = []
         if files:
             parts.append(f"SELECT * FROM read_parquet([{', '.join(map(sql_string, files))}])")
@@ -161,29 +241,12 @@ def _git_with_exports(ws: Workspace, exp_id: str, share: float) -> SourceSums:
         if not parts:
             return _empty()
         allowed = [*files, *([ndjson] if ndjson else [])]
-        return _on_duckdb(" UNION ALL BY NAME ".join(parts), exp_id, share, allowed_paths=allowed)
-
-
-def _on_duckdb(source: str, exp_id: str, share: float, **walls: Any) -> SourceSums:
-    """Run the statement over ``source``, a SELECT maia wrote itself (no repository text);
-    when it finds invalid rows and the rows say where they came from, a second query fetches
-    the first few of them."""
-    con = engines.duckdb_connect(**walls)
-    try:
-        sums = SourceSums.from_rows(engines.run_duckdb(con, duckdb_sql(exp_id, share, source)))
-        if sums.invalid:
-            sums = replace(sums, problems=_problems(con, source, exp_id, share))
-        return sums
-    finally:
-        con.close()
-
-
-def _problems(con: Any, source: str, exp_id: str, share: float) -> tuple[Problem, ...]:
-    try:
-        rows = engines.run_duckdb(con, problems_sql(exp_id, share, source, MAX_PROBLEMS))
-    except MaiaError:  # Parquet files from elsewhere, without segment, line and error
-        return ()
-    return tuple(Problem(str(seg), int(line), str(error)) for seg, line, error in rows)
+        con = engines.duckdb_connect(allowed_paths=allowed)
+        try:
+            return sums_on(engines.DuckDBSession(con), "duckdb", " UNION ALL BY NAME ".join(parts),
+                        rules, "exported logs", frozenset(SCHEMA))  # fmt: skip
+        finally:
+            con.close()
 
 
 @contextmanager

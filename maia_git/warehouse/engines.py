@@ -8,15 +8,18 @@
   transaction's own mode) with a ``statement_timeout``.
 - ClickHouse through chdb (embedded): maia's own statement over the configured Parquet files.
 
-Each returns the statement's rows, which ``result.SourceSums.from_rows`` reads and counts.
+Each runs statements through a ``Session``: its ``rows`` (which ``result.SourceSums.from_rows``
+reads and counts) and, first, the ``columns`` a source returns (whether it has ``prompt_blob``, or
+``segment``/``line``/``error``), asked with ``LIMIT 0`` so that nothing is read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from maia_git.errors import MaiaError, UsageError
 
@@ -69,6 +72,80 @@ def run_duckdb(con: Any, statement: str) -> list[tuple[Any, ...]]:
 
 def run_postgres(url: str, statement: str, timeout_s: float) -> list[tuple[Any, ...]]:
     """Run ``statement`` in a read-only transaction that the server stops after ``timeout_s``."""
+    with postgres(url, timeout_s) as session:
+        return session.rows(statement)
+
+
+def run_chdb(statement: str) -> list[list[Any]]:
+    return _chdb(statement)["data"]  # type: ignore[no-any-return]
+
+
+def _chdb(statement: str) -> dict[str, Any]:
+    chdb = need("chdb")
+    try:
+        result = chdb.query(statement, "JSONCompact")
+    except Exception as err:  # chdb raises RuntimeError for every query error
+        raise MaiaError(f"ClickHouse (chdb): {_first_line(err)}") from None
+    data: dict[str, Any] = json.loads(result.data())
+    return data
+
+
+def _limit_0(select: str) -> str:
+    return f"SELECT * FROM ({select}) AS src LIMIT 0"
+
+
+class Session(Protocol):
+    def rows(self, statement: str) -> Sequence[Sequence[Any]]: ...
+
+    def columns(self, select: str) -> frozenset[str]:
+        """The names of the columns ``select`` returns (lower case), reading no rows."""
+        ...
+
+
+class DuckDBSession:
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def rows(self, statement: str) -> list[tuple[Any, ...]]:
+        return run_duckdb(self.con, statement)
+
+    def columns(self, select: str) -> frozenset[str]:
+        duckdb = need("duckdb")
+        try:
+            described = self.con.execute(_limit_0(select)).description
+        except duckdb.Error as err:
+            raise MaiaError(f"DuckDB: {_first_line(err)}") from None
+        return frozenset(str(d[0]).lower() for d in described)
+
+
+class ChdbSession:
+    def rows(self, statement: str) -> list[list[Any]]:
+        return run_chdb(statement)
+
+    def columns(self, select: str) -> frozenset[str]:
+        return frozenset(str(m["name"]).lower() for m in _chdb(_limit_0(select))["meta"])
+
+
+class PostgresSession:
+    def __init__(self, cursor: Any, errors: Any) -> None:
+        self.cur, self.errors = cursor, errors
+
+    def rows(self, statement: str) -> list[tuple[Any, ...]]:
+        try:
+            self.cur.execute(statement)
+            return list(self.cur.fetchall())
+        except self.errors as err:
+            raise MaiaError(f"PostgreSQL: {_first_line(err)}") from None
+
+    def columns(self, select: str) -> frozenset[str]:
+        self.rows(_limit_0(select))
+        return frozenset(str(d.name).lower() for d in self.cur.description)
+
+
+@contextlib.contextmanager
+def postgres(url: str, timeout_s: float) -> Iterator[PostgresSession]:
+    """A session in a read-only transaction whose every statement the server stops after
+    ``timeout_s``; rolled back at the end."""
     psycopg = need("psycopg")
     ms = max(1, int(timeout_s * 1000))
     options = f"-c default_transaction_read_only=on -c statement_timeout={ms}"
@@ -76,22 +153,10 @@ def run_postgres(url: str, statement: str, timeout_s: float) -> list[tuple[Any, 
         with psycopg.connect(url, options=options, connect_timeout=30) as con:
             con.read_only = True
             with con.cursor() as cur:
-                cur.execute(statement)
-                rows = list(cur.fetchall())
+                yield PostgresSession(cur, psycopg.Error)
             con.rollback()
     except psycopg.Error as err:
         raise MaiaError(f"PostgreSQL: {_first_line(err)}") from None
-    return rows
-
-
-def run_chdb(statement: str) -> list[list[Any]]:
-    chdb = need("chdb")
-    try:
-        result = chdb.query(statement, "JSONCompact")
-    except Exception as err:  # chdb raises RuntimeError for every query error
-        raise MaiaError(f"ClickHouse (chdb): {_first_line(err)}") from None
-    data: list[list[Any]] = json.loads(result.data())["data"]
-    return data
 
 
 def _first_line(err: BaseException) -> str:

@@ -40,11 +40,13 @@ MAX_PROBLEMS = 50
 
 @dataclass(frozen=True)
 class Problem:
-    """An invalid row: where it came from (segment and line, when the rows say) and why."""
+    """An invalid row: where it came from (segment and line, when the rows say; otherwise the
+    source, line 0, and the row's ts, user_id and interaction_id) and why."""
 
     file: str
     line: int
     error: str
+    row: Mapping[str, str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,13 @@ the data.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from maia_git.core import fields
-from maia_git.core.assign import control_threshold
+from maia_git.core.assign import ARMS, control_threshold
 from maia_git.core.ids import check_id
+from maia_git.warehouse.rows import sql_string
 
 DIALECTS = ("duckdb", "postgres", "clickhouse", "bigquery", "snowflake", "trino")
 RUN_DIALECTS = ("duckdb", "postgres", "clickhouse")  # run in the tests; the others are golden
@@ -46,30 +48,83 @@ RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS), "ro
 SOURCE = "maia_source"  # the placeholder table the source query replaces
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # core.assign.CONTROL_CHARS: Unicode category Cc
 
-_NUMBERS = {"quality_score": "q", "tokens": "t", "latency_ms": "l"}  # their names in ``typed``
+# Each field's column in ``typed`` (the others keep their names).
+_COLUMN = {"quality_score": "q", "tokens": "t", "latency_ms": "l", "interaction_id": "iid",
+           "prompt_blob": "b"}  # fmt: skip
+BLOB = "prompt_blob"  # read only from a source that returns it (``canonical_sql``'s ``blobs``)
+
+
+def _col(field: fields.Field) -> str:
+    return _COLUMN.get(field.name, field.name)
+
+
+def _optional(field: fields.Field, rule: str) -> str:
+    """A NULL optional field is an absent one, which every rule allows."""
+    return rule if field.required else f"{_col(field)} IS NULL OR ({rule})"
+
+
+def _present(field: fields.Field) -> str:
+    return f"{_col(field)} IS NOT NULL"
+
+
+def _text_rule(field: fields.Field) -> str:
+    col = _col(field)
+    return _optional(field, f"LENGTH({col}) > 0 AND NOT REGEXP_MATCHES({col}, '{_CONTROL}')")
 
 
 def _number_rule(field: fields.Field) -> str:
-    """A number's bounds (and wholeness) from the one table of field rules, ``core.fields``:
-    absent, or within [low, high] (NaN fails every comparison here, infinity the bound)."""
-    col = _NUMBERS[field.name]
+    """A number's bounds (and wholeness): absent, or within [low, high] (NaN fails every
+    comparison here, infinity the bound)."""
+    col = _col(field)
     parts = [f"{col} >= {field.low!r}", f"{col} <= {field.high!r}"]
     if field.kind == fields.INTEGER:
         parts.append(f"{col} = FLOOR({col})")
     return f"{col} IS NULL OR ({' AND '.join(parts)})"
 
 
-# The line rules per column, as SQL over the typed columns of ``typed`` (a NULL required field
-# fails). core/interaction.py FIELD_CHECKS holds the same rules for JSON lines; a test checks the
-# two name the same fields.
-FIELD_RULES: dict[str, str] = {
-    "ts": "ts IS NOT NULL",
-    "user_id": f"LENGTH(user_id) > 0 AND NOT REGEXP_MATCHES(user_id, '{_CONTROL}')",
-    "arm": "arm IN ('control', 'treatment')",
-    "success": "success IS NOT NULL",
-    **{f.name: _number_rule(f) for f in fields.FIELDS if f.name in _NUMBERS},
-    "interaction_id": f"iid IS NULL OR (LENGTH(iid) > 0 AND NOT REGEXP_MATCHES(iid, '{_CONTROL}'))",
-}
+def _blob_rule(field: fields.Field, blobs: Mapping[str, str], arms: Sequence[str]) -> str:
+    """A blob id (``core.fields.BLOB_PATTERN``, whole), and with pins its arm's pinned one: a
+    line served another prompt does not count (``core.interaction.check_line``)."""
+    col = _col(field)
+    whole = "^" + fields.BLOB_PATTERN.pattern.replace("(?:", "(") + "$"
+    rule = f"REGEXP_MATCHES({col}, '{whole}')"
+    if blobs:
+        pinned = " ".join(f"WHEN {sql_string(a)} THEN {sql_string(blobs[a])}"
+                          for a in arms if a in blobs)  # fmt: skip
+        rule += f" AND {col} = CASE arm {pinned} END"
+    return _optional(field, rule)
+
+
+def _arm_rule(arms: Sequence[str]) -> str:
+    return f"arm IN ({', '.join(map(sql_string, arms))})"
+
+
+def field_rules(
+    blobs: Mapping[str, str] | None = None, arms: Sequence[str] = ARMS
+) -> dict[str, str]:
+    """The line rules per field, as SQL over the columns of ``typed``, derived from the one
+    table of field rules (``core.fields``) as ``core.interaction.FIELD_CHECKS`` is (a test
+    checks both name the same fields). A NULL required field fails. ``blobs`` (``{arm: pinned
+    blob id}``) checks ``prompt_blob``; None leaves it out, for a source without the column."""
+    by_kind: dict[str, Callable[[fields.Field], str]] = {
+        fields.TIMESTAMP: _present,
+        fields.TEXT: _text_rule,
+        fields.ARM: lambda f: _arm_rule(arms),
+        fields.BOOLEAN: _present,
+        fields.NUMBER: _number_rule,
+        fields.INTEGER: _number_rule,
+        fields.BLOB: lambda f: _blob_rule(f, blobs or {}, arms),
+    }
+    return {
+        f.name: by_kind[f.kind](f)
+        for f in fields.FIELDS
+        if f.kind != fields.BLOB or blobs is not None
+    }
+
+
+FIELD_RULES = field_rules()  # for a source without prompt_blob
+
+_USER = next(f for f in fields.FIELDS if f.name == "user_id")
 
 # 16^k mod 10000 for the hex digit k places from the right of a 16-digit number.
 _WEIGHTS = [pow(16, 15 - i, 10000) for i in range(16)]
@@ -83,9 +138,9 @@ def _bucket(hex_md5: str) -> str:
     return "(" + " + ".join(digits) + ") % 10000"
 
 
-def _row_ok() -> str:
+def _row_ok(blobs: Mapping[str, str] | None) -> str:
     """Every rule but the user id's, which ``users`` checks once per distinct user."""
-    rules = (rule for name, rule in FIELD_RULES.items() if name != "user_id")
+    rules = (rule for name, rule in field_rules(blobs).items() if name != "user_id")
     return " AND ".join(f"({rule})" for rule in rules)
 
 
@@ -106,7 +161,7 @@ def _metric(name: str, x: str, y: str) -> str:
 def _assign(users: str, prefix: str, threshold: int) -> str:
     """Each distinct user of ``users`` (a subquery): hash, id rule, assigned arm."""
     return f"""
-  SELECT user_id, h, COALESCE({FIELD_RULES["user_id"]}, FALSE) AS user_ok,
+  SELECT user_id, h, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
     CASE WHEN {_bucket("h")} < {threshold} THEN 'control' ELSE 'treatment' END AS assigned
   FROM (SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d) AS hashed"""
 
@@ -115,8 +170,18 @@ def _judged(name: str) -> str:
     return f"CASE WHEN good THEN {name} ELSE 0 END AS {name}"
 
 
-def canonical_sql(experiment_id: str, control_share: float) -> str:
-    """The statement in DuckDB's dialect, reading the table ``maia_source``."""
+def _typed(blobs: Mapping[str, str] | None) -> str:
+    """The published columns, numbers as doubles; ``prompt_blob`` when the source has it."""
+    blob = f", {BLOB} AS b" if blobs is not None else ""
+    return f"""SELECT ts, user_id, arm, success, CAST(quality_score AS DOUBLE) AS q,
+    CAST(tokens AS DOUBLE) AS t, CAST(latency_ms AS DOUBLE) AS l, interaction_id AS iid{blob}"""
+
+
+def canonical_sql(
+    experiment_id: str, control_share: float, blobs: Mapping[str, str] | None = None
+) -> str:
+    """The statement in DuckDB's dialect, reading the table ``maia_source``; with ``blobs``
+    (``{arm: pinned blob id}``, maybe empty), the source's ``prompt_blob`` is checked too."""
     prefix = check_id(experiment_id) + ":"
     threshold = control_threshold(control_share)
     order = "ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h"
@@ -126,11 +191,10 @@ def canonical_sql(experiment_id: str, control_share: float) -> str:
     sums = ("un", "us", "uqn", "uqs", "utn", "uts", "uln", "uls", "uok")
     return f"""
 WITH typed AS (
-  SELECT ts, user_id, arm, success, CAST(quality_score AS DOUBLE) AS q,
-    CAST(tokens AS DOUBLE) AS t, CAST(latency_ms AS DOUBLE) AS l, interaction_id AS iid
+  {_typed(blobs)}
   FROM {SOURCE}
 ), checked AS (
-  SELECT *, COALESCE({_row_ok()}, FALSE) AS row_ok FROM typed
+  SELECT *, COALESCE({_row_ok(blobs)}, FALSE) AS row_ok FROM typed
 ), repeated AS (
   SELECT iid, 1 AS again FROM checked WHERE row_ok AND iid IS NOT NULL
   GROUP BY iid HAVING COUNT(*) > 1
@@ -182,55 +246,77 @@ FROM judged GROUP BY grp
 """
 
 
-def problems_sql(experiment_id: str, control_share: float, source_sql: str, limit: int) -> str:
-    """The first ``limit`` invalid rows of an exported source (one with ``segment``, ``line``
-    and ``error``), by segment and line, each with the git reader's words for it; a second,
-    limited query, run only when the sums found invalid rows (DuckDB)."""
+def problems_sql(
+    experiment_id: str, control_share: float, blobs: Mapping[str, str] | None, *,
+    located: bool, limit: int,
+) -> str:  # fmt: skip
+    """The first ``limit`` invalid rows, with the typed columns (``warehouse.problems`` says
+    why each does not count, in the git reader's words): a second, limited query, run only
+    when the sums found invalid rows. ``located``: the source has ``segment``, ``line`` and
+    ``error`` (exported logs), which come back too and order the rows; otherwise the rows are
+    ordered by their own values, timestamp and user first."""
     prefix = check_id(experiment_id) + ":"
     threshold = control_threshold(control_share)
     users = "SELECT DISTINCT user_id FROM typed WHERE user_id IS NOT NULL"
+    names = [*PROBLEM_COLUMNS, *(["b"] if blobs is not None else [])]
+    extra = ", segment, line, error" if located else ""
+    if located:
+        order = "c.segment, c.line"
+    else:
+        first = ("ts", "user_id", "iid")
+        keys = [*first, *(n for n in names if n not in first)]
+        order = ", ".join(f"c.{n} NULLS FIRST" for n in keys)
     return f"""
 WITH typed AS (
-  SELECT user_id, arm, success, ts, CAST(quality_score AS DOUBLE) AS q,
-    CAST(tokens AS DOUBLE) AS t, CAST(latency_ms AS DOUBLE) AS l, interaction_id AS iid,
-    segment, line, error
-  FROM ({source_sql}) AS src
+  {_typed(blobs)}{extra}
+  FROM {SOURCE}
+), checked AS (
+  SELECT *, COALESCE({_row_ok(blobs)}, FALSE) AS row_ok FROM typed
 ), users AS ({_assign(users, prefix, threshold)}
-), judged AS (
-  SELECT c.segment, c.line, c.error, c.arm, a.assigned,
-    COALESCE({_row_ok()}, FALSE) AS row_ok, COALESCE(a.user_ok, FALSE) AS user_ok
-  FROM typed AS c LEFT JOIN users AS a ON c.user_id = a.user_id
 )
-SELECT segment, line, CASE
-    WHEN error IS NOT NULL THEN error
-    WHEN NOT row_ok THEN 'a field breaks its rule'
-    WHEN NOT user_ok THEN 'user_id contains a control character'
-    ELSE 'arm ' || arm || ' is not the assignment of this user (' || assigned || ')' END
-FROM judged
-WHERE NOT (row_ok AND user_ok AND arm = assigned) OR error IS NOT NULL
-ORDER BY segment, line
+SELECT {", ".join(f"c.{n}" for n in names)}{extra.replace(", ", ", c.")}
+FROM checked AS c LEFT JOIN users AS a ON c.user_id = a.user_id
+WHERE NOT COALESCE(c.row_ok AND a.user_ok AND c.arm = a.assigned, FALSE)
+ORDER BY {order}
 LIMIT {int(limit)}
 """
 
 
-def duckdb_sql(experiment_id: str, control_share: float, source_sql: str) -> str:
+# The typed columns ``problems_sql`` returns first (then ``b`` if read, then the location).
+PROBLEM_COLUMNS = ("ts", "user_id", "arm", "success", "q", "t", "l", "iid")
+
+
+def duckdb_sql(
+    experiment_id: str, control_share: float, source_sql: str,
+    blobs: Mapping[str, str] | None = None,
+) -> str:  # fmt: skip
     """The statement for DuckDB over a SELECT that maia itself wrote (no user text): the
     canonical text as it is, without sqlglot, whose import and parse cost more than a small
     experiment's whole query."""
-    return canonical_sql(experiment_id, control_share).replace(
-        f"FROM {SOURCE}", f"FROM ({source_sql}) AS src", 1
-    )
+    return on_source(canonical_sql(experiment_id, control_share, blobs), source_sql)
+
+
+def on_source(canonical: str, source_sql: str) -> str:
+    """A canonical text reading a SELECT maia wrote itself instead of ``maia_source``."""
+    return canonical.replace(f"FROM {SOURCE}", f"FROM ({source_sql}) AS src", 1)
 
 
 def aggregate_sql(
-    dialect: str, experiment_id: str, control_share: float, source: Any, *, pretty: bool = False
-) -> str:
+    dialect: str, experiment_id: str, control_share: float, source: Any, *,
+    blobs: Mapping[str, str] | None = None, pretty: bool = False,
+) -> str:  # fmt: skip
     """The statement for ``dialect``, reading ``source``: a sqlglot expression (a checked query,
-    see ``guard``) or a table name."""
+    see ``guard``) or a table name; ``blobs`` as in ``canonical_sql``."""
+    return translate(canonical_sql(experiment_id, control_share, blobs), dialect, source, pretty)
+
+
+def translate(canonical: str, dialect: str, source: Any, pretty: bool = False) -> str:
+    """A canonical text (DuckDB's dialect, reading ``maia_source``) for ``dialect``, reading
+    ``source``: a sqlglot expression or a table name."""
     import sqlglot
     from sqlglot import exp
 
-    tree = sqlglot.parse_one(canonical_sql(experiment_id, control_share), read="duckdb")
+    tree = sqlglot.parse_one(canonical, read="duckdb")
     replacement = source if isinstance(source, exp.Expression) else exp.to_table(source)
     for table in list(tree.find_all(exp.Table)):
         if table.name == SOURCE:
@@ -245,11 +331,14 @@ def aggregate_sql(
 
 
 def _anchor_regexps(tree: Any) -> None:
-    """Snowflake's REGEXP_LIKE matches the whole subject; the rules ask "contains"."""
+    """Snowflake's REGEXP_LIKE matches the whole subject: a rule that asks "contains" is
+    widened, one anchored at both ends loses its anchors."""
     from sqlglot import exp
 
     for node in list(tree.find_all(exp.RegexpLike)):
         pattern = node.expression
         if isinstance(pattern, exp.Literal):
-            node.set("expression", exp.Literal.string(f".*{pattern.this}.*"))
+            text = pattern.this
+            whole = text.startswith("^") and text.endswith("$")
+            node.set("expression", exp.Literal.string(text[1:-1] if whole else f".*{text}.*"))
             node.set("flag", exp.Literal.string("s"))

@@ -22,13 +22,18 @@ from maia_git.storage.jsonl import read_lines
 
 EXP = "exp_wh"
 METRICS = ("completion", "quality", "tokens", "latency")
+# The prompts an experiment pinned: {arm: blob id}. A real experiment's come from `exp start`.
+PINS = {"control": "c0ffee" + "0" * 34, "treatment": "7ea" + "1" * 37}
 
 
 def _line(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":")) + "\n"
 
 
-def good(rng: random.Random, user: str, i: int, exp: str = EXP, **extra: Any) -> dict[str, Any]:
+def good(
+    rng: random.Random, user: str, i: int, exp: str = EXP, pins: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
     rec: dict[str, Any] = {
         "ts": f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{rng.randrange(60):02d}"
         f".{rng.randrange(10**6):06d}Z",
@@ -44,12 +49,15 @@ def good(rng: random.Random, user: str, i: int, exp: str = EXP, **extra: Any) ->
         rec["latency_ms"] = rng.uniform(0, 9000)
     if rng.random() < 0.5:
         rec["interaction_id"] = f"{user}-{i}"
+    if pins and rng.random() < 0.4:  # the prompt served, as maia's API records it
+        rec["prompt_blob"] = pins[rec["arm"]]
     rec.update(extra)
     return rec
 
 
-def bad_lines(rng: random.Random, exp: str = EXP) -> list[str]:
+def bad_lines(rng: random.Random, exp: str = EXP, pins: dict[str, str] | None = None) -> list[str]:
     """Lines the rules refuse, one per rule, and lines that are not JSON objects at all."""
+    pins = pins or PINS
     base = good(rng, "bad-user", 1, exp, interaction_id="bad-1")
     wrong = "treatment" if base["arm"] == "control" else "control"
     variants: list[dict[str, Any]] = [
@@ -73,14 +81,25 @@ def bad_lines(rng: random.Random, exp: str = EXP) -> list[str]:
         {**base, "user_id": "a\u0001b", "arm": "control"},
         {**base, "interaction_id": ""},
         {**base, "interaction_id": "x\ty"},
+        {**base, "prompt_blob": pins[wrong]},  # the other arm's prompt
+        {**base, "prompt_blob": "0" * 64},  # a blob id (SHA-256) no arm pinned
+        {**base, "prompt_blob": pins[base["arm"]].upper()},  # not a blob id: upper case
+        {**base, "prompt_blob": "abc"},
+        {**base, "prompt_blob": None},  # null is not absent
     ]
     lines = [_line(v) for v in variants]
     lines += ["not json\n", "[1, 2]\n", '{"ts": NaN}\n', "\n"]  # the blank line is skipped
     return lines
 
 
-def write_corpus(folder: Path, seed: int = 7, users: int = 120, exp: str = EXP) -> list[Path]:
-    """Two segments whose users overlap, with bad lines and repeated ids of every kind."""
+def write_corpus(
+    folder: Path, seed: int = 7, users: int = 120, exp: str = EXP,
+    pins: dict[str, str] | None = None,
+) -> list[Path]:  # fmt: skip
+    """Two segments whose users overlap, with bad lines and repeated ids of every kind; some
+    lines name the prompt served (``pins``, default ``PINS``; ``{}``: an experiment that has
+    none yet), some another one."""
+    pins = PINS if pins is None else pins
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     first: list[str] = []
@@ -88,10 +107,10 @@ def write_corpus(folder: Path, seed: int = 7, users: int = 120, exp: str = EXP) 
     for u in range(users):
         user = f"user-{u:04d}"
         for i in range(rng.randrange(1, 9)):
-            (first if rng.random() < 0.5 else second).append(_line(good(rng, user, i, exp)))
+            (first if rng.random() < 0.5 else second).append(_line(good(rng, user, i, exp, pins)))
     for i in range(3):  # not printable, yet no control character: a valid user id
         second.append(_line(good(rng, "nb\u00a0sp\u200d", i, exp)))
-    first += bad_lines(rng, exp)
+    first += bad_lines(rng, exp, pins)
     # Repeated ids: an exact copy in the other segment; a copy with an earlier ts and another
     # outcome (it counts, though read later); equal ts, other success; a copy whose first
     # occurrence is invalid (the valid one counts).
@@ -109,6 +128,12 @@ def write_corpus(folder: Path, seed: int = 7, users: int = 120, exp: str = EXP) 
     broken = good(rng, "user-0004", 93, exp, interaction_id="dup-invalid-first")
     first.append(_line({**broken, "quality_score": 500}))
     second.append(_line(broken))
+    # A copy served another prompt (it does not count) before a valid one.
+    served = good(rng, "user-0006", 95, exp, interaction_id="dup-bad-blob")
+    other = "treatment" if served["arm"] == "control" else "control"
+    blobs = pins or PINS
+    first.append(_line({**served, "prompt_blob": blobs[other], "ts": "2026-03-01T00:00:00Z"}))
+    second.append(_line({**served, "prompt_blob": blobs[served["arm"]]}))
     leap = good(rng, "user-0005", 94, exp, interaction_id="dup-leap")
     leap["ts"] = "2026-06-30T23:59:60Z"
     second.append(_line(leap))
@@ -136,14 +161,18 @@ def _order(rec: dict[str, Any], exp: str) -> tuple[Any, ...]:
             opt("latency_ms"), md5)  # fmt: skip
 
 
-def reference(files: list[Path], share: float = 0.5, exp: str = EXP) -> dict[str, Any]:
-    """Per arm: users, n, the ratio metrics' sums; the counts of lines read, invalid, repeated."""
+def reference(
+    files: list[Path], share: float = 0.5, exp: str = EXP, pins: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Per arm: users, n, the ratio metrics' sums; the counts of lines read, invalid, repeated
+    (a line whose prompt_blob is not its arm's pin, ``pins`` default ``PINS``, is invalid)."""
+    pins = PINS if pins is None else pins
     valid: list[dict[str, Any]] = []
     rows = invalid = 0
     for path in files:
         for _, item in read_lines(path):
             rows += 1
-            if isinstance(item, str) or check_line(item, exp, share):
+            if isinstance(item, str) or check_line(item, exp, share, pins):
                 invalid += 1
             else:
                 valid.append(item)
@@ -228,5 +257,9 @@ def bad_typed_rows() -> list[dict[str, Any]]:
         {"latency_ms": nan},
         {"interaction_id": ""},
         {"interaction_id": "a\nb"},
+        {"prompt_blob": PINS[wrong]},
+        {"prompt_blob": "0" * 40},
+        {"prompt_blob": PINS[base["arm"]][:39]},
+        {"prompt_blob": PINS[base["arm"]] + " "},
     ]
-    return [{**base, **change} for change in changes]
+    return [{**base, "prompt_blob": None, **change} for change in changes]

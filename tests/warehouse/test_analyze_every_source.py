@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,32 @@ def _settings(top: Path, text: str) -> None:
     git(top, "commit", "-q", "-am", "log source")
 
 
+def _rows_named_by_their_values(
+    maia: Callable[..., Result], top: Path, exp_id: str, problems: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    """A query without segment, line and error: each bad row is named by its ts, user and
+    interaction id, with the git reader's message for its line (a line that broke a field rule
+    is a row of NULLs in the table, missing every field)."""
+    (top / "events.sql").write_text(
+        "SELECT ts, user_id, arm, success, quality_score, tokens, latency_ms, interaction_id, "
+        "prompt_blob FROM events", encoding="utf-8")  # fmt: skip
+    got = _analyze(maia, top, exp_id, keep=("problems",))["problems"]
+    assert len(got) == min(50, len(problems))
+    assert {p["file"] for p in got} == {"events.sql"} and {p["line"] for p in got} == {0}
+    words = {(p["file"], p["line"]): p["error"] for p in problems}
+    want = Counter(words[(r["segment"], r["line"])] if r["error"] is None
+                   else "missing required field 'ts'" for r in rows
+                   if (r["segment"], r["line"]) in words)  # fmt: skip
+    assert Counter(p["error"] for p in got) == want
+    blob = next(p for p in got if p["error"].startswith("prompt_blob "))
+    assert blob["row"]["ts"].endswith("Z") and blob["row"]["user_id"].startswith("user-")
+    shown = maia("exp", "analyze", exp_id, cwd=top).out  # first by ts: rows without one
+    null = "events.sql (a row without ts, user_id or interaction_id): missing required field 'ts'"
+    assert f"\n  {null}\n" in shown
+    (top / "events.sql").write_text("SELECT * FROM events", encoding="utf-8")
+
+
 def test_every_source_gives_the_same_analysis(
     ws: Path,
     maia: Callable[..., Result],
@@ -62,14 +89,17 @@ def test_every_source_gives_the_same_analysis(
     import duckdb
     from test_engines_agree import _duckdb_table, _load_postgres, _typed_rows
 
+    from maia_git.storage import state
+
     top = ws
     exp_id = new_exp(maia, top)
     assert maia("exp", "start", exp_id, cwd=top).code == 0
+    pins = {arm: pin.blob for arm, pin in state.load_experiment(top, exp_id).pins.items()}
     folder = top / "experiments" / exp_id / "interactions"
-    files = write_corpus(folder, users=150, exp=exp_id)
+    files = write_corpus(folder, users=150, exp=exp_id, pins=pins)
     git(top, "add", "-A")
     git(top, "commit", "-q", "-m", "logs")
-    want = reference(files, exp=exp_id)
+    want = reference(files, exp=exp_id, pins=pins)
     assert want["duplicates"] >= 4 and want["invalid"] >= 20
 
     base = _analyze(maia, top, exp_id, keep=("problems",))  # the git reader, no DuckDB
@@ -83,7 +113,7 @@ def test_every_source_gives_the_same_analysis(
         for metric, sums in want[arm]["sums"].items():
             assert list(base[arm]["sums"][metric].values()) == pytest.approx(list(sums)), metric
 
-    rows = _typed_rows(files)
+    rows = _typed_rows(files, f"experiments/{exp_id}/interactions/")  # with prompt_blob
     _duckdb_table(rows, tmp_path / "events.parquet")
     db = tmp_path / "events.duckdb"
     with duckdb.connect(str(db)) as con:
@@ -107,9 +137,15 @@ def test_every_source_gives_the_same_analysis(
     missing = maia("exp", "analyze", exp_id, cwd=top)
     assert missing.code == 2 and "set MAIA_TEST_DB" in missing.err  # one clear line
     monkeypatch.setenv("MAIA_TEST_DB", f"duckdb://{db}")
-    _same(_analyze(maia, top, exp_id), base, "sql/duckdb")
+    # The table has segment, line and error: the sample names the same lines, in the same words.
+    located = _analyze(maia, top, exp_id, keep=("problems",))
+    assert located.pop("problems") == problems
+    _same(located, base, "sql/duckdb")
     monkeypatch.setenv("MAIA_TEST_DB", postgres_url)
-    _same(_analyze(maia, top, exp_id), base, "sql/postgres")
+    located = _analyze(maia, top, exp_id, keep=("problems",))
+    assert located.pop("problems") == problems
+    _same(located, base, "sql/postgres")
+    _rows_named_by_their_values(maia, top, exp_id, problems, rows)
     shown = maia("logs", "sql", exp_id, "--dialect", "snowflake", cwd=top)
     assert shown.code == 0 and "FROM events" in shown.out and "ROW_NUMBER() OVER" in shown.out
     pytest.importorskip("chdb", reason="chdb is not installed (maia-git[warehouse])")

@@ -52,10 +52,11 @@ def logged(ws: Path, maia: Callable[..., Result]) -> tuple[Path, str, dict[str, 
     from corpus import assert_same
 
     exp_id = new_exp(maia, ws)
-    files = write_corpus(ws / "experiments" / exp_id / "interactions", exp=exp_id)
+    # Not started: no pins, so a prompt_blob needs only the form of a blob id.
+    files = write_corpus(ws / "experiments" / exp_id / "interactions", exp=exp_id, pins={})
     git(ws, "add", "-A")
     git(ws, "commit", "-q", "-m", "logs")
-    want = reference(files, exp=exp_id)
+    want = reference(files, exp=exp_id, pins={})
     assert_same(_sums(maia, ws, exp_id), want)  # the git source, read by DuckDB
     return ws, exp_id, want
 
@@ -89,12 +90,12 @@ def test_export_then_every_source_agrees(
     assert got.fetched == 3
 
     # A new segment after the export: its users' lines join theirs from the Parquet files.
-    later = write_corpus(tmp_path / "later", seed=11, users=40, exp=exp_id)[0]
+    later = write_corpus(tmp_path / "later", seed=11, users=40, exp=exp_id, pins={})[0]
     segment = top / "experiments" / exp_id / "interactions" / "c-writer.jsonl"
     segment.write_bytes(later.read_bytes())
     git(top, "add", "-A")
     git(top, "commit", "-q", "-m", "more logs")
-    both = reference([*copies, segment], exp=exp_id)
+    both = reference([*copies, segment], exp=exp_id, pins={})
     assert_same(_sums(maia, top, exp_id), both)
     out = maia("logs", "export", exp_id, "--to", "warehouse", cwd=top)
     assert out.code == 0 and "exported 1 segment" in out.out

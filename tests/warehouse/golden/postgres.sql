@@ -7,7 +7,8 @@ WITH typed AS (
     CAST(quality_score AS DOUBLE PRECISION) AS q,
     CAST(tokens AS DOUBLE PRECISION) AS t,
     CAST(latency_ms AS DOUBLE PRECISION) AS l,
-    interaction_id AS iid
+    interaction_id AS iid,
+    prompt_blob AS b
   FROM (
     SELECT
       *
@@ -46,6 +47,18 @@ WITH typed AS (
       AND (
         iid IS NULL OR (
           LENGTH(iid) > 0 AND NOT iid ~ '[\x00-\x1f\x7f-\x9f]'
+        )
+      )
+      AND (
+        b IS NULL
+        OR (
+          b ~ '^[0-9a-f]{40}([0-9a-f]{24})?$'
+          AND b = CASE arm
+            WHEN 'control'
+            THEN '3b18e512dba79e4c8300dd08aeb37f8e728b8dad'
+            WHEN 'treatment'
+            THEN '9daeafb9864cf43055ae93beb0afd6c7d144bfa4'
+          END
         )
       ),
       FALSE
