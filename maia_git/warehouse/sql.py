@@ -7,18 +7,23 @@ an optional field), it applies the line rules of ``core.interaction.check_line``
 passes over the rows as the rules allow:
 
 1. ``checked``: each row's field rules (all but the user id's, which depend on the user alone).
-2. ``repeated``, ``ranked``: a repeated interaction id counts once: of the valid rows that share
-   it, the one that sorts first by (ts, success, quality_score, tokens, latency_ms, the hash of
-   the user below), absent values first. Only rows whose id repeats go through the window, so
-   a log without repeats pays one grouping by id. Byte-identical copies, the usual case, make
-   the choice moot; the order makes it the same in every engine and in the git reader.
+   It is inlined (``NOT MATERIALIZED``), not stored: reading the source again costs an engine
+   less than writing every row aside and reading it back, measured on DuckDB and PostgreSQL.
+2. ``repeated``, ``copies``, ``ranked``: a repeated interaction id counts once: of the valid
+   rows that share it, the one that sorts first by (ts, success, quality_score, tokens,
+   latency_ms, the hash of the user below), absent values first. Finding the repeated ids is
+   one grouping by id; only the rows whose id repeats (``copies``) are joined to it and go
+   through the window, and every other row streams straight into the per-user totals past a
+   ``NOT IN`` of that (usually empty) list. Byte-identical copies, the usual case, make the
+   choice moot; the order makes it the same in every engine and in the git reader.
 3. ``per_user``: each (arm, user)'s totals, rows with an arm other than control and treatment
    grouped under ``*``.
 4. ``users``: each distinct user's bucket, MD5 of ``"<experiment>:<user>"`` as in
-   ``core.assign``: the first 16 hex digits are a 64-bit big-endian number, taken modulo 10000
-   digit by digit (each digit times 16^k mod 10000), which every engine can do exactly in
-   integers; once per user, not per row. A user's totals under an arm that is not theirs (or a
-   user id with a control character) are invalid lines, not counted.
+   ``core.assign``: the first 16 hex digits are a 64-bit big-endian number, taken modulo 10000;
+   DuckDB and PostgreSQL read the hexadecimal themselves, other engines digit by digit (each
+   digit times 16^k mod 10000), which every engine can do exactly in integers; once per user,
+   not per row. A user's totals under an arm that is not theirs (or a user id with a control
+   character) are invalid lines, not counted.
 5. The per-arm sums the per-user analysis reads (users, n, and units, num, den, num2, den2,
    numden of completion, quality, tokens and latency), and per group the rows read and the
    valid ones.
@@ -46,6 +51,9 @@ SUMS = ("units", "num", "den", "num2", "den2", "numden")
 RESULT = ("arm", "users", "n", *(f"{m}_{s}" for m in METRICS for s in SUMS), "rows", "valid")
 
 SOURCE = "maia_source"  # the placeholder table the source query replaces
+# Dialects that read ``AS NOT MATERIALIZED``; the others inline a CTE themselves (ClickHouse)
+# or choose on their own, and do not parse the hint.
+_INLINE_HINT = ("duckdb", "postgres")
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # core.assign.CONTROL_CHARS: Unicode category Cc
 
 # Each field's column in ``typed`` (the others keep their names).
@@ -131,11 +139,29 @@ _WEIGHTS = [pow(16, 15 - i, 10000) for i in range(16)]
 
 
 def _bucket(hex_md5: str) -> str:
+    """The portable bucket: digit by digit, in integers every engine has."""
     digits = (
         f"(STRPOS('0123456789abcdef', SUBSTRING({hex_md5}, {i + 1}, 1)) - 1) * {w}"
         for i, w in enumerate(_WEIGHTS)
     )
     return "(" + " + ".join(digits) + ") % 10000"
+
+
+def _duckdb_bucket(hex_md5: str) -> str:
+    """The same number, read as one unsigned 64-bit hexadecimal literal (DuckDB): the canonical
+    text's, which ``translate`` swaps for the target dialect's."""
+    return f"(CAST('0x' || SUBSTRING({hex_md5}, 1, 16) AS UBIGINT) % 10000)"
+
+
+# The same number where a dialect reads hexadecimal itself: digit by digit it costs PostgreSQL
+# more than the rest of the statement. Two 32-bit halves: (hi * 2^32 + lo) mod 10000 is
+# ((hi mod 10000) * (2^32 mod 10000) + lo) mod 10000, below 2^63 all along.
+_HALF = "CAST(CAST('x' || SUBSTRING(h, {start}, 8) AS BIT(32)) AS BIGINT)"
+_NATIVE_BUCKETS = {
+    "duckdb": _duckdb_bucket("h"),
+    "postgres": f"((({_HALF.format(start=1)} % 10000) * {2**32 % 10000} + "
+    f"{_HALF.format(start=9)}) % 10000)",
+}
 
 
 def _row_ok(blobs: Mapping[str, str] | None) -> str:
@@ -162,7 +188,7 @@ def _assign(users: str, prefix: str, threshold: int) -> str:
     """Each distinct user of ``users`` (a subquery): hash, id rule, assigned arm."""
     return f"""
   SELECT user_id, h, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
-    CASE WHEN {_bucket("h")} < {threshold} THEN 'control' ELSE 'treatment' END AS assigned
+    CASE WHEN {_duckdb_bucket("h")} < {threshold} THEN 'control' ELSE 'treatment' END AS assigned
   FROM (SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d) AS hashed"""
 
 
@@ -190,29 +216,27 @@ def canonical_sql(
     group = "CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END"
     sums = ("un", "us", "uqn", "uqs", "utn", "uts", "uln", "uls", "uok")
     return f"""
-WITH typed AS (
+WITH typed AS NOT MATERIALIZED (
   {_typed(blobs)}
   FROM {SOURCE}
-), checked AS (
+), checked AS NOT MATERIALIZED (
   SELECT *, COALESCE({_row_ok(blobs)}, FALSE) AS row_ok FROM typed
 ), repeated AS (
-  SELECT iid, 1 AS again FROM checked WHERE row_ok AND iid IS NOT NULL
+  SELECT iid FROM checked WHERE row_ok AND iid IS NOT NULL
   GROUP BY iid HAVING COUNT(*) > 1
-), flagged AS (
-  SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid, c.row_ok,
-    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
-  FROM checked AS c LEFT JOIN repeated AS r ON c.iid = r.iid
-), repeated_users AS ({
-        _assign("SELECT DISTINCT user_id FROM flagged WHERE again = 1", prefix, threshold)
-    }
+), copies AS (
+  SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid
+  FROM checked AS c JOIN repeated AS r ON c.iid = r.iid WHERE c.row_ok
+), repeated_users AS ({_assign("SELECT DISTINCT user_id FROM copies", prefix, threshold)}
 ), ranked AS (
-  SELECT user_id, arm, success, q, t, l, row_ok, 1 AS copy FROM flagged WHERE again = 0
+  SELECT c.user_id, c.arm, c.success, c.q, c.t, c.l, c.row_ok, 1 AS copy
+  FROM checked AS c
+  WHERE NOT c.row_ok OR c.iid IS NULL OR c.iid NOT IN (SELECT iid FROM repeated)
   UNION ALL
-  SELECT f.user_id, f.arm, f.success, f.q, f.t, f.l, f.row_ok,
+  SELECT f.user_id, f.arm, f.success, f.q, f.t, f.l, TRUE AS row_ok,
     ROW_NUMBER() OVER (PARTITION BY f.iid
       ORDER BY CASE WHEN {valid} THEN 0 ELSE 1 END, {order}) AS copy
-  FROM flagged AS f LEFT JOIN repeated_users AS u ON f.user_id = u.user_id
-  WHERE f.again = 1
+  FROM copies AS f LEFT JOIN repeated_users AS u ON f.user_id = u.user_id
 ), per_user AS (
   SELECT {group} AS grp, user_id, COUNT(*) AS ur,
     SUM(CASE WHEN row_ok THEN 1 ELSE 0 END) AS uok,
@@ -327,7 +351,27 @@ def translate(canonical: str, dialect: str, source: Any, pretty: bool = False) -
                     this=exp.to_identifier("src"))))  # fmt: skip
     if dialect == "snowflake":
         _anchor_regexps(tree)
+    _native_bucket(tree, dialect)
+    if dialect not in _INLINE_HINT:
+        for cte in tree.find_all(exp.CTE):
+            cte.set("materialized", None)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)
+
+
+def _native_bucket(tree: Any, dialect: str) -> None:
+    """DuckDB's bucket (the canonical text's) as ``dialect`` computes it best."""
+    import sqlglot
+
+    if dialect == "duckdb":
+        return
+    duckdb_form = sqlglot.parse_one(_duckdb_bucket("h"), read="duckdb")
+    if dialect in _NATIVE_BUCKETS:
+        native = sqlglot.parse_one(_NATIVE_BUCKETS[dialect], read=dialect)
+    else:
+        native = sqlglot.parse_one(_bucket("h"), read="duckdb")
+    for node in list(tree.find_all(type(duckdb_form))):
+        if node == duckdb_form:
+            node.replace(native.copy())
 
 
 def _anchor_regexps(tree: Any) -> None:

@@ -234,3 +234,32 @@ def test_invalid_rows_come_back_with_the_git_readers_words(
         ("events", 0, r["user_id"], r["interaction_id"], check_line(_as_line(r), EXP, 0.5, PINS))
         for r in many
     )
+
+
+# Ids whose buckets span the range, including the edges of the 64-bit prefix's halves.
+BUCKET_USERS = [f"user-{i}" for i in range(3000)] + ["é", "名前", "a'b", " ", "x" * 300]
+
+
+def _bucket_select(expression: str, source: str) -> str:
+    return f"SELECT u, {expression} FROM (SELECT u, MD5(CONCAT('{EXP}:', u)) AS h FROM {source}) x"
+
+
+def test_each_engine_computes_the_assignment_bucket(postgres_url: str) -> None:
+    """Where an engine reads the MD5's hexadecimal itself, its bucket is core.assign's, user
+    by user (the corpus alone has too few users to reach every digit's edge)."""
+    import duckdb
+    import psycopg
+
+    from maia_git.core.assign import bucket
+    from maia_git.warehouse.sql import _NATIVE_BUCKETS
+
+    want = {u: bucket(EXP, u) for u in BUCKET_USERS}
+    with duckdb.connect() as con:
+        query = _bucket_select(_NATIVE_BUCKETS["duckdb"], "(SELECT UNNEST(?) AS u)")
+        assert dict(con.execute(query, [BUCKET_USERS]).fetchall()) == want
+    with psycopg.connect(postgres_url) as con:
+        con.execute(
+            "CREATE TEMPORARY TABLE users AS SELECT UNNEST(%s::text[]) AS u", [BUCKET_USERS]
+        )
+        query = _bucket_select(_NATIVE_BUCKETS["postgres"], "users")
+        assert dict(con.execute(query).fetchall()) == want

@@ -71,8 +71,7 @@ WITH typed AS (
   FROM typed
 ), repeated AS (
   SELECT
-    iid,
-    1 AS again
+    iid
   FROM checked
   WHERE
     row_ok AND NOT (
@@ -82,7 +81,7 @@ WITH typed AS (
     iid
   HAVING
     COUNT(*) > 1
-), flagged AS (
+), copies AS (
   SELECT
     c.ts,
     c.user_id,
@@ -91,12 +90,12 @@ WITH typed AS (
     c.q,
     c.t,
     c.l,
-    c.iid,
-    c.row_ok,
-    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
+    c.iid
   FROM checked AS c
-  LEFT JOIN repeated AS r
+  JOIN repeated AS r
     ON c.iid = r.iid
+  WHERE
+    c.row_ok
 ), repeated_users AS (
   SELECT
     user_id,
@@ -148,24 +147,30 @@ WITH typed AS (
     FROM (
       SELECT DISTINCT
         user_id
-      FROM flagged
-      WHERE
-        again = 1
+      FROM copies
     ) AS d
   ) AS hashed
 ), ranked AS (
   SELECT
-    user_id,
-    arm,
-    success,
-    q,
-    t,
-    l,
-    row_ok,
+    c.user_id,
+    c.arm,
+    c.success,
+    c.q,
+    c.t,
+    c.l,
+    c.row_ok,
     1 AS copy
-  FROM flagged
+  FROM checked AS c
   WHERE
-    again = 0
+    NOT c.row_ok
+    OR c.iid IS NULL
+    OR NOT (
+      c.iid IN (
+        SELECT
+          iid
+        FROM repeated
+      )
+    )
   UNION ALL
   SELECT
     f.user_id,
@@ -174,16 +179,14 @@ WITH typed AS (
     f.q,
     f.t,
     f.l,
-    f.row_ok,
+    TRUE AS row_ok,
     ROW_NUMBER() OVER (
       PARTITION BY f.iid
       ORDER BY CASE WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE) THEN 0 ELSE 1 END, ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h
     ) AS copy
-  FROM flagged AS f
+  FROM copies AS f
   LEFT JOIN repeated_users AS u
     ON f.user_id = u.user_id
-  WHERE
-    f.again = 1
 ), per_user AS (
   SELECT
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END AS grp,

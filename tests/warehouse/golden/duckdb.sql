@@ -1,4 +1,4 @@
-WITH typed AS (
+WITH typed AS NOT MATERIALIZED (
   SELECT
     ts,
     user_id,
@@ -16,7 +16,7 @@ WITH typed AS (
     WHERE
       experiment = 'exp_001'
   ) AS src
-), checked AS (
+), checked AS NOT MATERIALIZED (
   SELECT
     *,
     COALESCE(
@@ -67,8 +67,7 @@ WITH typed AS (
   FROM typed
 ), repeated AS (
   SELECT
-    iid,
-    1 AS again
+    iid
   FROM checked
   WHERE
     row_ok AND NOT iid IS NULL
@@ -76,7 +75,7 @@ WITH typed AS (
     iid
   HAVING
     COUNT(*) > 1
-), flagged AS (
+), copies AS (
   SELECT
     c.ts,
     c.user_id,
@@ -85,12 +84,12 @@ WITH typed AS (
     c.q,
     c.t,
     c.l,
-    c.iid,
-    c.row_ok,
-    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
+    c.iid
   FROM checked AS c
-  LEFT JOIN repeated AS r
+  JOIN repeated AS r
     ON c.iid = r.iid
+  WHERE
+    c.row_ok
 ), repeated_users AS (
   SELECT
     user_id,
@@ -98,40 +97,8 @@ WITH typed AS (
     COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_MATCHES(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
     CASE
       WHEN (
-        (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 1, 1)) - 1
-        ) * 6976 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 2, 1)) - 1
-        ) * 7936 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 3, 1)) - 1
-        ) * 496 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 4, 1)) - 1
-        ) * 656 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 5, 1)) - 1
-        ) * 4416 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 6, 1)) - 1
-        ) * 7776 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 7, 1)) - 1
-        ) * 6736 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 8, 1)) - 1
-        ) * 7296 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 9, 1)) - 1
-        ) * 5456 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 10, 1)) - 1
-        ) * 7216 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 11, 1)) - 1
-        ) * 8576 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 12, 1)) - 1
-        ) * 5536 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 13, 1)) - 1
-        ) * 4096 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 14, 1)) - 1
-        ) * 256 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 15, 1)) - 1
-        ) * 16 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 16, 1)) - 1
-        ) * 1
-      ) % 10000 < 5000
+        CAST('0x' || SUBSTRING(h, 1, 16) AS UBIGINT) % 10000
+      ) < 5000
       THEN 'control'
       ELSE 'treatment'
     END AS assigned
@@ -142,24 +109,26 @@ WITH typed AS (
     FROM (
       SELECT DISTINCT
         user_id
-      FROM flagged
-      WHERE
-        again = 1
+      FROM copies
     ) AS d
   ) AS hashed
 ), ranked AS (
   SELECT
-    user_id,
-    arm,
-    success,
-    q,
-    t,
-    l,
-    row_ok,
+    c.user_id,
+    c.arm,
+    c.success,
+    c.q,
+    c.t,
+    c.l,
+    c.row_ok,
     1 AS copy
-  FROM flagged
+  FROM checked AS c
   WHERE
-    again = 0
+    NOT c.row_ok OR c.iid IS NULL OR NOT c.iid IN (
+      SELECT
+        iid
+      FROM repeated
+    )
   UNION ALL
   SELECT
     f.user_id,
@@ -168,16 +137,14 @@ WITH typed AS (
     f.q,
     f.t,
     f.l,
-    f.row_ok,
+    TRUE AS row_ok,
     ROW_NUMBER() OVER (
       PARTITION BY f.iid
       ORDER BY CASE WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE) THEN 0 ELSE 1 END, ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h
     ) AS copy
-  FROM flagged AS f
+  FROM copies AS f
   LEFT JOIN repeated_users AS u
     ON f.user_id = u.user_id
-  WHERE
-    f.again = 1
 ), per_user AS (
   SELECT
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END AS grp,
@@ -203,40 +170,8 @@ WITH typed AS (
     COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_MATCHES(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
     CASE
       WHEN (
-        (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 1, 1)) - 1
-        ) * 6976 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 2, 1)) - 1
-        ) * 7936 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 3, 1)) - 1
-        ) * 496 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 4, 1)) - 1
-        ) * 656 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 5, 1)) - 1
-        ) * 4416 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 6, 1)) - 1
-        ) * 7776 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 7, 1)) - 1
-        ) * 6736 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 8, 1)) - 1
-        ) * 7296 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 9, 1)) - 1
-        ) * 5456 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 10, 1)) - 1
-        ) * 7216 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 11, 1)) - 1
-        ) * 8576 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 12, 1)) - 1
-        ) * 5536 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 13, 1)) - 1
-        ) * 4096 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 14, 1)) - 1
-        ) * 256 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 15, 1)) - 1
-        ) * 16 + (
-          STRPOS('0123456789abcdef', SUBSTRING(h, 16, 1)) - 1
-        ) * 1
-      ) % 10000 < 5000
+        CAST('0x' || SUBSTRING(h, 1, 16) AS UBIGINT) % 10000
+      ) < 5000
       THEN 'control'
       ELSE 'treatment'
     END AS assigned

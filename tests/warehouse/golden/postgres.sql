@@ -1,4 +1,4 @@
-WITH typed AS (
+WITH typed AS NOT MATERIALIZED (
   SELECT
     ts,
     user_id,
@@ -16,7 +16,7 @@ WITH typed AS (
     WHERE
       experiment = 'exp_001'
   ) AS src
-), checked AS (
+), checked AS NOT MATERIALIZED (
   SELECT
     *,
     COALESCE(
@@ -66,8 +66,7 @@ WITH typed AS (
   FROM typed
 ), repeated AS (
   SELECT
-    iid,
-    1 AS again
+    iid
   FROM checked
   WHERE
     row_ok AND NOT iid IS NULL
@@ -75,7 +74,7 @@ WITH typed AS (
     iid
   HAVING
     COUNT(*) > 1
-), flagged AS (
+), copies AS (
   SELECT
     c.ts,
     c.user_id,
@@ -84,12 +83,12 @@ WITH typed AS (
     c.q,
     c.t,
     c.l,
-    c.iid,
-    c.row_ok,
-    CASE WHEN c.row_ok THEN COALESCE(r.again, 0) ELSE 0 END AS again
+    c.iid
   FROM checked AS c
-  LEFT JOIN repeated AS r
+  JOIN repeated AS r
     ON c.iid = r.iid
+  WHERE
+    c.row_ok
 ), repeated_users AS (
   SELECT
     user_id,
@@ -98,39 +97,11 @@ WITH typed AS (
     CASE
       WHEN (
         (
-          POSITION(SUBSTRING(h FROM 1 FOR 1) IN '0123456789abcdef') - 1
-        ) * 6976 + (
-          POSITION(SUBSTRING(h FROM 2 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7936 + (
-          POSITION(SUBSTRING(h FROM 3 FOR 1) IN '0123456789abcdef') - 1
-        ) * 496 + (
-          POSITION(SUBSTRING(h FROM 4 FOR 1) IN '0123456789abcdef') - 1
-        ) * 656 + (
-          POSITION(SUBSTRING(h FROM 5 FOR 1) IN '0123456789abcdef') - 1
-        ) * 4416 + (
-          POSITION(SUBSTRING(h FROM 6 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7776 + (
-          POSITION(SUBSTRING(h FROM 7 FOR 1) IN '0123456789abcdef') - 1
-        ) * 6736 + (
-          POSITION(SUBSTRING(h FROM 8 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7296 + (
-          POSITION(SUBSTRING(h FROM 9 FOR 1) IN '0123456789abcdef') - 1
-        ) * 5456 + (
-          POSITION(SUBSTRING(h FROM 10 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7216 + (
-          POSITION(SUBSTRING(h FROM 11 FOR 1) IN '0123456789abcdef') - 1
-        ) * 8576 + (
-          POSITION(SUBSTRING(h FROM 12 FOR 1) IN '0123456789abcdef') - 1
-        ) * 5536 + (
-          POSITION(SUBSTRING(h FROM 13 FOR 1) IN '0123456789abcdef') - 1
-        ) * 4096 + (
-          POSITION(SUBSTRING(h FROM 14 FOR 1) IN '0123456789abcdef') - 1
-        ) * 256 + (
-          POSITION(SUBSTRING(h FROM 15 FOR 1) IN '0123456789abcdef') - 1
-        ) * 16 + (
-          POSITION(SUBSTRING(h FROM 16 FOR 1) IN '0123456789abcdef') - 1
-        ) * 1
-      ) % 10000 < 5000
+          (
+            CAST(CAST('x' || SUBSTRING(h FROM 1 FOR 8) AS BIT(32)) AS BIGINT) % 10000
+          ) * 7296 + CAST(CAST('x' || SUBSTRING(h FROM 9 FOR 8) AS BIT(32)) AS BIGINT)
+        ) % 10000
+      ) < 5000
       THEN 'control'
       ELSE 'treatment'
     END AS assigned
@@ -141,24 +112,26 @@ WITH typed AS (
     FROM (
       SELECT DISTINCT
         user_id
-      FROM flagged
-      WHERE
-        again = 1
+      FROM copies
     ) AS d
   ) AS hashed
 ), ranked AS (
   SELECT
-    user_id,
-    arm,
-    success,
-    q,
-    t,
-    l,
-    row_ok,
+    c.user_id,
+    c.arm,
+    c.success,
+    c.q,
+    c.t,
+    c.l,
+    c.row_ok,
     1 AS copy
-  FROM flagged
+  FROM checked AS c
   WHERE
-    again = 0
+    NOT c.row_ok OR c.iid IS NULL OR NOT c.iid IN (
+      SELECT
+        iid
+      FROM repeated
+    )
   UNION ALL
   SELECT
     f.user_id,
@@ -167,16 +140,14 @@ WITH typed AS (
     f.q,
     f.t,
     f.l,
-    f.row_ok,
+    TRUE AS row_ok,
     ROW_NUMBER() OVER (
       PARTITION BY f.iid
       ORDER BY CASE WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE) THEN 0 ELSE 1 END, ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h
     ) AS copy
-  FROM flagged AS f
+  FROM copies AS f
   LEFT JOIN repeated_users AS u
     ON f.user_id = u.user_id
-  WHERE
-    f.again = 1
 ), per_user AS (
   SELECT
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END AS grp,
@@ -203,39 +174,11 @@ WITH typed AS (
     CASE
       WHEN (
         (
-          POSITION(SUBSTRING(h FROM 1 FOR 1) IN '0123456789abcdef') - 1
-        ) * 6976 + (
-          POSITION(SUBSTRING(h FROM 2 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7936 + (
-          POSITION(SUBSTRING(h FROM 3 FOR 1) IN '0123456789abcdef') - 1
-        ) * 496 + (
-          POSITION(SUBSTRING(h FROM 4 FOR 1) IN '0123456789abcdef') - 1
-        ) * 656 + (
-          POSITION(SUBSTRING(h FROM 5 FOR 1) IN '0123456789abcdef') - 1
-        ) * 4416 + (
-          POSITION(SUBSTRING(h FROM 6 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7776 + (
-          POSITION(SUBSTRING(h FROM 7 FOR 1) IN '0123456789abcdef') - 1
-        ) * 6736 + (
-          POSITION(SUBSTRING(h FROM 8 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7296 + (
-          POSITION(SUBSTRING(h FROM 9 FOR 1) IN '0123456789abcdef') - 1
-        ) * 5456 + (
-          POSITION(SUBSTRING(h FROM 10 FOR 1) IN '0123456789abcdef') - 1
-        ) * 7216 + (
-          POSITION(SUBSTRING(h FROM 11 FOR 1) IN '0123456789abcdef') - 1
-        ) * 8576 + (
-          POSITION(SUBSTRING(h FROM 12 FOR 1) IN '0123456789abcdef') - 1
-        ) * 5536 + (
-          POSITION(SUBSTRING(h FROM 13 FOR 1) IN '0123456789abcdef') - 1
-        ) * 4096 + (
-          POSITION(SUBSTRING(h FROM 14 FOR 1) IN '0123456789abcdef') - 1
-        ) * 256 + (
-          POSITION(SUBSTRING(h FROM 15 FOR 1) IN '0123456789abcdef') - 1
-        ) * 16 + (
-          POSITION(SUBSTRING(h FROM 16 FOR 1) IN '0123456789abcdef') - 1
-        ) * 1
-      ) % 10000 < 5000
+          (
+            CAST(CAST('x' || SUBSTRING(h FROM 1 FOR 8) AS BIT(32)) AS BIGINT) % 10000
+          ) * 7296 + CAST(CAST('x' || SUBSTRING(h FROM 9 FOR 8) AS BIT(32)) AS BIGINT)
+        ) % 10000
+      ) < 5000
       THEN 'control'
       ELSE 'treatment'
     END AS assigned
