@@ -8,6 +8,7 @@ same transactions as the CLI: one commit per change, under the workspace lock.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,8 +79,9 @@ class ExperimentInfo:
     hypothesis: str
     agent_name: str
     control_prompt: str
-    treatment_prompt: str
+    treatment_prompt: str  # with several treatments: "" (see ``arms``)
     status: str
+    arms: dict[str, str] = field(default_factory=dict)  # every arm's prompt, control first
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class ABResult:
     control_arm: ArmResult
     treatment_arm: ArmResult
     analysis: dict[str, Any] = field(repr=False)
+    arm: str = "treatment"  # the treatment described (several: the winner, else the best lift)
 
 
 class ABTestingFramework:
@@ -130,16 +133,21 @@ class ABTestingFramework:
         hypothesis: str,
         agent_name: str,
         control_prompt: PathLike,
-        treatment_prompt: PathLike,
+        treatment_prompt: PathLike | Sequence[PathLike],
         *,
         priority: str | Priority = Priority.MEDIUM,
         control_share: float = 0.5,
         experiment_id: str | None = None,
         start: bool = True,
+        arm_names: Sequence[str] | None = None,
+        shares: Sequence[float] | None = None,
     ) -> ExperimentInfo:
         """Create the experiment (one commit) and, unless ``start=False``, queue it.
 
         Queued, it becomes active at once when a slot is free, so it can take interactions.
+        ``treatment_prompt`` may be a list of two or more prompt files: each is compared with
+        control; ``arm_names`` names them (default treatment_1, ...) and ``shares`` gives every
+        arm's share of users, control first (default equal).
         """
         from maia_git.usecases.experiments import apply_event, new_experiment
 
@@ -153,6 +161,8 @@ class ABTestingFramework:
             exp_id=experiment_id,
             priority=priority,
             control_share=control_share,
+            arm_names=arm_names,
+            shares=shares,
         )
         if start:
             apply_event(self.workspace, change.experiment_id, "start")
@@ -171,6 +181,7 @@ class ABTestingFramework:
             experiment.control,
             experiment.treatment,
             str(entry.status),
+            experiment.arm_paths(),
         )
 
     def assign_treatment(self, experiment_id: str, user_id: str) -> str:
@@ -236,8 +247,13 @@ class ABTestingFramework:
 
 def _ab_result(found: Verdict) -> ABResult:
     data = found.analysis
-    control, treatment = data["control"], data["treatment"]
-    p_value, lift = data.get("p_value"), data.get("lift")
+    if "arms" in data:  # several treatments: control against the one the verdict reads
+        arms = {a["name"]: a for a in data["arms"]}
+        control, treatment = arms["control"], arms[found.arm]
+        read = next(c for c in data["comparisons"] if c["arm"] == found.arm)
+    else:
+        control, treatment, read = data["control"], data["treatment"], data
+    p_value, lift = read.get("p_value"), read.get("lift")
     return ABResult(
         experiment_id=data["experiment_id"],
         control_rate=control["rate"] or 0.0,
@@ -251,6 +267,7 @@ def _ab_result(found: Verdict) -> ABResult:
         control_arm=_arm(control),
         treatment_arm=_arm(treatment),
         analysis=data,
+        arm=found.arm,
     )
 
 

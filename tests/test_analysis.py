@@ -269,7 +269,7 @@ def _forge_results(top: Path, control_n: int) -> int:
         if "report" in data:
             arm = ArmStats.from_records({"user_id": f"f{i}", "success": False}
                                         for i in range(control_n))  # fmt: skip
-            data["control"] = {"sums": arm.to_dict()["sums"]}
+            data["arms"]["control"] = {"sums": arm.to_dict()["sums"]}
             path.write_text(json.dumps(data), encoding="utf-8")
             count += 1
     return count
@@ -287,7 +287,7 @@ def _forge_shards(top: Path, control_n: int) -> int:
         forged = UserTotals()
         for i in range(control_n):
             forged.add_record(f"f{i}", False)
-        path.write_bytes(statcache._pack(forged, statcache._unpack(path.read_bytes())[1]))
+        path.write_bytes(statcache._pack([forged, statcache._unpack(path.read_bytes(), 2)[1]]))
         count += 1
     return count
 

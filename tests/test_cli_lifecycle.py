@@ -58,7 +58,8 @@ def test_new_generates_sequential_ids_and_writes_definition(ws: Path, maia) -> N
     assert "Maia-Experiment: exp_002" in message and "Maia-Transition: none->draft" in message
 
 
-def test_a_second_treatment_is_refused_not_silently_dropped(ws: Path, maia) -> None:
+def test_a_second_treatment_is_a_third_arm_never_silently_dropped(ws: Path, maia) -> None:
+    # Here the second treatment is the control's own file: refused, naming both arms.
     snap = snapshot(ws)
     result = maia(
         "exp", "new", "Two", "--agent", "helper", "--control", "agents/helper.md",
@@ -66,8 +67,7 @@ def test_a_second_treatment_is_refused_not_silently_dropped(ws: Path, maia) -> N
     )  # fmt: skip
     assert result.code == 2
     assert result.err.strip().splitlines() == [
-        "maia: error: Invalid value for '--treatment': given 2 times: an experiment compares one "
-        "treatment with its control (see `maia exp new --help`)"
+        "maia: error: arms control and treatment_2 are the same file (agents/helper.md)"
     ]
     assert snapshot(ws) == snap
 

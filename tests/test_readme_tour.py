@@ -92,6 +92,10 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
             ).stdout
         )
     }
-    assert statuses == {"exp_001": "completed", "exp_002": "cancelled", "exp_003": "completed"}
+    assert statuses == {
+        "exp_001": "completed", "exp_002": "cancelled", "exp_003": "completed", "exp_004": "active"
+    }  # fmt: skip
+    several = (top / "experiments/exp_004/experiment.yaml").read_text(encoding="utf-8")
+    assert "pins:\n  control:" in several and "\n  plan:\n" in several and "\n  short:\n" in several
     assert (top / ".github/workflows/maia-analyze.yml").is_file()
     assert git(top, "status", "--porcelain", "--untracked-files=no") == ""

@@ -114,7 +114,7 @@ def test_record_appends_one_valid_line_to_the_writer_shard(ws: Path, active: str
         (["a", "--success", "--tokens", "1" + "0" * 400], "from 0 to"),
         (["a", "--success", "--latency-ms", "1e308"], "from 0 to"),
         (["a"], "--success or --failure"),
-        (["alice", "--success", "--arm", "ARM"], "is not one of"),
+        (["alice", "--success", "--arm", "ARM"], "must be control or treatment"),
     ],
 )
 def test_bad_records_write_nothing(

@@ -50,11 +50,15 @@ def analyze(exp_id: str, method: str | None, as_json: bool) -> None:
 def report_lines(d: dict[str, Any]) -> list[str]:
     """The analysis as a readable report: arms, tests, decision and reasons, log problems."""
     lines = [style(f"{d['experiment_id']}: {d['name']} ({d['status']})", bold=True), ""]
-    rows = [_arm_row(name, d[name]) for name in ("control", "treatment")]
-    lines += [table(ARM_COLUMNS, rows), ""]
-    lines += _tests(d)
+    if "arms" in d:  # several treatments
+        lines += _several(d)
+    else:
+        rows = [_arm_row(name, d[name]) for name in ("control", "treatment")]
+        lines += [table(ARM_COLUMNS, rows), ""]
+        lines += _tests(d)
     colour = DECISION_COLOURS.get(d["decision"], "white")
-    lines += ["", "decision: " + style(d["decision"], fg=colour, bold=True) + _finished(d)]
+    winner = f" (winner: {d['winner']})" if d.get("winner") else ""
+    lines += ["", "decision: " + style(d["decision"], fg=colour, bold=True) + winner + _finished(d)]
     lines += [f"  - {r['code']}: {r['message']}" for r in d["reasons"]]
     lines += [f"  note: {r['message']}" for r in d["notes"]]
     return lines + _log_lines(d)
@@ -76,7 +80,21 @@ def _arm_row(name: str, arm: dict[str, Any]) -> list[Any]:
             _num(arm["latency_mean"], 0)]  # fmt: skip
 
 
-def _tests(d: dict[str, Any]) -> list[str]:
+def _several(d: dict[str, Any]) -> list[str]:
+    """Every arm, then each treatment against control (corrected for the family)."""
+    rows = [_arm_row(f"{a['name']} ({a['share']:.0%})", a) for a in d["arms"]]
+    lines = [table(ARM_COLUMNS, rows), ""]
+    correction = {"holm": "Holm-adjusted", "dunnett": "Dunnett-adjusted"}.get(d["adjustment"])
+    for c in d["comparisons"]:
+        how = f", {correction} for {len(d['comparisons'])} treatments" if correction else ""
+        verdict = "meets every condition" if c["eligible"] else "does not meet every condition"
+        lines += [style(f"{c['arm']} against control{how}: {verdict}", bold=True)]
+        lines += ["  " + line for line in _tests(d | c, c["arm"], srm=False)] + [""]
+    srm = "mismatch" if d["srm"] else "ok"
+    return [*lines, f"sample ratio: p = {_p(d['srm_p_value'])} on users of every arm ({srm})"]
+
+
+def _tests(d: dict[str, Any], arm: str = "treatment", *, srm: bool = True) -> list[str]:
     ci = d["lift_ci"]
     level = f"{1 - d['alpha']:.0%}"
     interval = (
@@ -90,18 +108,20 @@ def _tests(d: dict[str, Any]) -> list[str]:
         verdict = "shown" if d["quality_non_inferior"] else "not shown"
         bounds = f", interval {_num(q_ci[0])} to {_num(q_ci[1])}" if q_ci else ""
         quality = (
-            f"treatment - control {_num(d['quality_diff'])}{bounds}; not worse by more than "
+            f"{arm} - control {_num(d['quality_diff'])}{bounds}; not worse by more than "
             f"{d['quality_margin']:g}: {verdict}"
         )
-    srm = "mismatch" if d["srm"] else "ok"
-    return [
+    lines = [
         f"method:       {d['method']} (per user)",
         f"lift:         {_pct(d['lift'], True)} ({interval}){adjusted}",
         _evidence(d),
         f"quality:      {quality}",
         *(f"{m + ':':<13} {_cost(g)}" for m, g in d["guardrails"].items()),
-        f"sample ratio: p = {_p(d['srm_p_value'])} on users ({srm})",
     ]
+    if srm:
+        shown = "mismatch" if d["srm"] else "ok"
+        lines.append(f"sample ratio: p = {_p(d['srm_p_value'])} on users ({shown})")
+    return lines
 
 
 def _evidence(d: dict[str, Any]) -> str:

@@ -14,17 +14,6 @@ from maia_git.cli.render import (
 )
 
 
-def _one_treatment(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
-    # click would silently keep the last of several; an experiment compares one treatment here.
-    if len(value) > 1:
-        raise click.BadParameter(
-            f"given {len(value)} times: an experiment compares one treatment with its control",
-            ctx,
-            param,
-        )
-    return value[0]
-
-
 @click.command()
 @click.argument("name")
 @click.option("--agent", required=True, help="The agent whose prompt is tested.")
@@ -38,9 +27,16 @@ def _one_treatment(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--treatment",
     required=True,
     multiple=True,
-    callback=_one_treatment,
     type=click.Path(dir_okay=False),
-    help="The candidate prompt file.",
+    help="A candidate prompt file; repeat it to test several treatments against control.",
+)
+@click.option(
+    "--arm-name",
+    "arm_names",
+    multiple=True,
+    metavar="NAME",
+    help="With several treatments: each one's arm name, in --treatment order "
+    "(default treatment_1, treatment_2, ...).",
 )
 @click.option("--hypothesis", default="", help="What you expect and why.")
 @click.option("--id", "exp_id", default=None, help="Experiment id (default: the next exp_NNN).")
@@ -50,7 +46,16 @@ def _one_treatment(ctx: click.Context, param: click.Parameter, value: tuple[str,
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.5,
     show_default=True,
-    help="Share of users in the control arm.",
+    help="Share of users in the control arm (one treatment).",
+)
+@click.option(
+    "--share",
+    "shares",
+    multiple=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    metavar="FRACTION",
+    help="With several treatments: each arm's share of users, control first, adding up to 1 "
+    "(default: equal shares).",
 )
 @note_option("Free text kept with the queue entry.", "--notes")
 @dry_run_option
@@ -59,22 +64,32 @@ def new(
     name: str,
     agent: str,
     control: str,
-    treatment: str,
+    treatment: tuple[str, ...],
+    arm_names: tuple[str, ...],
     hypothesis: str,
     exp_id: str | None,
     priority: str,
     control_share: float,
+    shares: tuple[float, ...],
     note: str | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Create a draft experiment comparing two prompt files.
+    """Create a draft experiment comparing a control prompt file with one or more treatments.
+
+    With one treatment the arms are control and treatment. Repeat --treatment to compare
+    several (up to 9), each with control: name them with --arm-name and split the users with
+    --share (one per arm, control first).
 
     \b
-    Example:
+    Examples:
       maia exp new "ReAct pattern" --agent cloud_architect \\
           --control agents/cloud_architect.md --treatment agents/cloud_architect_react.md \\
           --hypothesis "ReAct completes 20% more tasks" --priority high
+      maia exp new "Tone" --agent cloud_architect --control agents/cloud_architect.md \\
+          --treatment agents/ca_short.md --arm-name short \\
+          --treatment agents/ca_formal.md --arm-name formal \\
+          --share 0.5 --share 0.25 --share 0.25
     """
     from maia_git.usecases.experiments import new_experiment
     from maia_git.workspace import Workspace
@@ -84,13 +99,15 @@ def new(
         name=name,
         agent=agent,
         control=control,
-        treatment=treatment,
+        treatment=treatment[0] if len(treatment) == 1 else list(treatment),
         hypothesis=hypothesis,
         exp_id=exp_id,
         priority=priority,
         control_share=control_share,
         notes=note or "",
         dry_run=dry_run,
+        arm_names=list(arm_names) or None,
+        shares=list(shares) or None,
     )
     if as_json:
         emit_json({**change_dict(change), "status": "draft"})

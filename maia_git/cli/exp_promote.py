@@ -19,6 +19,13 @@ from maia_git.cli.render import dry_run_option, emit_json, json_option, style
 @dry_run_option
 @click.option("--force", is_flag=True, help="Promote although the analysis does not decide so.")
 @note_option("Why --force (recorded in the commit and the pull request).", "--reason")
+@click.option(
+    "--arm",
+    metavar="NAME",
+    default=None,
+    help="With several treatments: the arm to promote (by default the analysis's winner; "
+    "another one needs --force).",
+)
 @json_option
 def promote(
     exp_id: str,
@@ -27,11 +34,14 @@ def promote(
     dry_run: bool,
     force: bool,
     note: str | None,
+    arm: str | None,
     as_json: bool,
 ) -> None:
     """Promote the treatment prompt on a branch maia/promote/ID, for review as a pull request.
 
-    Refuses (listing the unmet conditions) unless the analysis decides `promote`. The branch is
+    With several treatments the winner is promoted: of the arms that meet every condition,
+    the one with the highest lift. Refuses (listing the unmet conditions) unless the analysis
+    decides `promote`. The branch is
     built without checking it out: your working tree and index are not touched. On the current
     branch the experiment is completed with the winner, and the queue starts the next one.
     If the push or the pull request fails, what was done is printed and running the same
@@ -53,6 +63,7 @@ def promote(
         dry_run=dry_run,
         force=force,
         reason=note,
+        arm=arm,
     )
     if as_json:
         emit_json(result.to_dict())
@@ -60,7 +71,7 @@ def promote(
     if result.dry_run:
         click.echo("dry run: nothing was changed. Would commit on the current branch:\n")
         click.echo(result.message.rstrip())
-        click.echo(f"\nand create branch {result.branch} with the treatment prompt.")
+        click.echo(f"\nand create branch {result.branch} with the {result.winner} prompt.")
         return
     verb = "reused" if result.reused else "created"
     click.echo(

@@ -47,8 +47,9 @@ def _users(given: tuple[str, ...], handle: IO[str] | None) -> Iterator[str]:
 def assign(exp_id: str, users: tuple[str, ...], users_file: IO[str] | None, as_json: bool) -> None:
     """Print the arm of each user: one `user<TAB>arm` line per user.
 
-    The arm is MD5("ID:USER") bucketed into 10,000 and compared with the control share:
-    the same user always gets the same arm, on every machine. While the experiment is not
+    The arm is MD5("ID:USER") bucketed into 10,000 and compared with the control share (with
+    several treatments, cut into the arms' shares in the order listed): the same user always
+    gets the same arm, on every machine. While the experiment is not
     active every user gets control: the agent's prompt file as committed at HEAD.
     With --json, each line also holds the prompt to serve: the pinned text of the user's arm.
 
@@ -123,9 +124,10 @@ def _assign_json(top: Path, exp_id: str, users: Iterator[str]) -> None:
 @click.option("--interaction-id", default=None, help="Unique id; a repeat is counted once.")
 @click.option(
     "--arm",
-    type=click.Choice(["control", "treatment"]),
+    metavar="NAME",
     default=None,
-    help="The arm the runtime used; refused if it is not the user's assignment.",
+    help="The arm the runtime used (control, treatment, or a treatment's name with several); "
+    "refused if it is not the user's assignment.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded line as JSON.")
 @dry_run_option

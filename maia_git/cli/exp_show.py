@@ -31,6 +31,8 @@ def show(exp_id: str, as_json: bool) -> None:
     shown = {k: v for k, v in data.items() if k not in ("id", "name") and v not in (None, "")}
     width = max((len(k) for k in shown), default=0) + 2
     for key, value in shown.items():
+        if key in ("treatments", "shares"):  # several treatments: one "name=value" per arm
+            value = ", ".join(f"{arm}={v}" for arm, v in value.items())
         click.echo(f"  {key + ':':<{width}}{safe(str(value))}")
 
 

@@ -19,10 +19,12 @@ import importlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from struct import Struct
 from typing import Any, Literal
 
+from maia_git.core.fields import ARM_PATTERN
 from maia_git.core.ids import check_id
 from maia_git.errors import UsageError
 
@@ -31,6 +33,27 @@ CONTROL: Arm = "control"
 TREATMENT: Arm = "treatment"
 ARMS: tuple[Arm, Arm] = (CONTROL, TREATMENT)
 BUCKETS = 10000
+
+# The name of an arm of an experiment with several treatments.
+ARM_NAME = re.compile(ARM_PATTERN)
+MAX_ARMS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Arms:
+    """The arms of an experiment with several treatments: names (control first) and shares."""
+
+    names: tuple[str, ...]
+    shares: tuple[float, ...]
+
+
+# How an experiment splits its users: a two-arm experiment's control share, or its Arms.
+Split = float | Arms
+
+
+def arm_names(split: Split) -> tuple[str, ...]:
+    return split.names if isinstance(split, Arms) else ARMS
+
 
 # C0 controls (newline, tab, ...), DEL and the C1 controls: Unicode category Cc.
 CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -110,15 +133,38 @@ def arm(experiment_id: str, user_id: str, control_share: float = 0.5) -> Arm:
     return CONTROL if bucket(experiment_id, user_id) < threshold else TREATMENT
 
 
+def arm_of(experiment_id: str, user_id: str, split: Split) -> str:
+    """The user's arm under ``split``: ``arm`` for two arms, ``arm_among`` for more."""
+    if isinstance(split, Arms):
+        return arm_among(experiment_id, user_id, split.names, split.shares)
+    return arm(experiment_id, user_id, split)
+
+
 def assign_many(
-    experiment_id: str, users: Iterable[str], control_share: float = 0.5
-) -> Iterator[tuple[str, Arm]]:
+    experiment_id: str, users: Iterable[str], control_share: Split = 0.5
+) -> Iterator[tuple[str, str]]:
     """Yield ``(user_id, arm)`` for each user, lazily, in constant memory.
 
     The experiment id and share are checked at once; a bad user id raises when it is reached,
-    after the users before it have been yielded.
+    after the users before it have been yielded. ``control_share`` may be the Arms of an
+    experiment with several treatments.
     """
+    if isinstance(control_share, Arms):
+        bounds = cuts(control_share.shares)
+        return _assign_among(_prefix(experiment_id).copy, bounds, control_share.names, users)
     return _assign(_prefix(experiment_id).copy, control_threshold(control_share), users)
+
+
+def _assign_among(
+    copy: Any, bounds: list[int], names: tuple[str, ...], users: Iterable[str]
+) -> Iterator[tuple[str, str]]:
+    first_8 = _FIRST_8_BYTES
+    for user in users:
+        if not (user and user.isprintable()):
+            check_user_id(user)
+        digest = copy()
+        digest.update(user.encode())
+        yield user, names[bisect_right(bounds, first_8(digest.digest())[0] % BUCKETS)]
 
 
 def _assign(copy: Any, threshold: int, users: Iterable[str]) -> Iterator[tuple[str, Arm]]:

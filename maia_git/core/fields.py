@@ -20,6 +20,8 @@ TS_PATTERN = re.compile(
     r"([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|\+00:00)"
 )
+# An arm's name: control, treatment, or a name an experiment with several treatments gives.
+ARM_PATTERN = "[a-z][a-z0-9_]{0,31}"
 # A git object id: SHA-1 (40 hex digits) or SHA-256 (64), lower case as git prints them.
 BLOB_PATTERN = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
@@ -49,7 +51,10 @@ FIELDS: tuple[Field, ...] = (
           "When the interaction happened: an RFC 3339 timestamp in UTC ('Z' or '+00:00')."),
     Field("user_id", "user_id", TEXT, True,
           "The user the interaction belongs to, as given to the assignment."),
-    Field("arm", "arm", ARM, True, "The user's assignment in this experiment."),
+    Field("arm", "arm", ARM, True,
+          "The user's assignment in this experiment: control or treatment; in an experiment with "
+          "several treatments, control or one of the treatments' names ([a-z][a-z0-9_]{0,31}, "
+          "as experiment.yaml lists them)."),
     Field("success", "success", BOOLEAN, True, "Whether the task was completed."),
     Field("quality_score", "quality", NUMBER, False,
           "Quality of the response, 0-100 (the rubric score).", 0, 100),
@@ -69,8 +74,9 @@ DESCRIPTION = (
     "One line of a log file under experiments/<id>/interactions/ (any *.jsonl file there, at an"
     "y depth): one JSON object, UTF-8, ending with a newline. Fields not named here are allowed"
     " and ignored, so a newer writer's extra field never makes an older reader drop the line. O"
-    "ptional fields are left out, never null. The arm must also equal the user's assignment (se"
-    "e assignment-vectors.csv), which a schema cannot express."
+    "ptional fields are left out, never null. The arm must also be one of the experiment's arms "
+    "and equal the user's assignment (see assignment-vectors.csv), which a schema cannot expres"
+    "s."
 )
 
 
@@ -129,7 +135,7 @@ _SCHEMA: dict[str, Callable[[Field], dict[str, Any]]] = {
         "not": {"$ref": "#/$defs/hasControlCharacter"},
     },
     TEXT: lambda f: {"$ref": "#/$defs/text"},
-    ARM: lambda f: {"type": "string", "enum": ["control", "treatment"]},
+    ARM: lambda f: {"type": "string", "pattern": f"^{ARM_PATTERN}$"},
     BOOLEAN: lambda f: {"type": "boolean"},
     NUMBER: lambda f: {"type": "number", **_bounds(f)},
     INTEGER: lambda f: {"type": "integer", **_bounds(f)},

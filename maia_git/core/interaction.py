@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from maia_git.core import assign, fields
-from maia_git.core.assign import ARMS, user_id_problem
+from maia_git.core.assign import ARM_NAME, Split, arm_names, user_id_problem
 from maia_git.core.fields import BLOB_PATTERN as BLOB_PATTERN  # read from here by older code
 from maia_git.core.fields import FIELDS, Field, bound
 from maia_git.core.fields import MAX_LATENCY_MS as MAX_LATENCY_MS
@@ -45,7 +45,20 @@ def _ts_problem(value: Any) -> str | None:
 
 
 def _arm_problem(value: Any) -> str | None:
-    return None if isinstance(value, str) and value in ARMS else "must be control or treatment"
+    # Which names are arms depends on the experiment (``arm_problem``); the form is fixed.
+    if isinstance(value, str) and ARM_NAME.fullmatch(value):
+        return None
+    return "must be control or treatment (or a treatment's name, with several treatments)"
+
+
+def arm_problem(value: Any, split: Split) -> str | None:
+    """Why ``value`` is not an arm of an experiment split by ``split``, or None."""
+    names = arm_names(split)
+    if isinstance(value, str) and value in names:
+        return None
+    if len(names) == 2:
+        return "must be control or treatment"
+    return "must be one of " + ", ".join(names)
 
 
 def _success_problem(value: Any) -> str | None:
@@ -113,12 +126,14 @@ PROMPT_BLOB = "prompt_blob"
 def check_line(
     obj: Any,
     experiment_id: str | None = None,
-    control_share: float = 0.5,
+    control_share: Split = 0.5,
     pins: Mapping[str, str] | None = None,
 ) -> str | None:
     """Why a parsed log line breaks the schema, or None if it is valid.
 
-    With ``experiment_id``, the arm must also equal the user's assignment; with ``pins``
+    With ``experiment_id``, the arm must also be one of the experiment's (``control_share``:
+    its control share, or the Arms of one with several treatments) and equal the user's
+    assignment; with ``pins``
     (``{arm: blob id}``), a ``prompt_blob`` must be the pinned prompt of the line's arm.
     """
     if not isinstance(obj, dict):
@@ -132,7 +147,10 @@ def check_line(
             if problem:
                 return f"{name} {problem}"
     if experiment_id is not None:
-        expected = assign.arm(experiment_id, obj["user_id"], control_share)
+        problem = arm_problem(obj["arm"], control_share)
+        if problem:
+            return f"arm {problem}"
+        expected = assign.arm_of(experiment_id, obj["user_id"], control_share)
         if obj["arm"] != expected:
             return f"arm {obj['arm']} is not the assignment of this user ({expected})"
     # A prompt_blob's form is checked above; here, that it is the pin of its arm.
@@ -169,7 +187,7 @@ def make_record(
     *,
     success: bool,
     now: datetime,
-    control_share: float = 0.5,
+    control_share: Split = 0.5,
     arm: str | None = None,
     quality_score: float | None = None,
     tokens: int | None = None,
@@ -184,8 +202,8 @@ def make_record(
     """
     _checked("user id", user_id, user_id_problem)
     if arm is not None:
-        _checked("arm", arm, _arm_problem)
-    assigned = assign.arm(experiment_id, user_id, control_share)
+        _checked("arm", arm, lambda value: arm_problem(value, control_share))
+    assigned = assign.arm_of(experiment_id, user_id, control_share)
     if arm is not None and arm != assigned:
         raise UsageError(
             f"arm {arm!r} disagrees with the assignment of user {user_id!r} "

@@ -1,6 +1,7 @@
 """A JSON Schema (draft 2020-12) checker for the small part of the language maia's schemas use:
-type, enum, properties, required, additionalProperties (true or false), minimum, maximum,
-exclusiveMinimum, exclusiveMaximum, minLength and pattern. A schema using anything else is
+type, enum, properties, required, additionalProperties (true, false or a schema),
+propertyNames, minProperties, maxProperties, minimum, maximum, exclusiveMinimum,
+exclusiveMaximum, minLength and pattern. A schema using anything else is
 refused, so a schema can never be taken as checked when it was not."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 _KNOWN = {
     "$schema", "$id", "title", "description", "default", "type", "enum", "properties",
     "required", "additionalProperties", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "minLength", "pattern",
+    "exclusiveMaximum", "minLength", "pattern", "propertyNames", "minProperties", "maxProperties",
 }  # fmt: skip
 _TYPES = {
     "object": lambda v: isinstance(v, Mapping),
@@ -44,12 +45,19 @@ def errors(schema: Mapping[str, Any], value: Any, where: str = "") -> list[str]:
 def _object(schema: Mapping[str, Any], value: Mapping[str, Any], where: str) -> list[str]:
     found = [f"{where or '/'}: {key!r} is required" for key in schema.get("required", ())
              if key not in value]  # fmt: skip
+    if not schema.get("minProperties", 0) <= len(value) <= schema.get("maxProperties", math.inf):
+        found.append(f"{where or '/'}: {len(value)} keys, outside the range")
     properties = schema.get("properties", {})
+    extra = schema.get("additionalProperties", True)
     for key, item in value.items():
+        if "propertyNames" in schema:
+            found += errors(schema["propertyNames"], key, f"{where}/{key}")
         if key in properties:
             found += errors(properties[key], item, f"{where}/{key}")
-        elif schema.get("additionalProperties", True) is False:
+        elif extra is False:
             found.append(f"{where}/{key}: not a known key")
+        elif isinstance(extra, Mapping):
+            found += errors(extra, item, f"{where}/{key}")
     return found
 
 

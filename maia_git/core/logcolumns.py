@@ -20,7 +20,7 @@ from operator import is_not, itemgetter
 from typing import Any
 
 from maia_git.core import fields
-from maia_git.core.assign import ARMS, assign_many
+from maia_git.core.assign import Split, arm_names, assign_many
 from maia_git.core.fields import BLOB_PATTERN, FIELDS, TS_PATTERN, Field
 from maia_git.stats import users as U
 from maia_git.stats.users import UserTotals
@@ -61,23 +61,24 @@ class Columns:
         return picked
 
     def valid(
-        self, experiment_id: str, control_share: float, pins: Mapping[str, str] | None = None
+        self, experiment_id: str, control_share: Split, pins: Mapping[str, str] | None = None
     ) -> bool:
         """True only if ``check_line`` accepts every line. (It may refuse valid lines, which
         then go through ``check_line``.) Cheap checks first: the arm check hashes users."""
+        names = arm_names(control_share)
         return (
-            all(map(self._holds, _BY_COST))
-            and self._blobs_served(pins)
+            all(self._holds(f, names) for f in _BY_COST)
+            and self._blobs_served(pins, names)
             and self.arm == list(map(_ARM, assign_many(experiment_id, self.user_id, control_share)))
         )
 
-    def _holds(self, f: Field) -> bool:
-        """The rule of ``f`` (``core.fields``) on its whole column."""
+    def _holds(self, f: Field, names: tuple[str, ...]) -> bool:
+        """The rule of ``f`` (``core.fields``) on its whole column; an arm is one of ``names``."""
         column = getattr(self, f.column)
         if f.kind == fields.BOOLEAN:
             return set(map(type, column)) == {bool}
         if f.kind == fields.ARM:
-            return set(map(type, column)) == {str} and set(column) <= _ARM_SET
+            return set(map(type, column)) == {str} and set(column) <= set(names)
         if f.kind == fields.TEXT:
             return _texts(column, required=f.required)
         if f.kind in (fields.NUMBER, fields.INTEGER):
@@ -88,7 +89,7 @@ class Columns:
             return _timestamps(column)
         return f.kind == fields.BLOB  # with the pins, in _blobs_served
 
-    def _blobs_served(self, pins: Mapping[str, str] | None) -> bool:
+    def _blobs_served(self, pins: Mapping[str, str] | None, names: tuple[str, ...]) -> bool:
         """Each ``prompt_blob`` (optional) is a blob id, and with pins its arm's pinned one."""
         types = set(map(type, self.blobs))
         if types == {_Missing}:
@@ -96,7 +97,7 @@ class Columns:
         if not types <= _TEXT:
             return False
         if pins:
-            allowed = {(arm, MISSING) for arm in ARMS} | set(pins.items())
+            allowed = {(arm, MISSING) for arm in names} | set(pins.items())
             return set(zip(self.arm, self.blobs, strict=True)) <= allowed
         return all(map(BLOB_PATTERN.fullmatch, filter(present, self.blobs)))
 
@@ -135,7 +136,6 @@ _COST = {fields.BOOLEAN: 0, fields.ARM: 1, fields.TEXT: 2, fields.NUMBER: 3, fie
 _BY_COST = tuple(sorted(FIELDS, key=lambda f: _COST[f.kind]))
 _NUMBERS = (("quality", U.QUALITY_N, U.QUALITY_SUM), ("tokens", U.TOKENS_N, U.TOKENS_SUM),
             ("latency", U.LATENCY_N, U.LATENCY_SUM))  # fmt: skip
-_ARM_SET = frozenset(ARMS)
 _ARM = itemgetter(1)
 _REAL = frozenset({int, float, _Missing})
 _INT = frozenset({int, _Missing})

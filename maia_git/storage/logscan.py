@@ -33,10 +33,10 @@ from functools import partial
 from itertools import repeat
 from json import JSONDecoder
 from json.scanner import make_scanner
-from operator import not_, rshift
+from operator import eq, rshift
 from typing import Any, BinaryIO
 
-from maia_git.core.assign import CONTROL
+from maia_git.core.assign import ARMS, Split, arm_names
 from maia_git.core.interaction import check_line
 from maia_git.core.logcolumns import MISSING, Columns, present
 from maia_git.stats.users import UserTotals
@@ -50,16 +50,34 @@ SPLIT = 8
 TORN = "torn last line (no newline at the end of the file): not counted"
 
 
+def _two_arms() -> dict[str, UserTotals]:
+    return {arm: UserTotals() for arm in ARMS}
+
+
 @dataclass
 class ShardScan:
-    """What one shard holds: per-user totals per arm, its invalid lines, its repeated ids."""
+    """What one shard holds: per-user totals per arm (control first), its invalid lines, its
+    repeated ids."""
 
-    control: UserTotals = field(default_factory=UserTotals)
-    treatment: UserTotals = field(default_factory=UserTotals)
+    arms: dict[str, UserTotals] = field(default_factory=_two_arms)
     invalid: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, error): the first 50
     duplicates: int = 0
     ids: set[int] = field(default_factory=set)  # id_hashes of the interaction ids counted
+
+    @classmethod
+    def of(cls, split: Split, **parts: Any) -> ShardScan:
+        """An empty scan with one totals per arm of ``split``."""
+        return cls({arm: UserTotals() for arm in arm_names(split)}, **parts)
+
+    @property
+    def control(self) -> UserTotals:
+        return self.arms["control"]
+
+    @property
+    def treatment(self) -> UserTotals:
+        """The treatment of a two-arm experiment."""
+        return self.arms["treatment"]
 
     def problem(self, line: int, error: str) -> None:
         self.invalid += 1
@@ -70,13 +88,14 @@ class ShardScan:
 def scan_shard(
     path: str | os.PathLike[str],
     experiment_id: str,
-    control_share: float = 0.5,
+    control_share: Split = 0.5,
     seen: set[int] | None = None,
     pins: Mapping[str, str] | None = None,
 ) -> ShardScan:
     """Read one shard. A line whose interaction id is in ``seen`` (hashes of ids counted before,
-    see ``id_hashes``) is a repeat; ``seen`` gains this shard's ids and is the result's ``ids``."""
-    scan = ShardScan(ids=set() if seen is None else seen)
+    see ``id_hashes``) is a repeat; ``seen`` gains this shard's ids and is the result's ``ids``.
+    ``control_share`` may be the Arms of an experiment with several treatments."""
+    scan = ShardScan.of(control_share, ids=set() if seen is None else seen)
     reader = _Reader(scan, experiment_id, control_share, pins)
     with open(path, "rb") as file, _gc_paused():
         for first, item in raw_batches(file):
@@ -263,7 +282,7 @@ class _Reader:
         self,
         scan: ShardScan,
         experiment_id: str,
-        control_share: float,
+        control_share: Split,
         pins: Mapping[str, str] | None = None,
     ) -> None:
         self.scan = scan
@@ -321,9 +340,8 @@ class _Reader:
         keep = self._keep(columns.ids)
         if keep is not None:
             columns = columns.select(keep)
-        in_control = list(map(CONTROL.__eq__, columns.arm))
-        columns.add_to(self.scan.control, in_control)
-        columns.add_to(self.scan.treatment, list(map(not_, in_control)))
+        for arm, totals in self.scan.arms.items():
+            columns.add_to(totals, list(map(eq, columns.arm, repeat(arm))))
         return True
 
     def _keep(self, ids: list[Any]) -> list[bool] | None:
@@ -360,8 +378,7 @@ class _Reader:
             if interaction_id is None or self._first_time(id_hashes([interaction_id])[0]):
                 kept.append((number, value))
         for _, value in kept:
-            totals = self.scan.control if value["arm"] == CONTROL else self.scan.treatment
-            totals.add_record(
+            self.scan.arms[value["arm"]].add_record(
                 value["user_id"],
                 value["success"],
                 *(_number(value.get(key)) for key in ("quality_score", "tokens", "latency_ms")),

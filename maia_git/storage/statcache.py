@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.assign import Split, arm_names
 from maia_git.errors import MaiaError
 from maia_git.stats import ArmStats
 from maia_git.stats.users import UserTotals
@@ -40,7 +41,7 @@ from maia_git.storage.atomic import write_atomic
 from maia_git.storage.jsonl import MAX_LINE_BYTES
 from maia_git.storage.logscan import ShardScan
 
-FORMAT = 2
+FORMAT = 3  # 3: one per-user totals per arm (several treatments), arms by name in results
 FOLDER = "maia-cache/analysis"
 MAX_ENTRIES = 512
 RACY_NS = 2_000_000_000
@@ -70,9 +71,10 @@ class StatCache:
         repo: git.Repo,
         folder: str,
         experiment_id: str,
-        control_share: float,
+        control_share: Split,
         pins: Mapping[str, str] | None = None,
     ):
+        self.arms = arm_names(control_share)
         self.top = repo.top
         self.dir = repo.git_dir / FOLDER
         pinned = json.dumps(sorted((pins or {}).items()))  # which lines count depends on them
@@ -103,7 +105,7 @@ class StatCache:
     def load(self, key: Key) -> Entry | None:
         try:
             data = json.loads((self.dir / f"{key.name}.json").read_bytes())
-            entry = _entry(data, (self.dir / f"{key.name}.users").read_bytes())
+            entry = _entry(data, (self.dir / f"{key.name}.users").read_bytes(), self.arms)
         except (OSError, ValueError, TypeError, KeyError, MaiaError):
             return None
         _touch(self.dir / f"{key.name}.json")
@@ -137,31 +139,28 @@ class StatCache:
         try:
             if scan.ids:
                 write_atomic(self.dir / f"{key.name}.ids", array("Q", scan.ids).tobytes())
-            write_atomic(self.dir / f"{key.name}.users", _pack(scan.control, scan.treatment))
+            write_atomic(self.dir / f"{key.name}.users", _pack(list(scan.arms.values())))
             write_atomic(self.dir / f"{key.name}.json", _dumps(scan))
             self._prune()
         except MaiaError:
             pass  # a read-only or full disk only costs the next analysis a re-read
 
-    def load_result(self, key: Key) -> tuple[ArmStats, ArmStats, dict[str, Any]] | None:
-        """The arms and the log report stored by ``store_result`` under ``key``."""
+    def load_result(self, key: Key) -> tuple[dict[str, ArmStats], dict[str, Any]] | None:
+        """Each arm's sums and the log report stored by ``store_result`` under ``key``."""
         try:
             data = json.loads((self.dir / f"{key.name}.json").read_bytes())
             if data["format"] != FORMAT or not isinstance(data["report"], dict):
                 return None
-            arms = ArmStats.from_dict(data["control"]), ArmStats.from_dict(data["treatment"])
+            arms = {arm: ArmStats.from_dict(data["arms"][arm]) for arm in self.arms}
         except (OSError, ValueError, TypeError, KeyError, MaiaError):
             return None
         _touch(self.dir / f"{key.name}.json")
-        return (*arms, data["report"])
+        return arms, data["report"]
 
-    def store_result(
-        self, key: Key, control: ArmStats, treatment: ArmStats, report: dict[str, Any]
-    ) -> None:
+    def store_result(self, key: Key, arms: dict[str, ArmStats], report: dict[str, Any]) -> None:
         data = {
             "format": FORMAT,
-            "control": {"sums": control.to_dict()["sums"]},
-            "treatment": {"sums": treatment.to_dict()["sums"]},
+            "arms": {arm: {"sums": stats.to_dict()["sums"]} for arm, stats in arms.items()},
             "report": report,
         }
         with suppress(MaiaError, ValueError):
@@ -237,19 +236,25 @@ def _dumps(scan: ShardScan) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
-def _pack(control: UserTotals, treatment: UserTotals) -> bytes:
-    first = control.to_bytes()
-    return array("Q", [len(first)]).tobytes() + first + treatment.to_bytes()
+def _pack(arms: list[UserTotals]) -> bytes:
+    """The sizes of all arms' totals but the last, then each arm's totals in order."""
+    parts = [totals.to_bytes() for totals in arms]
+    return array("Q", map(len, parts[:-1])).tobytes() + b"".join(parts)
 
 
-def _unpack(data: bytes) -> tuple[UserTotals, UserTotals]:
-    if len(data) < 8:
+def _unpack(data: bytes, count: int) -> list[UserTotals]:
+    head = 8 * (count - 1)
+    if len(data) < head:
         raise ValueError("no per-user totals")
-    size = array("Q", data[:8])[0]
-    return UserTotals.from_bytes(data[8 : 8 + size]), UserTotals.from_bytes(data[8 + size :])
+    sizes = array("Q", data[:head])
+    out, start = [], head
+    for size in sizes:
+        out.append(UserTotals.from_bytes(data[start : start + size]))
+        start += size
+    return [*out, UserTotals.from_bytes(data[start:])]
 
 
-def _entry(data: Any, users: bytes) -> Entry:
+def _entry(data: Any, users: bytes, arms: tuple[str, ...]) -> Entry:
     """Rebuild an entry, or raise if anything in it is not what ``_dumps`` writes."""
     if data["format"] != FORMAT:
         raise ValueError("another format")
@@ -262,7 +267,7 @@ def _entry(data: Any, users: bytes) -> Entry:
     ):
         raise ValueError("malformed entry")
     scan = ShardScan(
-        *_unpack(users),
+        dict(zip(arms, _unpack(users, len(arms)), strict=True)),
         counts[0],
         problems,
         counts[1],

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.assign import ARM_NAME, BUCKETS, MAX_ARMS, Split
 from maia_git.core.escape import shown
 from maia_git.core.ids import is_valid_id
 from maia_git.core.models import FINISHED, Experiment, Pin, Priority, QueueEntry, Status
@@ -62,12 +63,31 @@ _BLOB = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256 object i
 
 
 def _pins(v: Any) -> bool:
-    """``{arm: {path: <prompt>, blob: <object id>, share: <0..1>}}`` for control and treatment
-    (``share`` may be absent: pins written before the split was pinned)."""
+    """``{arm: {path: <prompt>, blob: <object id>, share: <0..1>}}`` for each arm (``share``
+    may be absent: pins written before the split was pinned); that the arms are the
+    experiment's is checked with the whole definition."""
     return isinstance(v, dict) and all(
-        arm in ("control", "treatment") and isinstance(pin, dict) and _pin(pin)
-        for arm, pin in v.items()
+        _arm_name(arm) and isinstance(pin, dict) and _pin(pin) for arm, pin in v.items()
     )
+
+
+def _arm_name(v: Any) -> bool:
+    return isinstance(v, str) and ARM_NAME.fullmatch(v) is not None
+
+
+def _treatments(v: Any) -> bool:
+    """``{name: <prompt>}``: two or more named treatments (control is not one of them)."""
+    return (
+        isinstance(v, dict)
+        and 2 <= len(v) <= MAX_ARMS - 1
+        and all(_arm_name(k) and k != "control" and _prompt(p) for k, p in v.items())
+    )
+
+
+def _shares(v: Any) -> bool:
+    """``{arm: <0..1>}``: each arm's share; that they are the arms and add up to 1 is checked
+    with the whole definition."""
+    return isinstance(v, dict) and all(_arm_name(k) and _share(x) for k, x in v.items())
 
 
 def _pin(pin: dict[str, Any]) -> bool:
@@ -111,14 +131,20 @@ _EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "treatment": (_prompt, "a relative path inside the repository, such as agents/a.md"),
     "control_share": (_share, "a number between 0 and 1"),
     "created": (_opt_time, "an RFC 3339 UTC time such as 2026-01-31T12:00:00Z"),
-    "winner": (lambda v: v in (None, "control", "treatment"), "control, treatment or null"),
+    "treatments": (
+        _treatments,
+        f"a mapping of 2 to {MAX_ARMS - 1} arm names ([a-z][a-z0-9_]{{0,31}}, not control) to "
+        "prompt paths",
+    ),
+    "shares": (_shares, "a mapping of each arm's name to its share, a number between 0 and 1"),
+    "winner": (lambda v: v is None or _arm_name(v), "an arm's name or null"),
     "promotion_branch": (_opt_text, "a branch name or null"),
     "pins": (
         _pins,
-        "a mapping of control/treatment to {path: <prompt file>, blob: <blob id>, share: <0-1>}",
+        "a mapping of each arm to {path: <prompt file>, blob: <blob id>, share: <0-1>}",
     ),
 }
-_EXPERIMENT_REQUIRED = ("id", "name", "control", "treatment")
+_EXPERIMENT_REQUIRED = ("id", "name", "control")
 
 
 def _check(
@@ -213,13 +239,20 @@ def experiment_from(raw: bytes, exp_id: str) -> Experiment:
 def _experiment(doc: StateDoc, exp_id: str) -> Experiment:
     _check(doc, _EXPERIMENT_FIELDS, _EXPERIMENT_REQUIRED, exp_id)
     d = doc.data
+    names, shares = _arms(doc)
+    for key, arms in (("winner", [d.get("winner")]), ("pins", list(d.get("pins") or {}))):
+        unknown = [a for a in arms if a is not None and a not in names]
+        if unknown:
+            raise doc.error(key, f"{shown(unknown[0])} is not an arm ({', '.join(names)})")
     return Experiment(
         id=exp_id,
         name=d["name"],
         control=d["control"],
-        treatment=d["treatment"],
+        treatment=d.get("treatment", ""),
         hypothesis=d.get("hypothesis", ""),
         control_share=float(d.get("control_share", 0.5)),
+        treatments=dict(d.get("treatments") or {}),
+        arm_shares=shares,
         created=d.get("created", ""),
         winner=d.get("winner"),
         promotion_branch=d.get("promotion_branch"),
@@ -228,6 +261,37 @@ def _experiment(doc: StateDoc, exp_id: str) -> Experiment:
             for arm, p in (d.get("pins") or {}).items()
         },
     )
+
+
+def _arms(doc: StateDoc) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The arm names and, with several treatments, their shares (checked: one per arm, in
+    order, adding up to 1, each at least one of the 10,000 buckets)."""
+    d = doc.data
+    if "treatments" not in d:
+        if "treatment" not in d:
+            raise doc.error(None, "missing field 'treatment'")
+        if "shares" in d:
+            raise doc.error("shares", "shares go with treatments; one treatment has control_share")
+        return ("control", "treatment"), ()
+    for key in ("treatment", "control_share"):
+        if key in d:
+            raise doc.error(key, f"{key} and treatments exclude each other: keep one")
+    names = ("control", *d["treatments"])
+    if "shares" not in d:
+        raise doc.error(None, "missing field 'shares' (one share per arm)")
+    shares = d["shares"]
+    if tuple(shares) != names:
+        raise doc.error("shares", f"shares must name the arms in order: {', '.join(names)}")
+    values = tuple(float(shares[n]) for n in names)
+    if abs(sum(values) - 1.0) > 1e-9:
+        raise doc.error("shares", f"shares must add up to 1, not {sum(values):g}")
+    total, cut = 0.0, 0
+    for name, value in zip(names, values, strict=True):
+        total += value
+        if round(total * BUCKETS) <= cut:
+            raise doc.error("shares", f"the share of {name} is under one of the 10,000 buckets")
+        cut = round(total * BUCKETS)
+    return names, values
 
 
 def has_experiment(top: Path, exp_id: str) -> bool:
@@ -240,6 +304,14 @@ def entry_bytes(entry: QueueEntry) -> bytes:
 
 def experiment_bytes(experiment: Experiment) -> bytes:
     return yamlio.dumps(experiment.to_dict())
+
+
+def assignment(top: Path, exp_id: str) -> Split:
+    """What assigns the experiment's users (``Experiment.assignment``): its control share in
+    force, or its Arms with several treatments; 0.5 for a queue entry with no definition."""
+    if not has_experiment(top, exp_id) and not (top / experiment_rel(exp_id)).is_symlink():
+        return control_share(top, exp_id)
+    return load_experiment(top, exp_id).assignment()
 
 
 def control_share(top: Path, exp_id: str) -> float:

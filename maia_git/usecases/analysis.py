@@ -2,6 +2,7 @@
 arm, then the promotion rule of the stats package. What the rest of the code calls:
 
     arm_stats(ws, exp_id) -> (control, treatment, logs)      the sums, and a LogReport
+    arms_stats(ws, exp_id) -> ({arm: sums}, logs)             the same for any number of arms
     analyze_experiment(ws, exp_id, method=None) -> ExperimentAnalysis
     plan_sample_size(baseline, mde, alpha=None, power=0.8, ws=None) -> stats.Plan
 
@@ -20,11 +21,12 @@ from statistics import StatisticsError
 from typing import TYPE_CHECKING, Any
 
 from maia_git import stats
+from maia_git.core.assign import Split
 from maia_git.core.ids import check_id
 from maia_git.core.models import Experiment
 from maia_git.core.settings import Settings
 from maia_git.errors import MaiaError, UsageError
-from maia_git.stats import Analysis, ArmStats, Plan, Reason
+from maia_git.stats import Analysis, ArmStats, MultiAnalysis, Plan, Reason
 from maia_git.stats.users import UserTotals
 from maia_git.storage import segments, state
 from maia_git.storage.logscan import MAX_PROBLEMS, ShardScan, scan_shard
@@ -75,9 +77,10 @@ class LogReport:
 
 @dataclass(frozen=True)
 class ExperimentAnalysis:
-    """The stats package's ``Analysis`` of an experiment, with its status and log report."""
+    """The stats package's ``Analysis`` of an experiment (``MultiAnalysis`` with several
+    treatments), with its status and log report."""
 
-    analysis: Analysis
+    analysis: Analysis | MultiAnalysis
     logs: LogReport
     name: str
     status: str
@@ -102,8 +105,14 @@ def analyze_experiment(ws: Workspace, exp_id: str, method: str | None = None) ->
     check_id(exp_id)
     entry = state.load_entry(ws.top, exp_id)
     experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
-    control, treatment, logs = _collect(ws, exp_id, experiment)
-    analysis = analyze_sums(ws, exp_id, control, treatment, experiment.split, method)
+    arms, logs = _collect(ws, exp_id, experiment)
+    analysis: Analysis | MultiAnalysis
+    if experiment.several:
+        settings = ws.settings.analysis(experiment.split, method)
+        analysis = stats.analyze_arms(exp_id, arms, experiment.shares(), settings)
+    else:
+        control, treatment = arms["control"], arms["treatment"]
+        analysis = analyze_sums(ws, exp_id, control, treatment, experiment.split, method)
     return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
 
 
@@ -118,7 +127,16 @@ def analyze_sums(
 
 
 def arm_stats(ws: Workspace, exp_id: str) -> tuple[ArmStats, ArmStats, LogReport]:
-    """Control's and treatment's sufficient statistics from every shard, and the log report."""
+    """Control's and treatment's sufficient statistics from every shard, and the log report
+    (an experiment with several treatments: ``arms_stats``)."""
+    arms, logs = arms_stats(ws, exp_id)
+    if set(arms) != {"control", "treatment"}:
+        raise UsageError(f"{exp_id} has several treatments: read its arms with arms_stats")
+    return arms["control"], arms["treatment"], logs
+
+
+def arms_stats(ws: Workspace, exp_id: str) -> tuple[dict[str, ArmStats], LogReport]:
+    """Each arm's sufficient statistics from every shard (control first), and the log report."""
     check_id(exp_id)
     entry = state.load_entry(ws.top, exp_id)
     experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
@@ -169,7 +187,7 @@ class _Shard:
 class _Collector:
     ws: Workspace
     exp_id: str
-    share: float
+    share: Split
     cache: StatCache
     pins: dict[str, str]  # arm -> pinned blob id: a line served another prompt is not counted
     read: int = 0
@@ -222,7 +240,7 @@ class _Collector:
                     seen = ids  # no copy: nothing else holds it any more
                 continue
             disjoint = False  # read it again, skipping the ids of the shards before it
-            s.entry = Entry(self.scan(s.rel, seen) or ShardScan(), 0)
+            s.entry = Entry(self.scan(s.rel, seen) or ShardScan.of(self.share), 0)
         if disjoint and mark is not None:
             self.cache.mark(mark)
 
@@ -241,7 +259,7 @@ def counted_lines(ws: Workspace, exp_id: str) -> Iterator[dict[str, Any]]:
 
     entry = state.load_entry(ws.top, exp_id)
     experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
-    share, blobs = experiment.control_share, pins.blob_ids(experiment)
+    share, blobs = experiment.assignment(), pins.blob_ids(experiment)
     best: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
     for rel in log_files(ws, exp_id):
         try:
@@ -270,15 +288,21 @@ def log_files(ws: Workspace, exp_id: str) -> list[str]:
 
 def _collect(
     ws: Workspace, exp_id: str, experiment: Experiment
-) -> tuple[ArmStats, ArmStats, LogReport]:
-    share, blobs = experiment.split, pins.blob_ids(experiment)
+) -> tuple[dict[str, ArmStats], LogReport]:
+    share, blobs = experiment.assignment(), pins.blob_ids(experiment)
     if _elsewhere(ws, exp_id):  # Parquet, SQL, or segments exported from git
         from maia_git.usecases import warehouse
 
-        sums = warehouse.source_sums(ws, warehouse.Rules(exp_id, share, blobs))
+        if experiment.several:
+            raise UsageError(
+                f"{exp_id} has several treatments: its logs are analysed from git, not from "
+                "the source in maia.yaml or an export"
+            )
+        sums = warehouse.source_sums(ws, warehouse.Rules(exp_id, experiment.split, blobs))
         shown = tuple(Problem(p.file, p.line, p.error, p.row) for p in sums.problems)
         report = LogReport(shown, sums.invalid, sums.duplicates)
-        return sums.control.arm_stats(), sums.treatment.arm_stats(), report
+        arms = {"control": sums.control.arm_stats(), "treatment": sums.treatment.arm_stats()}
+        return arms, report
     folder = state.interactions_rel(exp_id)
     rels, problems = _shard_files(ws, exp_id)
     cache = StatCache(ws.repo, folder, exp_id, share, blobs)
@@ -292,14 +316,16 @@ def _collect(
     collector = _Collector(ws, exp_id, share, cache, blobs)
     shards = [s for s in map(collector.shard, rels) if s is not None]
     collector.across(shards)
-    totals, report = _total(shards, problems + collector.unreadable, len(rels), collector.read)
+    totals, report = _total(
+        shards, problems + collector.unreadable, len(rels), collector.read, experiment.arm_names()
+    )
     if report.duplicate_lines:  # count the copy core.repeats names, as every source does
-        repeats.corrected(ws.top, rels, exp_id, share, *totals)
-    control, treatment = (t.arm_stats() for t in totals)
+        repeats.corrected(ws.top, rels, exp_id, share, totals)
+    arms = {arm: t.arm_stats() for arm, t in totals.items()}
     # A file that changed while it was read would make the stored result wrong for its key.
     if whole is not None and not collector.unreadable and list(map(cache.key, rels)) == keys:
-        cache.store_result(whole, control, treatment, report.to_dict())
-    return control, treatment, report
+        cache.store_result(whole, arms, report.to_dict())
+    return arms, report
 
 
 def _elsewhere(ws: Workspace, exp_id: str) -> bool:
@@ -314,11 +340,11 @@ def _elsewhere(ws: Workspace, exp_id: str) -> bool:
 
 
 def _cached(
-    control: ArmStats, treatment: ArmStats, report: dict[str, Any], count: int
-) -> tuple[ArmStats, ArmStats, LogReport]:
+    arms: dict[str, ArmStats], report: dict[str, Any], count: int
+) -> tuple[dict[str, ArmStats], LogReport]:
     problems = tuple(Problem(p["file"], p["line"], p["error"]) for p in report["problems"])
     logs = LogReport(problems, report["invalid_lines"], report["duplicate_lines"], count, 0)
-    return control, treatment, logs
+    return arms, logs
 
 
 def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:
@@ -328,21 +354,21 @@ def _shard_files(ws: Workspace, exp_id: str) -> tuple[list[str], list[Problem]]:
 
 
 def _total(
-    shards: list[_Shard], problems: list[Problem], count: int, read: int
-) -> tuple[tuple[UserTotals, UserTotals], LogReport]:
+    shards: list[_Shard], problems: list[Problem], count: int, read: int, names: tuple[str, ...]
+) -> tuple[dict[str, UserTotals], LogReport]:
     """Merge the shards' per-user totals (a user may appear in several shards)."""
-    control, treatment = UserTotals(), UserTotals()
+    totals = {arm: UserTotals() for arm in names}
     shown = list(problems)
     invalid = duplicates = 0
     for s in shards:
         scan = s.entry.scan
-        if not len(control) and not len(treatment):
-            control, treatment = scan.control, scan.treatment  # the first: no copy needed
+        if not any(map(len, totals.values())):
+            totals = dict(scan.arms)  # the first: no copy needed
         else:
-            control.merge(scan.control)
-            treatment.merge(scan.treatment)
+            for arm, mine in totals.items():
+                mine.merge(scan.arms[arm])
         invalid += scan.invalid
         duplicates += scan.duplicates
         shown += [Problem(s.rel, line, error) for line, error in scan.problems]
     report = LogReport(tuple(shown[:MAX_PROBLEMS]), invalid, duplicates, count, read)
-    return (control, treatment), report
+    return totals, report

@@ -54,7 +54,7 @@ def prompts_exist(scan: Scan) -> list[Problem]:
         entry = scan.entries.get(exp_id)
         if entry is not None and entry.status in (Status.PROMOTED, Status.CANCELLED):
             continue
-        for role, rel in (("control", experiment.control), ("treatment", experiment.treatment)):
+        for role, rel in experiment.arm_paths().items():
             inside = not Path(rel).is_absolute() and ".." not in Path(rel).parts
             if not (inside and _is_file(scan.top / rel)):
                 problems.append(

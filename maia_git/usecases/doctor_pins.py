@@ -82,6 +82,9 @@ def split_unchanged(scan: Scan) -> list[Problem]:
     repo = git.Repo(scan.top, scan.git_dir)
     found: list[Problem] = []
     for exp_id, experiment, _ in _running(scan):
+        if experiment.several:
+            found += _shares_unchanged(exp_id, experiment)
+            continue
         started = _started_share(repo, experiment)
         if started is None or started == experiment.control_share:
             continue
@@ -96,6 +99,23 @@ def split_unchanged(scan: Scan) -> list[Problem]:
             )
         )
     return found
+
+
+def _shares_unchanged(exp_id: str, experiment: Experiment) -> list[Problem]:
+    """Several treatments: the shares in the definition are those pinned at start."""
+    started = experiment.shares()
+    if not experiment.pins or started == experiment.arm_shares:
+        return []
+    shown = ", ".join(f"{a}={v:g}" for a, v in zip(experiment.arm_names(), started, strict=True))
+    return [
+        Problem(
+            "split",
+            state.experiment_rel(exp_id),
+            f"the shares of {exp_id} differ from those it started with ({shown}): the edit is "
+            "not applied (users keep their arms; the analysis uses the shares it started with)",
+            f"put shares back to {shown}; a new split is a new experiment",
+        )
+    ]
 
 
 def _started_share(repo: git.Repo, experiment: Experiment) -> float | None:

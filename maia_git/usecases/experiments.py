@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from maia_git.core import lifecycle, messages
+from maia_git.core.assign import ARM_NAME, MAX_ARMS, cuts
 from maia_git.core.decide import Decision, decide
 from maia_git.core.ids import check_id, check_text
 from maia_git.core.lifecycle import Transition
@@ -75,14 +77,23 @@ def new_experiment(
     name: str,
     agent: str,
     control: str | os.PathLike[str],
-    treatment: str | os.PathLike[str],
+    treatment: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     hypothesis: str = "",
     exp_id: str | None = None,
     priority: str | Priority = Priority.MEDIUM,
     control_share: float = 0.5,
     notes: str = "",
     dry_run: bool = False,
+    arm_names: Sequence[str] | None = None,
+    shares: Sequence[float] | None = None,
 ) -> Change:
+    """A draft experiment: ``treatment`` is one prompt file, or a list of two or more (then
+    ``arm_names`` may name them, default treatment_1, ...; ``shares`` give each arm's share,
+    control first, default equal; ``control_share`` is for one treatment only)."""
+    paths = [treatment] if isinstance(treatment, (str, os.PathLike)) else list(treatment)
+    several = len(paths) > 1
+    if not paths:
+        raise UsageError("an experiment needs a treatment")
     check_id(agent, "agent name")
     if exp_id is not None:
         check_id(exp_id)
@@ -97,17 +108,27 @@ def new_experiment(
             f"one of the 10,000 buckets), not {control_share}"
         )
     control_rel = prompt_path(ws, control, "control")
-    treatment_rel = prompt_path(ws, treatment, "treatment")
-    if control_rel == treatment_rel:
-        raise UsageError("control and treatment are the same file")
+    if several:
+        names, arm_shares = _arms(len(paths), arm_names, shares, control_share)
+        treatments = {n: prompt_path(ws, p, n) for n, p in zip(names[1:], paths, strict=True)}
+        treatment_rel = ""
+        _distinct({"control": control_rel, **treatments})
+    else:
+        if arm_names is not None or shares is not None:
+            raise UsageError("arm names and shares are for two or more treatments")
+        treatment_rel = prompt_path(ws, paths[0], "treatment")
+        treatments, arm_shares = {}, ()
+        if control_rel == treatment_rel:
+            raise UsageError("control and treatment are the same file")
     with ws.transaction() as tx:
         new_id = exp_id or check_id(next_id(ws.top), "generated id (give --id)")
         if (ws.top / state.queue_rel(new_id)).exists() or state.has_experiment(ws.top, new_id):
             raise UsageError(f"experiment {new_id!r} already exists")
         now = utcnow()
         experiment = Experiment(
-            new_id, name.strip(), control_rel, treatment_rel, hypothesis.strip(), control_share, now
-        )
+            new_id, name.strip(), control_rel, treatment_rel, hypothesis.strip(),
+            0.5 if several else control_share, now, treatments=treatments, arm_shares=arm_shares,
+        )  # fmt: skip
         entry = QueueEntry(new_id, agent, Status.DRAFT, level, created=now, notes=notes)
         transition = Transition(new_id, "new", Status.DRAFT, Status.DRAFT)
         message = messages.transition_message(
@@ -122,6 +143,45 @@ def new_experiment(
             tx.write(state.queue_rel(new_id), state.entry_bytes(entry))
             tx.commit(message)
     return change
+
+
+def _arms(
+    count: int, names: Sequence[str] | None, shares: Sequence[float] | None, control_share: float
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The arm names (control first) and shares of an experiment with ``count`` treatments."""
+    if not 2 <= count <= MAX_ARMS - 1:
+        raise UsageError(f"an experiment has 1 to {MAX_ARMS - 1} treatments, not {count}")
+    if control_share != 0.5:
+        raise UsageError(
+            "with several treatments give every arm's share (--share), not a control share"
+        )
+    given = list(names) if names is not None else [f"treatment_{i}" for i in range(1, count + 1)]
+    if len(given) != count:
+        raise UsageError(f"{count} treatments need {count} arm names, not {len(given)}")
+    for name in given:
+        if not isinstance(name, str) or not ARM_NAME.fullmatch(name) or name == "control":
+            raise UsageError(
+                f"invalid arm name {str(name)[:40]!r}: use [a-z][a-z0-9_]{{0,31}}, not control"
+            )
+    if len(set(given)) != len(given):
+        repeated = next(n for n in given if given.count(n) > 1)
+        raise UsageError(f"arm name {repeated!r} is given twice")
+    all_names = ("control", *given)
+    cut = [1 / len(all_names)] * len(all_names) if shares is None else list(shares)
+    if len(cut) != len(all_names):
+        raise UsageError(f"{len(all_names)} arms need {len(all_names)} shares, not {len(cut)}")
+    bounds = cuts(cut)  # each share in (0, 1), adding up to 1
+    if any(b <= a for a, b in zip([0, *bounds], bounds, strict=False)):
+        raise UsageError("each arm's share must be at least one of the 10,000 buckets (0.0001)")
+    return all_names, tuple(float(v) for v in cut)
+
+
+def _distinct(paths: dict[str, str]) -> None:
+    seen: dict[str, str] = {}
+    for arm, path in paths.items():
+        if path in seen:
+            raise UsageError(f"arms {seen[path]} and {arm} are the same file ({path})")
+        seen[path] = arm
 
 
 def apply_event(

@@ -32,13 +32,17 @@ def pins_for_start(repo: git.Repo, experiment: Experiment) -> dict[str, Pin]:
                 f"first (git add -- {quoted} && git commit -m 'Prompt for {experiment.id}')"
             )
     blobs = prompts.blobs_at(repo, "HEAD", paths.values())
-    return _pins(paths, blobs, experiment.control_share)
+    return _pins(experiment, blobs)
 
 
-def _pins(
-    paths: dict[str, str], blobs: dict[str, str | None], control_share: float
-) -> dict[str, Pin]:
-    shares = {"control": control_share, "treatment": round(1 - control_share, 12)}
+def _pins(experiment: Experiment, blobs: dict[str, str | None]) -> dict[str, Pin]:
+    """One pin per arm: its path, its blob and its share in the definition."""
+    if experiment.several:
+        shares = dict(zip(experiment.arm_names(), experiment.arm_shares, strict=True))
+    else:
+        cut = experiment.control_share
+        shares = {"control": cut, "treatment": round(1 - cut, 12)}
+    paths = experiment.arm_paths()
     return {arm: Pin(path, str(blobs[path]), shares[arm]) for arm, path in paths.items()}
 
 
@@ -53,7 +57,7 @@ def backfilled(repo: git.Repo, experiment: Experiment) -> dict[str, Pin] | None:
     blobs = prompts.blobs_at(repo, commit, paths.values())
     if any(blobs[path] is None for path in paths.values()):
         return None
-    return _pins(paths, blobs, started.control_share)
+    return _pins(started, blobs)
 
 
 def _definition_at(repo: git.Repo, commit: str, experiment: Experiment) -> Experiment:

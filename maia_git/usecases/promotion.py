@@ -98,7 +98,10 @@ def promote(
     reason: str | None = None,
     environ: Mapping[str, str] = os.environ,
     fixed: FixedTime | None = None,
+    arm: str | None = None,
 ) -> Promotion:
+    """Promote the winner: the treatment, or with several treatments the arm the analysis
+    names (``arm`` must agree with it, unless ``force``: then it chooses the arm)."""
     check_id(exp_id)
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs a reason: --note TEXT (kept in the commit and the PR)")
@@ -109,7 +112,7 @@ def promote(
     if push or open_pr:
         require_remote(ws)
     with ws.transaction() as tx:
-        promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason, fixed)
+        promotion = _promote_locally(ws, tx, exp_id, dry_run, force, reason, fixed, arm)
     if dry_run:
         return promotion
     crash.point("after_promote_local")
@@ -141,7 +144,7 @@ def _steps_done(promotion: Promotion) -> list[str]:
     """What a promotion that failed on the way to GitHub did before it failed."""
     verb = "reused" if promotion.reused else "built"
     done = [
-        f"completed {promotion.experiment_id} on the current branch, treatment the winner",
+        f"completed {promotion.experiment_id} on the current branch, {promotion.winner} the winner",
         f"{verb} branch {promotion.branch} ({(promotion.commit or '')[:10]})",
     ]
     if promotion.pushed:
@@ -174,6 +177,7 @@ def _promote_locally(
     force: bool,
     reason: str | None,
     fixed: FixedTime | None = None,
+    arm: str | None = None,
 ) -> Promotion:
     from maia_git.usecases.analysis import analyze_experiment
 
@@ -192,17 +196,15 @@ def _promote_locally(
     if analysis["decision"] != "promote" and not force and not resuming:
         unmet = "; ".join(r.get("message", r.get("code", "")) for r in analysis["reasons"])
         raise MaiaError(f"not promoting {exp_id} (decision {analysis['decision']}): {unmet}")
+    winner = _winner(experiment, analysis, arm, force, resuming)
     if not force:
         _refuse_trampling(ws, exp_id, experiment.control)
     # What was tested is the pinned text, whatever the treatment file holds now.
-    pinned = pins.effective(ws.repo, experiment, entry.status).pins.get("treatment")
-    treatment_blob = (
-        pinned.blob if pinned else plumbing.blob_of(ws.repo, "HEAD", experiment.treatment)
-    )
+    pinned = pins.effective(ws.repo, experiment, entry.status).pins.get(winner)
+    path = experiment.arm_paths()[winner]
+    treatment_blob = pinned.blob if pinned else plumbing.blob_of(ws.repo, "HEAD", path)
     if treatment_blob is None:
-        raise MaiaError(
-            f"treatment prompt {experiment.treatment} is not committed at HEAD; commit it first"
-        )
+        raise MaiaError(f"{winner} prompt {path} is not committed at HEAD; commit it first")
     if (
         plumbing.blob_of(ws.repo, "HEAD", experiment.control) is None
         and (ws.top / experiment.control).exists()
@@ -216,7 +218,7 @@ def _promote_locally(
         )
     forced_by = _identity(ws) if force and not resuming else None
     promotion = Promotion(
-        exp_id, name, forced=forced_by is not None, dry_run=dry_run, analysis=analysis
+        exp_id, name, winner, forced=forced_by is not None, dry_run=dry_run, analysis=analysis
     )
     existing = plumbing.ref_sha(ws.repo, f"refs/heads/{name}")
     if existing is not None:
@@ -231,6 +233,33 @@ def _promote_locally(
     promotion.commit = _build_branch(ws, exp_id, treatment_blob, analysis, forced_by, reason, fixed)
     plumbing.move_branch(ws.repo, name, promotion.commit, None)
     return promotion
+
+
+def _winner(
+    experiment: Experiment, analysis: dict[str, Any], arm: str | None, force: bool, resuming: bool
+) -> str:
+    """The arm to promote: treatment; with several treatments the analysis's winner, or the
+    one recorded by an earlier run, or (forced) the one given."""
+    names = experiment.arm_names()
+    if arm is not None and arm not in names[1:]:
+        raise UsageError(f"{arm!r} is not a treatment of {experiment.id}: {', '.join(names[1:])}")
+    if not experiment.several:
+        return "treatment"
+    if resuming and experiment.winner in names[1:]:
+        return experiment.winner
+    found = analysis.get("winner")
+    if arm is not None and arm != found and not force:
+        raise MaiaError(
+            f"not promoting {arm}: the analysis of {experiment.id} names "
+            f"{found or 'no winner'}; use --force --note TEXT to promote {arm} anyway"
+        )
+    chosen = arm or found
+    if chosen is None:
+        raise UsageError(
+            f"{experiment.id} has several treatments and the analysis names no winner: "
+            "choose one with --arm NAME"
+        )
+    return str(chosen)
 
 
 def _refuse_trampling(ws: Workspace, exp_id: str, target: str) -> None:
@@ -278,7 +307,8 @@ def _complete_here(
     fixed: FixedTime | None = None,
 ) -> None:
     """Complete the experiment on the current branch, naming the winner and the branch."""
-    outcome = f"treatment promoted on {promotion.branch}"
+    winner = promotion.winner
+    outcome = f"{winner} promoted on {promotion.branch}"
     transitions: list[Transition] = []
     if entry.status is Status.ACTIVE:
         entries = state.load_entries(ws.top, finished=False)
@@ -287,9 +317,9 @@ def _complete_here(
         for changed in decision.changed:
             tx.write(state.queue_rel(changed.id), state.entry_bytes(changed))
         transitions = list(decision.transitions)
-    updated = replace(experiment, winner="treatment", promotion_branch=promotion.branch)
+    updated = replace(experiment, winner=winner, promotion_branch=promotion.branch)
     tx.write(state.experiment_rel(entry.id), state.experiment_bytes(updated))
-    details = [f"Winner: treatment; review and merge {promotion.branch} to promote it."]
+    details = [f"Winner: {winner}; review and merge {promotion.branch} to promote it."]
     extra = [("Maia-Promotion", promotion.branch)]
     if forced_by:
         details.append(f"Forced by {forced_by}: {reason}")
@@ -297,7 +327,7 @@ def _complete_here(
     if not transitions:
         extra = [("Maia-Experiment", entry.id), *extra]
     promotion.message = messages.transition_message(
-        f"complete {entry.id} (treatment wins)", transitions, details, extra
+        f"complete {entry.id} ({winner} wins)", transitions, details, extra
     )
     promotion.transitions = transitions
     if promotion.dry_run:
@@ -332,7 +362,7 @@ def _build_branch(
         experiment.control,
         experiment.control,
     )
-    arm = str(analysis.get("winner") or "treatment")
+    arm = str(experiment.winner or analysis.get("winner") or "treatment")  # the arm promoted
     body = pull_request_body(
         analysis, {**experiment.to_dict(), "agent": entry.agent}, diff, arm, forced_by, reason
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from maia_git.core import interaction
+from maia_git.core.assign import Split
 from maia_git.core.ids import check_id, sanitise_writer
 from maia_git.core.models import Status
 from maia_git.errors import UsageError
@@ -57,7 +58,7 @@ class _Known:
     stamp: tuple[Any, ...]
     status: Status
     agent: str
-    share: float
+    share: Split  # the control share in force, or the Arms of several treatments
     checked: float
     pins: dict[str, str] = field(default_factory=dict)  # arm -> pinned blob id
     paths: dict[str, str] = field(default_factory=dict)  # arm -> pinned prompt path
@@ -100,7 +101,7 @@ class Recorder:
         experiment = state.load_experiment(self.top, exp_id)
         if entry.status is Status.ACTIVE:  # only then are pins needed (a backfill runs git)
             experiment = pins.effective(git.Repo(self.top, self.git_dir), experiment, entry.status)
-        share, blobs = experiment.split, pins.blob_ids(experiment)
+        share, blobs = experiment.assignment(), pins.blob_ids(experiment)
         paths = {arm: pin.path for arm, pin in experiment.pins.items()}
         return _Known(
             stamp, entry.status, entry.agent, share, now, blobs, paths, experiment.control

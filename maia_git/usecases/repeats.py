@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from maia_git.core.assign import CONTROL
+from maia_git.core.assign import Split
 from maia_git.core.interaction import check_line
 from maia_git.core.repeats import copy_order
 from maia_git.stats.users import UserTotals
@@ -22,7 +22,7 @@ from maia_git.storage.jsonl import read_lines
 
 
 def _valid_with_ids(
-    top: Path, rels: list[str], exp_id: str, share: float
+    top: Path, rels: list[str], exp_id: str, share: Split
 ) -> Iterator[dict[str, Any]]:
     for rel in rels:
         try:
@@ -37,10 +37,9 @@ def _valid_with_ids(
 
 
 def corrected(
-    top: Path, rels: list[str], exp_id: str, share: float, control: UserTotals,
-    treatment: UserTotals,
-) -> None:  # fmt: skip
-    """Change ``control`` and ``treatment``, the per-user totals as the reader added them (the
+    top: Path, rels: list[str], exp_id: str, share: Split, arms: dict[str, UserTotals]
+) -> None:
+    """Change ``arms``, each arm's per-user totals as the reader added them (the
     first valid copy of each id, reading ``rels`` in order), to count the copy ``core.repeats``
     names instead. Per user, not per arm: a user's sums of squares change with the copy."""
     counts = Counter(r["interaction_id"] for r in _valid_with_ids(top, rels, exp_id, share))
@@ -56,12 +55,12 @@ def corrected(
             best[key] = record
     for key in repeated:
         if first[key] is not best[key]:
-            _move(control, treatment, first[key], -1.0)
-            _move(control, treatment, best[key], +1.0)
+            _move(arms, first[key], -1.0)
+            _move(arms, best[key], +1.0)
 
 
-def _move(control: UserTotals, treatment: UserTotals, record: dict[str, Any], sign: float) -> None:
-    totals = control if record["arm"] == CONTROL else treatment
+def _move(arms: dict[str, UserTotals], record: dict[str, Any], sign: float) -> None:
+    totals = arms[record["arm"]]
     numbers = (_number(record.get(k)) for k in ("quality_score", "tokens", "latency_ms"))
     totals.add_record(record["user_id"], record["success"], *numbers, sign=sign)
 

@@ -15,13 +15,24 @@ read once per process, and the two possible answers of an experiment are built o
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from struct import Struct
 from typing import Any
 
-from maia_git.core.assign import BUCKETS, CONTROL, TREATMENT, _prefix, check_user_id
+from maia_git.core.assign import (
+    BUCKETS,
+    CONTROL,
+    Arms,
+    Split,
+    _prefix,
+    arm_names,
+    check_user_id,
+    control_threshold,
+    cuts,
+)
 from maia_git.core.ids import check_id
 from maia_git.core.models import Status
 from maia_git.errors import NotFound
@@ -74,10 +85,9 @@ class _Answers:
     """An experiment's possible answers, built once per change of its files."""
 
     known: _Known
-    threshold: int
+    bounds: list[int]  # each arm's upper bucket cut (``core.assign.cuts``)
     prefix: Any  # the MD5 state of "<id>:", copied per user
-    control: Served | None
-    treatment: Served | None
+    arms: tuple[Served, ...]  # active: each arm's pinned prompt, in arm order
     fixed: Served | None  # not active: one answer for every user
     built: float = 0.0
 
@@ -113,18 +123,17 @@ class Runtime:
             check_user_id(user_id)
         digest = answers.prefix.copy()
         digest.update(user_id.encode())
-        if _FIRST_8_BYTES(digest.digest())[0] % BUCKETS < answers.threshold:
-            return answers.control  # type: ignore[return-value]  # set whenever fixed is None
-        return answers.treatment  # type: ignore[return-value]
+        found = _FIRST_8_BYTES(digest.digest())[0] % BUCKETS
+        return answers.arms[bisect_right(answers.bounds, found)]
 
     def arm(self, exp_id: str, user_id: str) -> str:
         """The user's arm now: the assignment while active; control (the agent's prompt file)
         otherwise. An experiment with no prompts (a bare queue entry) answers by assignment."""
-        from maia_git.core.assign import arm
+        from maia_git.core.assign import arm_of
 
         known = self.recorder.experiment(exp_id)
         if known.status is Status.ACTIVE or known.control is None:
-            return arm(exp_id, user_id, known.share)
+            return arm_of(exp_id, user_id, known.share)
         check_user_id(user_id)
         return CONTROL
 
@@ -158,13 +167,12 @@ class Runtime:
         return answers
 
     def _build(self, exp_id: str, known: _Known) -> _Answers:
-        from maia_git.core.assign import control_threshold
-
-        threshold = control_threshold(known.share)
+        names = arm_names(known.share)
+        bounds = _bounds(known.share)
         status = str(known.status)
-        if known.status is Status.ACTIVE and len(known.pins) == 2:
-            control, treatment = (self._pinned(exp_id, arm, known) for arm in (CONTROL, TREATMENT))
-            return _Answers(known, threshold, _prefix(exp_id), control, treatment, None)
+        if known.status is Status.ACTIVE and set(known.pins) == set(names):
+            served = tuple(self._pinned(exp_id, arm, known) for arm in names)
+            return _Answers(known, bounds, _prefix(exp_id), served, None)
         path = str(known.control)
         blob = prompts.blobs_at(self.repo, "HEAD", [path])[path]
         why = (
@@ -178,11 +186,17 @@ class Runtime:
         if blob is None:
             raise NotFound(f"{exp_id}'s prompt file {path} is not committed at HEAD")
         fixed = Served(exp_id, CONTROL, self.blobs.text(blob), path, blob, status, False, why)
-        return _Answers(known, threshold, None, None, None, fixed)
+        return _Answers(known, bounds, None, (), fixed)
 
     def _pinned(self, exp_id: str, arm: str, known: _Known) -> Served:
         blob, path = known.pins[arm], known.paths[arm]
         return Served(exp_id, arm, self.blobs.text(blob), path, blob, str(known.status), True)
+
+
+def _bounds(split: Split) -> list[int]:
+    if isinstance(split, Arms):
+        return cuts(split.shares)
+    return [control_threshold(split), BUCKETS]
 
 
 def assignments(top: Path, exp_id: str, users: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -195,7 +209,7 @@ def assignments(top: Path, exp_id: str, users: Iterable[str]) -> Iterator[tuple[
     from maia_git.storage import state
 
     check_id(exp_id)
-    share = state.control_share(top, exp_id)
+    share = state.assignment(top, exp_id)
     entry = state.load_entry(top, exp_id)
     if entry.status is Status.ACTIVE or not state.has_experiment(top, exp_id):
         return assign_many(exp_id, users, share)

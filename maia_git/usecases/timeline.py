@@ -82,9 +82,13 @@ def lift_over_time(
     ws: Workspace, exp_id: str, points: int = DEFAULT_POINTS, progress: Progress | None = None
 ) -> Timeline:
     """The analysis at up to ``points`` evenly spaced times from the first line to the last;
-    a cut-off that adds no line is left out. No logs: no points."""
+    a cut-off that adds no line is left out. No logs: no points. An experiment with several
+    treatments has no single lift to draw: no points either."""
     check_id(exp_id)
-    share = state.load_experiment(ws.top, exp_id).split
+    experiment = state.load_experiment(ws.top, exp_id)
+    if experiment.several:
+        return Timeline(exp_id, ())
+    share = experiment.split
     shards = [ws.top / rel for rel in log_files(ws, exp_id)]
     tell = progress or (lambda _: None)
     span = _time_range(shards, tell)

@@ -26,6 +26,8 @@ def describe(ws: Workspace, entry: QueueEntry) -> dict[str, Any]:
     if state.has_experiment(ws.top, entry.id):
         experiment = state.load_experiment(ws.top, entry.id)
         data.update({k: v for k, v in experiment.to_dict().items() if k != "id"})
+        if experiment.several:
+            del data["treatment"]
     data.update({k: v for k, v in entry.to_dict().items() if k not in data})
     return data
 

@@ -249,7 +249,8 @@ def test_schema_structure_matches_the_validator() -> None:
         "(?:", "("
     )
     assert SCHEMA["additionalProperties"] is True
-    assert SCHEMA["properties"]["arm"]["enum"] == ["control", "treatment"]
+    # Which names are arms is the experiment's (check_line with it); the schema fixes the form.
+    assert SCHEMA["properties"]["arm"]["pattern"] == "^[a-z][a-z0-9_]{0,31}$"
     assert SCHEMA["properties"]["quality_score"] | {"description": ""} == {
         "description": "",
         "type": "number",
