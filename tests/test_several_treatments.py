@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from maia_git.api import ABTestingFramework
+from maia_git.core import jsonschema
 from maia_git.core.assign import arm_among
+from maia_git.storage import schemas, yamlio
 
 from conftest import git, new_exp, run_cli
 from helpers import snapshot
@@ -85,7 +87,14 @@ def test_three_arms_created_started_served_recorded_analysed_and_promoted(
     lines = maia("exp", "assign", "exp_001", "user0", "user1", "user2", cwd=three).out.split("\n")
     assert lines[:3] == [f"user{i}\t{arm_among('exp_001', f'user{i}', NAMES, SHARES)}"
                          for i in range(3)]  # fmt: skip
+    first = json.loads(maia("exp", "assign", "exp_001", "user3", "--json", cwd=three).out)
+    assert first["arm"] == arm_among("exp_001", "user3", NAMES, SHARES)
+    assert first["blob"] == pins[first["arm"]]["blob"] and first["pinned"] is True
     assert maia("sync", cwd=three).code == 0
+    definition = yamlio.load(three / "experiments/exp_001/experiment.yaml", "experiment.yaml")
+    assert jsonschema.errors(schemas.shipped("experiment"), definition.data) == []
+    doctor = maia("doctor", "--json", cwd=three)
+    assert doctor.code == 0 and json.loads(doctor.out)["healthy"], doctor.out
 
     # A real process, as a runtime's CI would run it.
     run = run_cli(["exp", "analyze", "exp_001", "--json"], three)

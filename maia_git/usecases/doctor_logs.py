@@ -21,7 +21,7 @@ SHOWN = 20  # problems listed per kind of file; the rest are counted
 
 def interaction_logs(scan: Scan) -> list[Problem]:
     """Every log line follows the schema and every shard belongs to a known experiment."""
-    from maia_git.usecases.analysis import arm_stats
+    from maia_git.usecases.analysis import arms_stats
     from maia_git.workspace import Workspace
 
     folder = scan.top / "experiments"
@@ -43,7 +43,7 @@ def interaction_logs(scan: Scan) -> list[Problem]:
             )
             continue
         found += _odd_shard_names(exp_id, exp_dir)
-        _, _, logs = arm_stats(ws, exp_id)
+        _, logs = arms_stats(ws, exp_id)
         for p in logs.problems[: max(0, SHOWN - len(found))]:
             found.append(_unread(p) if p.line == 0 else _bad_line(p))
         hidden += logs.invalid_lines - min(len(logs.problems), SHOWN)
