@@ -5,7 +5,7 @@
   ``lock_configuration``), so a query cannot read ``/proc/self/environ`` or any other file, nor
   load an extension or change a setting back; a database file opens read-only.
 - PostgreSQL: a read-only transaction (``default_transaction_read_only`` and the
-  transaction's own mode) with a ``statement_timeout``.
+  transaction's own mode) with a ``statement_timeout``, and a ``work_mem`` for this session.
 - ClickHouse through chdb (embedded): maia's own statement over the configured Parquet files.
 
 Each runs statements through a ``Session``: its ``rows`` (which ``result.SourceSums.from_rows``
@@ -22,6 +22,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from maia_git.errors import MaiaError, UsageError
+
+# The memory each grouping of maia's own session may take before it spills to disk: at the
+# default 4MB, PostgreSQL wrote both groupings of a 1,000,000-row log out and read them back.
+WORK_MEM = "256MB"
 
 EXTRAS = {"duckdb": "duckdb", "psycopg": "postgres", "chdb": "warehouse", "sqlglot": "duckdb"}
 
@@ -148,7 +152,9 @@ def postgres(url: str, timeout_s: float) -> Iterator[PostgresSession]:
     ``timeout_s``; rolled back at the end."""
     psycopg = need("psycopg")
     ms = max(1, int(timeout_s * 1000))
-    options = f"-c default_transaction_read_only=on -c statement_timeout={ms}"
+    options = (
+        f"-c default_transaction_read_only=on -c statement_timeout={ms} -c work_mem={WORK_MEM}"
+    )
     try:
         with psycopg.connect(url, options=options, connect_timeout=30) as con:
             con.read_only = True

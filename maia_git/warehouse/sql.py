@@ -12,9 +12,11 @@ passes over the rows as the rules allow:
 2. ``repeated``, ``copies``, ``ranked``: a repeated interaction id counts once: of the valid
    rows that share it, the one that sorts first by (ts, success, quality_score, tokens,
    latency_ms, the hash of the user below), absent values first. Finding the repeated ids is
-   one grouping by id; only the rows whose id repeats (``copies``) are joined to it and go
-   through the window, and every other row streams straight into the per-user totals past a
-   ``NOT IN`` of that (usually empty) list. Byte-identical copies, the usual case, make the
+   one grouping by id, of the id column alone: an id on two rows, valid or not, is a
+   candidate, and only its valid rows (``copies``) are joined to it and ranked in the window
+   (an id with one valid row ranks it first, so the wider list changes no count). Every
+   other row streams straight into the per-user totals past a ``NOT IN`` of that (usually
+   empty) list. Byte-identical copies, the usual case, make the
    choice moot; the order makes it the same in every engine and in the git reader.
 3. ``per_user``: each (arm, user)'s totals, rows with an arm other than control and treatment
    grouped under ``*``.
@@ -222,8 +224,7 @@ WITH typed AS NOT MATERIALIZED (
 ), checked AS NOT MATERIALIZED (
   SELECT *, COALESCE({_row_ok(blobs)}, FALSE) AS row_ok FROM typed
 ), repeated AS (
-  SELECT iid FROM checked WHERE row_ok AND iid IS NOT NULL
-  GROUP BY iid HAVING COUNT(*) > 1
+  SELECT iid FROM typed WHERE iid IS NOT NULL GROUP BY iid HAVING COUNT(*) > 1
 ), copies AS (
   SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid
   FROM checked AS c JOIN repeated AS r ON c.iid = r.iid WHERE c.row_ok

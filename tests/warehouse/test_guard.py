@@ -101,6 +101,11 @@ def test_postgres_session_is_read_only_with_a_timeout(postgres_url: str) -> None
         engines.run_postgres(postgres_url, "SELECT pg_sleep(5)", 0.2)
 
 
+def test_postgres_session_groups_in_memory(postgres_url: str) -> None:
+    """maia's own session raises work_mem, so the groupings of a large log do not spill."""
+    assert engines.run_postgres(postgres_url, "SHOW work_mem", 30) == [(engines.WORK_MEM,)]
+
+
 def test_a_query_is_embedded_as_regenerated_sql_not_as_text() -> None:
     tree = check_query("SELECT * FROM events -- ; DROP TABLE events", "postgres")
     statement = aggregate_sql("postgres", "exp_001", 0.5, tree)

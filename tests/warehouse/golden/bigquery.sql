@@ -68,9 +68,9 @@ WITH typed AS (
 ), repeated AS (
   SELECT
     iid
-  FROM checked
+  FROM typed
   WHERE
-    row_ok AND NOT iid IS NULL
+    NOT iid IS NULL
   GROUP BY
     iid
   HAVING

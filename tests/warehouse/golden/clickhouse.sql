@@ -72,9 +72,9 @@ WITH typed AS (
 ), repeated AS (
   SELECT
     iid
-  FROM checked
+  FROM typed
   WHERE
-    row_ok AND NOT (
+    NOT (
       iid IS NULL
     )
   GROUP BY

@@ -67,9 +67,9 @@ WITH typed AS NOT MATERIALIZED (
 ), repeated AS (
   SELECT
     iid
-  FROM checked
+  FROM typed
   WHERE
-    row_ok AND NOT iid IS NULL
+    NOT iid IS NULL
   GROUP BY
     iid
   HAVING
