@@ -11,7 +11,7 @@ import pytest
 from maia_git.api import ABTestingFramework
 from maia_git.core import jsonschema
 from maia_git.core.assign import arm_among
-from maia_git.storage import schemas, yamlio
+from maia_git.storage import schemas, statcache, yamlio
 
 from conftest import git, new_exp, run_cli
 from helpers import snapshot
@@ -106,6 +106,14 @@ def test_three_arms_created_started_served_recorded_analysed_and_promoted(
     assert [c["arm"] for c in data["comparisons"]] == ["short", "formal"]
     assert (data["decision"], data["winner"], data["adjustment"]) == ("promote", "formal", "holm")
     assert data["invalid_lines"] == 0 and data["status"] == "active"
+    # Again from the cache: the result of the set of shards, then each shard's per-arm totals.
+    again = json.loads(maia("exp", "analyze", "exp_001", "--json", cwd=three).out)
+    assert again["shards_read"] == 0 and again["arms"] == data["arms"]
+    for entry in (three / ".git" / statcache.FOLDER).glob("*.json"):
+        if "report" in json.loads(entry.read_bytes()):
+            entry.unlink()
+    again = json.loads(maia("exp", "analyze", "exp_001", "--json", cwd=three).out)
+    assert again["shards_read"] == 0 and again["arms"] == data["arms"]
     report = maia("exp", "analyze", "exp_001", cwd=three).out
     assert "formal against control" in report and "short against control" in report
     assert "decision: promote (winner: formal)" in report
