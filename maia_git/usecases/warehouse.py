@@ -34,7 +34,7 @@ from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
 from maia_git.warehouse.problems import problems
-from maia_git.warehouse.result import MAX_PROBLEMS, ArmSums, Problem, SourceSums
+from maia_git.warehouse.result import MAX_PROBLEMS, Problem, SourceSums
 from maia_git.warehouse.rows import SCHEMA, read_rows_sql, segment_rows, sql_string, write_ndjson
 from maia_git.warehouse.sql import (
     BLOB,
@@ -181,7 +181,7 @@ def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
 
 
 def _empty() -> SourceSums:
-    return SourceSums(ArmSums(), ArmSums(), 0, 0, 0)
+    return SourceSums.empty()
 
 
 # ---- sql ----

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from maia_git.core.assign import ARMS
 from maia_git.errors import MaiaError
 from maia_git.stats import ArmStats, RatioSums
 from maia_git.warehouse.sql import METRICS, RESULT, SUMS
@@ -51,14 +52,21 @@ class Problem:
 
 @dataclass(frozen=True)
 class SourceSums:
-    """What a source's statement returned: both arms, and the counts of rows read."""
+    """What a source's statement returned: each arm's sums, and the counts of rows read."""
 
-    control: ArmSums
-    treatment: ArmSums
+    arms: Mapping[str, ArmSums]  # every arm of the experiment, control first
     rows: int  # rows the source returned
     valid: int  # rows that pass the line rules (repeated ids included)
     fetched: int  # rows the engine sent back
     problems: tuple[Problem, ...] = ()  # the first MAX_PROBLEMS invalid rows, where known
+
+    @property
+    def control(self) -> ArmSums:
+        return self.arms.get("control", ArmSums())
+
+    @property
+    def treatment(self) -> ArmSums:
+        return self.arms.get("treatment", ArmSums())
 
     @property
     def invalid(self) -> int:
@@ -66,11 +74,17 @@ class SourceSums:
 
     @property
     def duplicates(self) -> int:
-        return self.valid - self.control.n - self.treatment.n
+        return self.valid - sum(a.n for a in self.arms.values())
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> SourceSums:
-        arms: dict[str, ArmSums] = {}
+    def empty(cls, names: Sequence[str] = ARMS) -> SourceSums:
+        return cls(dict.fromkeys(names, ArmSums()), 0, 0, 0)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]], names: Sequence[str] = ARMS) -> SourceSums:
+        """The statement's rows: one per arm of ``names`` that has rows, and ``*`` for rows
+        whose arm is none of them."""
+        arms = dict.fromkeys(names, ArmSums())
         read = valid = 0
         for row in rows:
             if len(row) != len(RESULT):
@@ -78,17 +92,20 @@ class SourceSums:
             values = dict(zip(RESULT, row, strict=True))
             read += int(values["rows"])
             valid += int(values["valid"])
-            if values["arm"] in ("control", "treatment"):
+            if values["arm"] in arms:
                 arms[values["arm"]] = _arm(values)
-            elif values["arm"] != "*":  # '*': rows whose arm is neither
+            elif values["arm"] != "*":  # '*': rows whose arm is none of the experiment's
                 raise MaiaError(f"the engine returned an unknown arm {values['arm']!r}")
-        return cls(arms.get("control", ArmSums()), arms.get("treatment", ArmSums()),
-                   read, valid, len(rows))  # fmt: skip
+        return cls(arms, read, valid, len(rows))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "control": self.control.to_dict(),
-            "treatment": self.treatment.to_dict(),
+        """Two arms under ``control`` and ``treatment``; more as an ``arms`` list."""
+        if tuple(self.arms) == ARMS:
+            out: dict[str, Any] = {"control": self.control.to_dict(),
+                                   "treatment": self.treatment.to_dict()}  # fmt: skip
+        else:
+            out = {"arms": [{"name": k} | a.to_dict() for k, a in self.arms.items()]}
+        return out | {
             "rows": self.rows,
             "invalid_lines": self.invalid,
             "duplicate_lines": self.duplicates,

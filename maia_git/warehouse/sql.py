@@ -40,8 +40,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from maia_git.core import fields
-from maia_git.core.assign import ARMS, control_threshold
+from maia_git.core.assign import ARMS, BUCKETS, control_threshold, cuts
 from maia_git.core.ids import check_id
+from maia_git.errors import UsageError
 from maia_git.warehouse.rows import sql_string
 
 DIALECTS = ("duckdb", "postgres", "clickhouse", "bigquery", "snowflake", "trino")
@@ -166,9 +167,9 @@ _NATIVE_BUCKETS = {
 }
 
 
-def _row_ok(blobs: Mapping[str, str] | None) -> str:
+def _row_ok(blobs: Mapping[str, str] | None, arms: Sequence[str] = ARMS) -> str:
     """Every rule but the user id's, which ``users`` checks once per distinct user."""
-    rules = (rule for name, rule in field_rules(blobs).items() if name != "user_id")
+    rules = (rule for name, rule in field_rules(blobs, arms).items() if name != "user_id")
     return " AND ".join(f"({rule})" for rule in rules)
 
 
@@ -186,12 +187,39 @@ def _metric(name: str, x: str, y: str) -> str:
     )
 
 
-def _assign(users: str, prefix: str, threshold: int) -> str:
+# How a statement splits the users: a two-arm experiment's control share, or with several
+# treatments each arm's share, aligned with the arm names.
+Split = float | Sequence[float]
+
+
+def arm_cuts(split: Split, arms: Sequence[str] = ARMS) -> list[tuple[str, int]]:
+    """Each arm, control first, with the bucket below which a user not in an earlier arm is
+    in it: ``core.assign.control_threshold`` for two arms, ``core.assign.cuts`` (the
+    cumulative shares, the rule of ``arm_among``) for more."""
+    if isinstance(split, int | float):
+        if len(arms) != 2:
+            raise UsageError(f"{len(arms)} arms need a share each, not one control share")
+        return [(arms[0], control_threshold(split)), (arms[1], BUCKETS)]
+    if len(split) != len(arms):
+        raise UsageError(f"{len(arms)} arms need {len(arms)} shares, not {len(split)}")
+    return list(zip(arms, cuts(split), strict=True))
+
+
+def _assign(users: str, prefix: str, cut: Sequence[tuple[str, int]]) -> str:
     """Each distinct user of ``users`` (a subquery): hash, id rule, assigned arm."""
+    hashed = f"SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d"
+    if len(cut) == 2:
+        (first, below), (second, _) = cut
+        first_arm, other = sql_string(first), sql_string(second)
+        choice = f"CASE WHEN {_duckdb_bucket('h')} < {below} THEN {first_arm} ELSE {other} END"
+    else:  # the bucket once per user, then cut in the arms' order
+        whens = " ".join(f"WHEN bk < {below} THEN {sql_string(name)}" for name, below in cut[:-1])
+        choice = f"CASE {whens} ELSE {sql_string(cut[-1][0])} END"
+        hashed = f"SELECT user_id, h, {_duckdb_bucket('h')} AS bk FROM ({hashed}) AS m"
     return f"""
   SELECT user_id, h, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
-    CASE WHEN {_duckdb_bucket("h")} < {threshold} THEN 'control' ELSE 'treatment' END AS assigned
-  FROM (SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d) AS hashed"""
+    {choice} AS assigned
+  FROM ({hashed}) AS hashed"""
 
 
 def _judged(name: str) -> str:
@@ -206,29 +234,31 @@ def _typed(blobs: Mapping[str, str] | None) -> str:
 
 
 def canonical_sql(
-    experiment_id: str, control_share: float, blobs: Mapping[str, str] | None = None
-) -> str:
+    experiment_id: str, split: Split, blobs: Mapping[str, str] | None = None,
+    arms: Sequence[str] = ARMS,
+) -> str:  # fmt: skip
     """The statement in DuckDB's dialect, reading the table ``maia_source``; with ``blobs``
-    (``{arm: pinned blob id}``, maybe empty), the source's ``prompt_blob`` is checked too."""
+    (``{arm: pinned blob id}``, maybe empty), the source's ``prompt_blob`` is checked too.
+    ``arms`` (control first) and ``split`` (see ``arm_cuts``): one result row per arm."""
     prefix = check_id(experiment_id) + ":"
-    threshold = control_threshold(control_share)
+    cut = arm_cuts(split, arms)
     order = "ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h"
     valid = "COALESCE(u.user_ok AND f.arm = u.assigned, FALSE)"
     counted = "row_ok AND copy = 1"
-    group = "CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END"
+    group = f"CASE WHEN {_arm_rule(arms)} THEN arm ELSE '*' END"
     sums = ("un", "us", "uqn", "uqs", "utn", "uts", "uln", "uls", "uok")
     return f"""
 WITH typed AS NOT MATERIALIZED (
   {_typed(blobs)}
   FROM {SOURCE}
 ), checked AS NOT MATERIALIZED (
-  SELECT *, COALESCE({_row_ok(blobs)}, FALSE) AS row_ok FROM typed
+  SELECT *, COALESCE({_row_ok(blobs, arms)}, FALSE) AS row_ok FROM typed
 ), repeated AS (
   SELECT iid FROM typed WHERE iid IS NOT NULL GROUP BY iid HAVING COUNT(*) > 1
 ), copies AS (
   SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid
   FROM checked AS c JOIN repeated AS r ON c.iid = r.iid WHERE c.row_ok
-), repeated_users AS ({_assign("SELECT DISTINCT user_id FROM copies", prefix, threshold)}
+), repeated_users AS ({_assign("SELECT DISTINCT user_id FROM copies", prefix, cut)}
 ), ranked AS (
   SELECT c.user_id, c.arm, c.success, c.q, c.t, c.l, c.row_ok, 1 AS copy
   FROM checked AS c
@@ -251,9 +281,7 @@ WITH typed AS NOT MATERIALIZED (
     COALESCE(SUM(CASE WHEN {counted} THEN l END), 0) AS uls
   FROM ranked GROUP BY {group}, user_id
 ), users AS ({
-        _assign(
-            "SELECT DISTINCT user_id FROM per_user WHERE user_id IS NOT NULL", prefix, threshold
-        )
+        _assign("SELECT DISTINCT user_id FROM per_user WHERE user_id IS NOT NULL", prefix, cut)
     }
 ), judged AS (
   SELECT grp, ur, {", ".join(_judged(k) for k in sums)}
@@ -272,8 +300,8 @@ FROM judged GROUP BY grp
 
 
 def problems_sql(
-    experiment_id: str, control_share: float, blobs: Mapping[str, str] | None, *,
-    located: bool, limit: int,
+    experiment_id: str, split: Split, blobs: Mapping[str, str] | None, *,
+    located: bool, limit: int, arms: Sequence[str] = ARMS,
 ) -> str:  # fmt: skip
     """The first ``limit`` invalid rows, with the typed columns (``warehouse.problems`` says
     why each does not count, in the git reader's words): a second, limited query, run only
@@ -281,7 +309,7 @@ def problems_sql(
     ``error`` (exported logs), which come back too and order the rows; otherwise the rows are
     ordered by their own values, timestamp and user first."""
     prefix = check_id(experiment_id) + ":"
-    threshold = control_threshold(control_share)
+    cut = arm_cuts(split, arms)
     users = "SELECT DISTINCT user_id FROM typed WHERE user_id IS NOT NULL"
     names = [*PROBLEM_COLUMNS, *(["b"] if blobs is not None else [])]
     extra = ", segment, line, error" if located else ""
@@ -296,8 +324,8 @@ WITH typed AS (
   {_typed(blobs)}{extra}
   FROM {SOURCE}
 ), checked AS (
-  SELECT *, COALESCE({_row_ok(blobs)}, FALSE) AS row_ok FROM typed
-), users AS ({_assign(users, prefix, threshold)}
+  SELECT *, COALESCE({_row_ok(blobs, arms)}, FALSE) AS row_ok FROM typed
+), users AS ({_assign(users, prefix, cut)}
 )
 SELECT {", ".join(f"c.{n}" for n in names)}{extra.replace(", ", ", c.")}
 FROM checked AS c LEFT JOIN users AS a ON c.user_id = a.user_id
@@ -312,13 +340,13 @@ PROBLEM_COLUMNS = ("ts", "user_id", "arm", "success", "q", "t", "l", "iid")
 
 
 def duckdb_sql(
-    experiment_id: str, control_share: float, source_sql: str,
-    blobs: Mapping[str, str] | None = None,
+    experiment_id: str, split: Split, source_sql: str, blobs: Mapping[str, str] | None = None,
+    arms: Sequence[str] = ARMS,
 ) -> str:  # fmt: skip
     """The statement for DuckDB over a SELECT that maia itself wrote (no user text): the
     canonical text as it is, without sqlglot, whose import and parse cost more than a small
     experiment's whole query."""
-    return on_source(canonical_sql(experiment_id, control_share, blobs), source_sql)
+    return on_source(canonical_sql(experiment_id, split, blobs, arms), source_sql)
 
 
 def on_source(canonical: str, source_sql: str) -> str:
@@ -327,12 +355,13 @@ def on_source(canonical: str, source_sql: str) -> str:
 
 
 def aggregate_sql(
-    dialect: str, experiment_id: str, control_share: float, source: Any, *,
-    blobs: Mapping[str, str] | None = None, pretty: bool = False,
+    dialect: str, experiment_id: str, split: Split, source: Any, *,
+    blobs: Mapping[str, str] | None = None, arms: Sequence[str] = ARMS, pretty: bool = False,
 ) -> str:  # fmt: skip
     """The statement for ``dialect``, reading ``source``: a sqlglot expression (a checked query,
-    see ``guard``) or a table name; ``blobs`` as in ``canonical_sql``."""
-    return translate(canonical_sql(experiment_id, control_share, blobs), dialect, source, pretty)
+    see ``guard``) or a table name; ``blobs``, ``arms`` as in ``canonical_sql``."""
+    canonical = canonical_sql(experiment_id, split, blobs, arms)
+    return translate(canonical, dialect, source, pretty)
 
 
 def translate(canonical: str, dialect: str, source: Any, pretty: bool = False) -> str:

@@ -157,7 +157,8 @@ def _order(rec: dict[str, Any], exp: str) -> tuple[Any, ...]:
         return (value is not None, 0.0 if value is None else float(value))
 
     md5 = hashlib.md5(f"{exp}:{rec['user_id']}".encode()).hexdigest()
-    return (_micros(rec["ts"]), rec["success"], opt("quality_score"), opt("tokens"),
+    ts = rec["ts"] if isinstance(rec["ts"], int) else _micros(rec["ts"])  # typed, or text
+    return (ts, rec["success"], opt("quality_score"), opt("tokens"),
             opt("latency_ms"), md5)  # fmt: skip
 
 
@@ -176,10 +177,18 @@ def reference(
                 invalid += 1
             else:
                 valid.append(item)
+    return {"rows": rows, "invalid": invalid} | fold(valid, exp)
+
+
+def fold(
+    valid: list[dict[str, Any]], exp: str = EXP, names: tuple[str, ...] = ("control", "treatment")
+) -> dict[str, Any]:
+    """The valid lines (or typed rows) added up per user, then per arm of ``names``; of the
+    copies of a repeated interaction id, the first by ``_order`` counts."""
     chosen: dict[str, dict[str, Any]] = {}
-    counted = [r for r in valid if "interaction_id" not in r]
+    counted = [r for r in valid if r.get("interaction_id") is None]
     for r in valid:
-        if "interaction_id" in r:
+        if r.get("interaction_id") is not None:
             best = chosen.get(r["interaction_id"])
             if best is None or _order(r, exp) < _order(best, exp):
                 chosen[r["interaction_id"]] = r
@@ -193,9 +202,8 @@ def reference(
             if r.get(key) is not None:
                 t[2 + 2 * k] += r[key]
                 t[3 + 2 * k] += 1
-    out: dict[str, Any] = {"rows": rows, "invalid": invalid,
-                           "duplicates": len(valid) - len(counted)}  # fmt: skip
-    for arm in ("control", "treatment"):
+    out: dict[str, Any] = {"duplicates": len(valid) - len(counted)}
+    for arm in names:
         users = [t for (a, _), t in per_user.items() if a == arm]
         sums = {}
         for m, (xi, yi) in zip(METRICS, ((1, 0), (2, 3), (4, 5), (6, 7)), strict=True):
@@ -207,15 +215,18 @@ def reference(
     return out
 
 
-def assert_same(got: Any, want: dict[str, Any], rel: float = 1e-9) -> None:
+def assert_same(
+    got: Any, want: dict[str, Any], rel: float = 1e-9,
+    names: tuple[str, ...] = ("control", "treatment"),
+) -> None:  # fmt: skip
     """``got`` (a SourceSums) equals the reference, every sum to ``rel``."""
     import pytest
 
     assert (got.rows, got.invalid, got.duplicates) == (
         want["rows"], want["invalid"], want["duplicates"]
     )  # fmt: skip
-    for arm in ("control", "treatment"):
-        mine = getattr(got, arm)
+    for arm in names:
+        mine = got.arms[arm] if hasattr(got, "arms") else getattr(got, arm)
         assert (mine.users, mine.n) == (want[arm]["users"], want[arm]["n"]), arm
         for m in METRICS:
             assert mine.metrics[m][0] == want[arm]["sums"][m][0], (arm, m)
