@@ -5,17 +5,24 @@ treatment; every number carries its path into the analysis JSON and equals it th
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from maia_git import stats
+from maia_git.core.assign import arm_among
 from maia_git.stats import ArmStats, RatioSums
-from maia_git.usecases.report import ExperimentReport, Prompts, Report
-from maia_git.usecases.timeline import Point, Timeline
+from maia_git.usecases.analysis import analyze_experiment
+from maia_git.usecases.report import ExperimentReport, Prompts, Report, gather
+from maia_git.usecases.timeline import Point, Timeline, lift_over_time
+from maia_git.workspace import Workspace
+
+from conftest import git
 
 pytest.importorskip("jinja2", reason="the report extra is not installed: pip install -e '.[test]'")
 pytest.importorskip("matplotlib", reason="the report extra is not installed")
@@ -155,3 +162,68 @@ def test_the_overview_has_a_row_and_a_lift_per_treatment(site: tuple[Path, Any])
     assert 'rowspan="3"' in rows(page, "experiments")[1]
     forest = page.split("Lifts side by side")[1]
     assert all(f"exp_004 {name}" in forest for name in NAMES[1:])
+
+
+# ---- a real workspace: the timeline and the whole report of a three-arm experiment ----
+
+THREE = ("control", "short", "formal")
+
+
+@pytest.fixture
+def logged(ws: Path, maia) -> Path:
+    """An active three-arm experiment with a log over four days (formal completes more)."""
+    for name in ("short", "formal"):
+        (ws / f"agents/helper_{name}.md").write_text(f"Be {name}.\n", encoding="utf-8")
+    git(ws, "add", "agents")
+    git(ws, "commit", "-q", "-m", "candidates")
+    created = maia(
+        "exp", "new", "Tone", "--agent", "helper", "--control", "agents/helper.md",
+        "--treatment", "agents/helper_short.md", "--arm-name", "short",
+        "--treatment", "agents/helper_formal.md", "--arm-name", "formal", cwd=ws,
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    assert maia("exp", "start", "exp_001", cwd=ws).code == 0
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    lines = []
+    for i in range(900):
+        user = f"user-{i % 450}"
+        arm_name = arm_among("exp_001", user, THREE, [1 / 3] * 3)
+        ts = (start + timedelta(minutes=6 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        success = i % 10 < (8 if arm_name == "formal" else 4)
+        lines.append(json.dumps({"ts": ts, "user_id": user, "arm": arm_name, "success": success,
+                                 "quality_score": 70 + i % 9}))  # fmt: skip
+    log = ws / "experiments/exp_001/interactions/generated.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ws
+
+
+def test_the_timeline_of_three_arms_ends_at_the_analysis(logged: Path, tmp_path: Path) -> None:
+    ws = Workspace.find(logged)
+
+    points = [p.to_dict() for p in lift_over_time(ws, "exp_001").points]
+    analysis = analyze_experiment(ws, "exp_001").to_dict()
+
+    assert len(points) >= 10
+    sizes = [sum(a["n"] for a in p["arms"]) for p in points]
+    assert all(a < b for a, b in itertools.pairwise(sizes)) and sizes[-1] == 900
+    last = points[-1]
+    assert [a["name"] for a in last["arms"]] == list(THREE)
+    for got, want in zip(last["arms"], analysis["arms"], strict=True):
+        assert (got["users"], got["n"], got["successes"]) == (
+            want["users"], want["n"], want["successes"],
+        )  # fmt: skip
+    for got, want in zip(last["comparisons"], analysis["comparisons"], strict=True):
+        assert got["arm"] == want["arm"]
+        assert got["lift"] == pytest.approx(want["lift"], rel=1e-12)
+        assert got["lift_ci"] == pytest.approx(want["lift_ci"], rel=1e-9)
+        assert got["p_value"] == pytest.approx(want["p_value"], rel=1e-9)
+    assert (last["decision"], last["winner"]) == (analysis["decision"], analysis["winner"])
+
+    pages = write_site(gather(ws), tmp_path / "site", "Report")
+
+    page = (tmp_path / "site" / "experiment-exp_001.html").read_text()
+    assert "experiment-exp_001.html" in pages and 'id="timeline"' in page
+    for key, value, _ in numbers(page):
+        assert value == lookup(analysis, key), key
+    assert page.count("<h2>Prompt diffs</h2>") == 1 and "+Be formal." in page

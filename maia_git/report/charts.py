@@ -116,9 +116,9 @@ def lift_over_time(
         return _render(fig)
 
 
-# One colour per treatment of an experiment with several (matplotlib's tab10 without blue,
-# which is control's colour elsewhere); more treatments than colours reuse them with dashes.
-ARM_COLOURS = ("#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+# One colour per treatment of an experiment with several (from the seaborn palette, without
+# the blue of control and the green of the lift needed); more treatments reuse them, dashed.
+ARM_COLOURS = ("#dd8452", "#8172b3", "#c44e52", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
 
 
 def lifts_over_time(

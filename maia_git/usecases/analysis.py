@@ -106,14 +106,21 @@ def analyze_experiment(ws: Workspace, exp_id: str, method: str | None = None) ->
     entry = state.load_entry(ws.top, exp_id)
     experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
     arms, logs = _collect(ws, exp_id, experiment)
-    analysis: Analysis | MultiAnalysis
-    if experiment.several:
-        settings = ws.settings.analysis(experiment.split, method)
-        analysis = stats.analyze_arms(exp_id, arms, experiment.shares(), settings)
-    else:
-        control, treatment = arms["control"], arms["treatment"]
-        analysis = analyze_sums(ws, exp_id, control, treatment, experiment.split, method)
+    analysis = analyze_arm_sums(ws, experiment, arms, method)
     return ExperimentAnalysis(analysis, logs, experiment.name, str(entry.status))
+
+
+def analyze_arm_sums(
+    ws: Workspace, experiment: Experiment, arms: Mapping[str, ArmStats], method: str | None = None
+) -> Analysis | MultiAnalysis:
+    """The promotion rule on every arm's sums (control first): ``analyze_sums`` for two arms,
+    each treatment against control for several. What ``analyze_experiment`` runs, and
+    ``usecases.timeline`` at each cut-off."""
+    if not experiment.several:
+        control, treatment = arms["control"], arms["treatment"]
+        return analyze_sums(ws, experiment.id, control, treatment, experiment.split, method)
+    settings = ws.settings.analysis(experiment.split, method)
+    return stats.analyze_arms(experiment.id, arms, experiment.shares(), settings)
 
 
 def analyze_sums(

@@ -25,13 +25,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from maia_git.core.assign import Split
 from maia_git.core.ids import check_id
 from maia_git.stats import Analysis
 from maia_git.stats.multiarm import MultiAnalysis
 from maia_git.stats.users import UserTotals
 from maia_git.storage import state
 from maia_git.storage.logscan import CHUNK_BYTES, parse_batch, raw_batches, scan_shard
-from maia_git.usecases.analysis import analyze_sums, log_files
+from maia_git.usecases.analysis import analyze_arm_sums, log_files
 from maia_git.workspace import Workspace
 
 Progress = Callable[[int], None]  # told the number of log bytes just read
@@ -82,13 +83,11 @@ def lift_over_time(
     ws: Workspace, exp_id: str, points: int = DEFAULT_POINTS, progress: Progress | None = None
 ) -> Timeline:
     """The analysis at up to ``points`` evenly spaced times from the first line to the last;
-    a cut-off that adds no line is left out. No logs: no points. An experiment with several
-    treatments has no single lift to draw: no points either."""
+    a cut-off that adds no line is left out. No logs: no points. With several treatments each
+    point is the analysis of every arm (``MultiAnalysis``)."""
     check_id(exp_id)
     experiment = state.load_experiment(ws.top, exp_id)
-    if experiment.several:
-        return Timeline(exp_id, ())
-    share = experiment.split
+    split = experiment.assignment()
     shards = [ws.top / rel for rel in log_files(ws, exp_id)]
     tell = progress or (lambda _: None)
     span = _time_range(shards, tell)
@@ -97,19 +96,18 @@ def lift_over_time(
     cutoffs = _cutoffs(*span, max(1, points))
     with tempfile.TemporaryDirectory(prefix="maia-timeline-") as tmp:
         buckets = _sort_into_buckets(shards, cutoffs, Path(tmp), tell)
-        sums = _bucket_sums(buckets, exp_id, share)
+        sums = _bucket_sums(buckets, exp_id, split)
     found: list[Point] = []
     # Per-user totals add across buckets (a user's interactions may fall in several); the arms'
     # sums of squares do not, so they are formed again at each point.
-    control, treatment = UserTotals(), UserTotals()
-    for cutoff, (c, t) in zip(cutoffs, sums, strict=True):
-        if not len(c) + len(t):
+    totals = {arm: UserTotals() for arm in experiment.arm_names()}
+    for cutoff, bucket in zip(cutoffs, sums, strict=True):
+        if not sum(map(len, bucket.values())):
             continue  # nothing new since the last point
-        control.merge(c)
-        treatment.merge(t)
-        arms = control.arm_stats(), treatment.arm_stats()
-        analysis = analyze_sums(ws, exp_id, *arms, share)
-        found.append(Point(_format(cutoff), analysis))
+        for arm, users in bucket.items():
+            totals[arm].merge(users)
+        arms = {arm: users.arm_stats() for arm, users in totals.items()}
+        found.append(Point(_format(cutoff), analyze_arm_sums(ws, experiment, arms)))
     return Timeline(exp_id, tuple(found))
 
 
@@ -225,14 +223,12 @@ def _sort_shard(
         tell(sum(map(len, item)) + len(item))
 
 
-def _bucket_sums(
-    buckets: list[Path], exp_id: str, share: float
-) -> list[tuple[UserTotals, UserTotals]]:
+def _bucket_sums(buckets: list[Path], exp_id: str, split: Split) -> list[dict[str, UserTotals]]:
     """Each bucket read as a shard, in time order; an interaction id counts in its first bucket."""
     seen: set[int] = set()
     sums = []
     for path in buckets:
-        scan = scan_shard(path, exp_id, share, seen)
+        scan = scan_shard(path, exp_id, split, seen)
         seen = scan.ids
-        sums.append((scan.control, scan.treatment))
+        sums.append(scan.arms)
     return sums
