@@ -14,13 +14,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from maia_git.core.ids import check_id
 from maia_git.errors import UsageError
 from maia_git.storage import git, segments, state
 from maia_git.usecases.pins import pinned_blobs
 from maia_git.warehouse import manifest
-from maia_git.warehouse.parquet import write_segment
+from maia_git.warehouse.parquet import ids_repeat, write_segment
 from maia_git.workspace import Workspace
 
 _DAY = re.compile(r"/(\d{4}-\d{2}-\d{2})/")
@@ -116,7 +117,16 @@ def _export_one(ws: Workspace, tx: object, result: Exported, root: str, today: s
                               "sha256": written.sha256})  # fmt: skip
         result.rows += written.rows
         tx.delete(rel)  # type: ignore[attr-defined]
+    _note_unique_ids(ws, data)
     tx.write(manifest.rel(result.exp_id), manifest.dumps(data))  # type: ignore[attr-defined]
+
+
+def _note_unique_ids(ws: Workspace, data: dict[str, Any]) -> None:
+    """Check every listed file, old and new, for an interaction id on two rows; record the
+    answer for exactly those files (``manifest.ids_unique``)."""
+    data.pop("unique_ids", None)
+    if not ids_repeat(manifest.verified_files(ws.top, data)):
+        data["unique_ids"] = manifest.file_set(data["files"])
 
 
 def _blob_ids(ws: Workspace, rels: list[str]) -> dict[str, str]:

@@ -125,10 +125,11 @@ def _named_columns(tree: Any) -> frozenset[str] | None:
 
 def sums_on(
     session: engines.Session, dialect: str, source: Any, rules: Rules, label: str,
-    columns: frozenset[str] | None = None,
+    columns: frozenset[str] | None = None, fresh: str | None = None,
 ) -> SourceSums:  # fmt: skip
     """The sums of ``source`` (a sqlglot tree, or a DuckDB SELECT maia wrote itself), and
-    when some rows are invalid, the first few of them. ``columns``: the source's, if known."""
+    when some rows are invalid, the first few of them. ``columns``: the source's, if known;
+    ``fresh``: as in ``sql.canonical_sql``."""
     if columns is None:
         select = source if isinstance(source, str) else source.sql(dialect=dialect)
         columns = session.columns(select)
@@ -139,8 +140,8 @@ def sums_on(
             return on_source(canonical, source)
         return translate(canonical, dialect, source)
 
-    sums = SourceSums.from_rows(session.rows(text(canonical_sql(rules.exp_id, rules.share,
-                                                                 blobs))))  # fmt: skip
+    statement = text(canonical_sql(rules.exp_id, rules.share, blobs, fresh=fresh))
+    sums = SourceSums.from_rows(session.rows(statement))
     if not sums.invalid:
         return sums
     located = {"segment", "line", "error"} <= columns
@@ -240,13 +241,19 @@ def _git_with_exports(ws: Workspace, rules: Rules) -> SourceSums:
             parts.append(read_rows_sql(ndjson))
         if not parts:
             return _empty()
+        fresh = None
+        if manifest.ids_unique(exported):  # only ids of the rows still in git can repeat
+            fresh = read_rows_sql(ndjson) if ndjson is not None else _NO_ROWS
         allowed = [*files, *([ndjson] if ndjson else [])]
         con = engines.duckdb_connect(allowed_paths=allowed)
         try:
             return sums_on(engines.DuckDBSession(con), "duckdb", " UNION ALL BY NAME ".join(parts),
-                        rules, "exported logs", frozenset(SCHEMA))  # fmt: skip
+                        rules, "exported logs", frozenset(SCHEMA), fresh)  # fmt: skip
         finally:
             con.close()
+
+
+_NO_ROWS = "SELECT CAST(NULL AS VARCHAR) AS interaction_id LIMIT 0"
 
 
 @contextmanager

@@ -3,15 +3,23 @@
     {"version": 1, "root": "<folder or URL as configured>",
      "files": [{"segment": "experiments/<id>/interactions/...jsonl", "blob": "<git blob id>",
                 "parquet": "experiment=<id>/date=<day>/<name>.parquet", "rows": 123,
-                "bytes": 4567, "sha256": "<hex>"}, ...]}
+                "bytes": 4567, "sha256": "<hex>"}, ...],
+     "unique_ids": "<hex>"}
 
 The segment's blob id says which committed bytes were exported; the Parquet file's SHA-256 and
 size let every later analysis check it reads exactly what was exported, so an analysis of
 exported logs is as reproducible as one of logs in git.
+
+``unique_ids``, when present, says that export found no interaction id on two rows of the
+listed files; it holds ``file_set`` of the files it was checked over, so it speaks for exactly
+those files: a manifest whose list changed any other way (two exports merged by hand, say) no
+longer matches, and the analysis groups every id again. With it, an analysis groups only the ids
+of the rows still in git, the only ones a repeat can involve.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -54,12 +62,26 @@ def _valid(data: Any) -> bool:
     keys = {"segment": str, "blob": str, "parquet": str, "rows": int, "bytes": int, "sha256": str}
     return (
         isinstance(data.get("root"), str)
+        and isinstance(data.get("unique_ids", ""), str)
         and isinstance(files, list)
         and all(
             isinstance(f, dict) and all(isinstance(f.get(k), t) for k, t in keys.items())
             for f in files
         )
     )
+
+
+def file_set(entries: list[dict[str, Any]]) -> str:
+    """A digest of which files (by content) a list names, in any order."""
+    digest = hashlib.sha256()
+    for sha in sorted(entry["sha256"] for entry in entries):
+        digest.update(sha.encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def ids_unique(data: dict[str, Any]) -> bool:
+    """True when export found no interaction id on two rows of exactly the listed files."""
+    return bool(data["files"]) and data.get("unique_ids") == file_set(data["files"])
 
 
 def dumps(data: dict[str, Any]) -> bytes:

@@ -55,6 +55,23 @@ def write_segment(
     return Written(rows, file_sha256(out), out.stat().st_size)
 
 
+def ids_repeat(paths: list[str]) -> bool:
+    """Whether two rows of these Parquet files (exported by maia) share an interaction id."""
+    duckdb = engines.need("duckdb")
+    listed = "[" + ", ".join(map(sql_string, paths)) + "]"
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")  # never on our stdout
+        found = con.execute(
+            f"SELECT COUNT(*) FROM (SELECT interaction_id FROM read_parquet({listed}) "
+            "WHERE interaction_id IS NOT NULL GROUP BY interaction_id HAVING COUNT(*) > 1 "
+            "LIMIT 1) AS again"
+        ).fetchone()
+    finally:
+        con.close()
+    return bool(found and found[0])
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

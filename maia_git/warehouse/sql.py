@@ -222,6 +222,12 @@ def _assign(users: str, prefix: str, cut: Sequence[tuple[str, int]]) -> str:
   FROM ({hashed}) AS hashed"""
 
 
+def _among(fresh: str | None) -> str:
+    if fresh is None:
+        return ""
+    return f" AND iid IN (SELECT interaction_id FROM ({fresh}) AS fresh)"
+
+
 def _judged(name: str) -> str:
     return f"CASE WHEN good THEN {name} ELSE 0 END AS {name}"
 
@@ -235,11 +241,15 @@ def _typed(blobs: Mapping[str, str] | None) -> str:
 
 def canonical_sql(
     experiment_id: str, split: Split, blobs: Mapping[str, str] | None = None,
-    arms: Sequence[str] = ARMS,
+    arms: Sequence[str] = ARMS, fresh: str | None = None,
 ) -> str:  # fmt: skip
     """The statement in DuckDB's dialect, reading the table ``maia_source``; with ``blobs``
     (``{arm: pinned blob id}``, maybe empty), the source's ``prompt_blob`` is checked too.
-    ``arms`` (control first) and ``split`` (see ``arm_cuts``): one result row per arm."""
+    ``arms`` (control first) and ``split`` (see ``arm_cuts``): one result row per arm.
+
+    ``fresh``: a SELECT with an ``interaction_id`` column, for a source whose other rows are
+    known to share no interaction id (exported files, ``manifest.ids_unique``). An id on two
+    rows then has one among ``fresh``'s, so only those ids are grouped, not every row's."""
     prefix = check_id(experiment_id) + ":"
     cut = arm_cuts(split, arms)
     order = "ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h"
@@ -254,7 +264,8 @@ WITH typed AS NOT MATERIALIZED (
 ), checked AS NOT MATERIALIZED (
   SELECT *, COALESCE({_row_ok(blobs, arms)}, FALSE) AS row_ok FROM typed
 ), repeated AS (
-  SELECT iid FROM typed WHERE iid IS NOT NULL GROUP BY iid HAVING COUNT(*) > 1
+  SELECT iid FROM typed WHERE iid IS NOT NULL{_among(fresh)}
+  GROUP BY iid HAVING COUNT(*) > 1
 ), copies AS (
   SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid
   FROM checked AS c JOIN repeated AS r ON c.iid = r.iid WHERE c.row_ok

@@ -203,3 +203,74 @@ def test_a_line_served_another_prompt_counts_as_invalid_before_and_after_export(
     for arm in ("control", "treatment"):
         assert before[arm]["n"] == after[arm]["n"]
     assert before["control"]["n"] + before["treatment"]["n"] == 40
+
+
+def _write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _manifest(top: Path, exp_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((top / "experiments" / exp_id / "exported.json").read_text())
+    return data
+
+
+def test_ids_known_unique_in_exports_still_meet_their_copies(
+    ws: Path, maia: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Export records that no two exported rows share an id, for exactly those files; a copy
+    of an exported id that is still in git counts once (the earlier copy), and once the
+    exports themselves hold a repeat, the record goes and every id is grouped again."""
+    import random
+
+    from corpus import assert_same, good
+
+    from maia_git.warehouse import manifest
+
+    exp_id = new_exp(maia, ws)
+    rng = random.Random(5)
+    folder = ws / "experiments" / exp_id / "interactions"
+    records = [good(rng, f"user-{u:03d}", i, exp_id, interaction_id=f"id-{u}-{i}")
+               for u in range(60) for i in range(rng.randrange(1, 6))]  # fmt: skip
+    records += [good(rng, "user-nid", i, exp_id) for i in range(5)]  # ids only on some lines
+    first = _write_lines(folder / "a-writer.jsonl", records[::2])
+    second = _write_lines(folder / "b-writer.jsonl", records[1::2])
+    kept = [_write_lines(tmp_path / p.name, records[k::2]) for k, p in enumerate([first, second])]
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "logs")
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=ws).code == 0
+    data = _manifest(ws, exp_id)
+    assert data["unique_ids"] == manifest.file_set(data["files"]) and manifest.ids_unique(data)
+    assert_same(_sums(maia, ws, exp_id), reference(kept, exp=exp_id, pins={}))
+
+    # Still in git: an exact copy of an exported line, and an earlier copy of another with a
+    # different outcome (that one counts); the exported rows alone hold no repeat.
+    copied, changed = records[0], records[3]
+    earlier = {**changed, "ts": "2026-02-01T00:00:00Z", "success": not changed["success"]}
+    later = _write_lines(folder / "c-writer.jsonl", [copied, earlier])
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "copies")
+    want = reference([*kept, later], exp=exp_id, pins={})
+    assert want["duplicates"] == 2
+    assert_same(_sums(maia, ws, exp_id), want)
+
+    # Exported too: now two exported rows share an id, so the record is dropped, and the
+    # counts stay right.
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=ws).code == 0
+    data = _manifest(ws, exp_id)
+    assert "unique_ids" not in data and not manifest.ids_unique(data)
+    assert_same(_sums(maia, ws, exp_id), want)
+
+
+def test_a_unique_ids_record_speaks_for_its_own_files_only() -> None:
+    """Two manifests merged by hand keep neither's record: it names the files it checked."""
+    from maia_git.warehouse import manifest
+
+    a = [{"sha256": "a" * 64}, {"sha256": "b" * 64}]
+    data = {"files": a, "unique_ids": manifest.file_set(a)}
+    assert manifest.ids_unique(data)
+    assert manifest.ids_unique({**data, "files": a[::-1]})  # the order does not matter
+    assert not manifest.ids_unique({**data, "files": [*a, {"sha256": "c" * 64}]})
+    assert not manifest.ids_unique({**data, "files": a[:1]})
+    assert not manifest.ids_unique({"files": a})
