@@ -9,9 +9,9 @@ then times, in this process, interleaved and ``--runs`` times each:
     analyze    ``stats.analyze_arms`` on those sums, sequential (Holm) and fixed (Dunnett; the
                first call of a run imports scipy, included), and for 2 arms ``stats.analyze``
 
-The git reader (``storage.logscan``) still reads two arms only, so the aggregation here is the
-library's own per-user fold over parsed lines, the same code path for both arm counts: the
-ratio is what more arms cost, not what ``maia exp analyze`` takes (``bench_analyze.py``).
+The aggregation here is the library's own per-user fold over parsed lines, the same code path
+for both arm counts: the ratio is what more arms cost the fold, not what ``maia exp analyze``
+takes (``bench_arms_cli.py`` times the whole command, the git reader included).
 
     python bench/bench_arms.py [--lines 1000000] [--runs 3] [--out FILE]
 """
