@@ -195,3 +195,32 @@ def test_the_pull_request_names_the_promoted_arm_and_shows_every_arm() -> None:
     assert summary_arms.promotion_body(result, experiment, "-old\n+new", "concise") == body
     forced = summary_arms.promotion_body(result, experiment, "d", "fast", "Ann", "asked")
     assert "**Forced** by Ann: asked" in forced and "Promotes the `fast` prompt" in forced
+
+
+def costly(users: int, successes: int, tokens: float) -> ArmStats:
+    """One interaction per user; tokens alternate tokens -+ 100, so the mean is ``tokens``."""
+    base = arm(users, successes)
+    values = [tokens - 100.0, tokens + 100.0] * (users // 2)
+    total = sum(values)
+    spent = RatioSums(users, total, users, sum(v * v for v in values), users, total)
+    return ArmStats(base.completion, base.quality, spent)
+
+
+def test_cost_guardrails_and_an_empty_arm_in_the_comparisons() -> None:
+    arms = {"control": costly(400, 200, 1000.0), "lean": costly(400, 300, 1000.0),
+            "heavy": costly(400, 300, 1500.0)}  # fmt: skip
+    result = analysis("fixed", arms)
+
+    shown = tables(render("\n".join(summary_arms.comparisons_table(result))))[0]
+    rows = {re.sub(r"<.*?>| \(winner\)", "", r[0]): r for r in shown}
+
+    heavy = result["comparisons"][1]["guardrails"]["tokens"]
+    low, high = heavy["ci"]
+    assert heavy["passed"] is False
+    assert rows["heavy"][6] == f"+50.0% ({low * 100:+.1f}% to {high * 100:+.1f}%), above +10%"
+    assert rows["lean"][6].startswith("+0.0% (") and rows["lean"][6].endswith("within +10%")
+    assert rows["lean"][7] == "not compared"  # no latency logged
+    empty = ArmStats(RatioSums())
+    nothing = analysis(arms={"control": empty, "a": empty, "b": empty})
+    [_, row, _] = tables(render("\n".join(summary_arms.comparisons_table(nothing))))[0]
+    assert row[1:5] == ["-", "-", "-", "-"]

@@ -87,9 +87,8 @@ def _comparison_row(analysis: Mapping[str, Any], c: Mapping[str, Any], method: s
     guardrails = c.get("guardrails") or {}
     costs = " | ".join(_cost(guardrails.get(m)) for m in ("tokens", "latency"))
     return (
-        f"| {_arm(analysis, c.get('arm'))} | {signed(c.get('lift'))} | "
-        f"{signed(ci[0])} to {signed(ci[1])} | {evidence} | "
-        f"{yes_no(c.get('quality_non_inferior'))} | {costs} | "
+        f"| {_arm(analysis, c.get('arm'))} | {signed(c.get('lift'))} | {_interval(ci)} | "
+        f"{evidence} | {yes_no(c.get('quality_non_inferior'))} | {costs} | "
         f"{'yes' if c.get('eligible') else 'no'} |"
     )
 
@@ -98,11 +97,16 @@ def _cost(g: Mapping[str, Any] | None) -> str:
     """A cost guardrail in one cell: the relative change, its interval and the verdict."""
     if not g or g.get("change") is None:
         return "not compared"
-    ci = g.get("ci") or [None, None]
+    interval = _interval(g.get("ci") or [None, None])
     passed = g.get("passed")
     verdict = "no margin" if passed is None else ("within" if passed else "above")
     margin = "" if g.get("margin") is None else f" +{g['margin'] * 100:g}%"
-    return f"{signed(g['change'])} ({signed(ci[0])} to {signed(ci[1])}), {verdict}{margin}"
+    shown = signed(g["change"]) + ("" if interval == "-" else f" ({interval})")
+    return f"{shown}, {verdict}{margin}"
+
+
+def _interval(ci: list[Any]) -> str:
+    return "-" if ci[0] is None and ci[1] is None else f"{signed(ci[0])} to {signed(ci[1])}"
 
 
 def decision_lines(analysis: Mapping[str, Any]) -> list[str]:
