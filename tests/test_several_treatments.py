@@ -11,6 +11,7 @@ import pytest
 from maia_git.api import ABTestingFramework
 from maia_git.core import jsonschema
 from maia_git.core.assign import arm_among
+from maia_git.errors import UsageError
 from maia_git.storage import schemas, statcache, yamlio
 
 from conftest import git, new_exp, run_cli
@@ -263,3 +264,46 @@ def test_a_line_with_an_arm_the_experiment_lacks_is_reported_not_counted(three: 
     assert record.code == 2 and "disagrees with the assignment" in record.err
     record = maia("exp", "record", "exp_001", "u0", "--success", "--arm", "long", cwd=three)
     assert record.code == 2 and "must be one of control, short, formal" in record.err
+
+
+def test_shares_edited_after_start_are_not_applied_and_doctor_says_so(three: Path, maia) -> None:
+    assert _new_three(maia, three).code == 0
+    assert maia("exp", "start", "exp_001", cwd=three).code == 0
+    path = three / "experiments/exp_001/experiment.yaml"
+    edited = path.read_text(encoding="utf-8").replace(
+        "shares:\n  control: 0.5\n  short: 0.25\n  formal: 0.25\n",
+        "shares:\n  control: 0.2\n  short: 0.4\n  formal: 0.4\n",
+    )
+    path.write_text(edited, encoding="utf-8")
+    users = [f"u{i}" for i in range(200)]
+    out = maia("exp", "assign", "exp_001", *users, cwd=three).out.splitlines()
+    assert out == [f"{u}\t{arm_among('exp_001', u, NAMES, SHARES)}" for u in users]
+    doctor = json.loads(maia("doctor", "--json", cwd=three).out)
+    assert [p["check"] for p in doctor["problems"]] == ["split"], doctor
+    assert "control=0.5, short=0.25, formal=0.25" in doctor["problems"][0]["fix"]
+
+
+def test_the_api_takes_a_list_of_treatments_and_keeps_its_two_arm_form(three: Path) -> None:
+    ab = ABTestingFramework(three)
+    info = ab.create_experiment(
+        "Tone", "formal wins", "helper", PROMPTS["control"],
+        [PROMPTS["short"], PROMPTS["formal"]], arm_names=["short", "formal"], shares=SHARES,
+    )  # fmt: skip
+    assert (info.status, info.treatment_prompt, info.arms) == ("active", "", PROMPTS)
+    two = ab.create_experiment(
+        "Two", "", "other", PROMPTS["control"], "agents/helper_v2.md", start=False
+    )
+    assert (two.treatment_prompt, list(two.arms)) == (
+        "agents/helper_v2.md",
+        ["control", "treatment"],
+    )
+    with pytest.raises(UsageError, match="arm name 'short' is given twice"):
+        ab.create_experiment(
+            "Bad",
+            "",
+            "helper",
+            PROMPTS["control"],
+            [PROMPTS["short"], PROMPTS["formal"]],
+            arm_names=["short", "short"],
+        )
+    ab.close()
