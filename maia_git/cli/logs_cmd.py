@@ -100,8 +100,7 @@ def sums(exp_id: str, as_json: bool) -> None:
         emit_json({"experiment": exp_id, "source": source_of(ws, exp_id).to_dict()}
                   | result.to_dict())  # fmt: skip
         return
-    for arm in ("control", "treatment"):
-        a = getattr(result, arm)
+    for arm, a in result.arms.items():
         click.echo(f"{arm}: {a.users} user(s), {a.n} interaction(s)")
     click.echo(f"rows read: {result.rows}, invalid: {result.invalid}, "
                f"repeated ids: {result.duplicates}, rows fetched: {result.fetched}")  # fmt: skip

@@ -300,16 +300,10 @@ def _collect(
     if _elsewhere(ws, exp_id):  # Parquet, SQL, or segments exported from git
         from maia_git.usecases import warehouse
 
-        if experiment.several:
-            raise UsageError(
-                f"{exp_id} has several treatments: its logs are analysed from git, not from "
-                "the source in maia.yaml or an export"
-            )
-        sums = warehouse.source_sums(ws, warehouse.Rules(exp_id, experiment.split, blobs))
+        sums = warehouse.source_sums(ws, warehouse.Rules(exp_id, share, blobs))
         shown = tuple(Problem(p.file, p.line, p.error, p.row) for p in sums.problems)
         report = LogReport(shown, sums.invalid, sums.duplicates)
-        arms = {"control": sums.control.arm_stats(), "treatment": sums.treatment.arm_stats()}
-        return arms, report
+        return {arm: sums.arms[arm].arm_stats() for arm in experiment.arm_names()}, report
     folder = state.interactions_rel(exp_id)
     rels, problems = _shard_files(ws, exp_id)
     cache = StatCache(ws.repo, folder, exp_id, share, blobs)

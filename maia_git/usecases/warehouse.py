@@ -25,11 +25,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.assign import Arms, Split, arm_names
 from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
 from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import segments, state
-from maia_git.usecases.pins import pinned_blobs
+from maia_git.usecases.pins import blob_ids, effective, pinned_blobs
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
@@ -61,20 +62,31 @@ def uses_engine(ws: Workspace, exp_id: str) -> bool:
 
 @dataclass(frozen=True)
 class Rules:
-    """What a row is checked against besides its fields: the experiment's control share in
-    force and its pins (``{arm: blob id}``; empty before start)."""
+    """What a row is checked against besides its fields: how the experiment splits its users
+    (``Experiment.assignment()``: the control share in force, or the Arms of one with several
+    treatments) and its pins (``{arm: blob id}``; empty before start)."""
 
     exp_id: str
-    share: float
+    split: Split
     pins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return arm_names(self.split)
+
+    @property
+    def shares(self) -> float | tuple[float, ...]:
+        """The split as ``warehouse.sql`` takes it (with ``arms``)."""
+        return self.split.shares if isinstance(self.split, Arms) else self.split
 
 
 def rules_of(ws: Workspace, exp_id: str) -> Rules:
     """The experiment's rules, its pins backfilled for one started before pins existed."""
-    share = state.control_share(ws.top, exp_id)
     if not state.has_experiment(ws.top, exp_id):
-        return Rules(exp_id, share)
-    return Rules(exp_id, share, pinned_blobs(ws.repo, exp_id))
+        return Rules(exp_id, state.control_share(ws.top, exp_id))
+    entry = state.load_entry(ws.top, exp_id)
+    experiment = effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
+    return Rules(exp_id, experiment.assignment(), blob_ids(experiment))
 
 
 def source_sums(ws: Workspace, rules: Rules) -> SourceSums:
@@ -109,12 +121,13 @@ def statement(ws: Workspace, exp_id: str, dialect: str | None = None) -> str:
         tree = _query(ws, source, wanted)
         named = _named_columns(tree)
         blobs = dict(rules.pins) if named is None or BLOB in named else None
-        return aggregate_sql(wanted, exp_id, rules.share, tree, blobs=blobs, pretty=True)
+        return aggregate_sql(wanted, exp_id, rules.shares, tree, blobs=blobs, arms=rules.arms,
+                             pretty=True)  # fmt: skip
     engine = "chdb" if source.kind == "parquet" and source.engine == "chdb" else "duckdb"
     root = _root(ws, source) if source.kind == "parquet" else "<exported files>"
     wanted = dialect or ("clickhouse" if engine == "chdb" else "duckdb")
     tree = parse_source(engine, experiment_glob(root, exp_id))
-    return aggregate_sql(wanted, exp_id, rules.share, tree, pretty=True)
+    return aggregate_sql(wanted, exp_id, rules.shares, tree, arms=rules.arms, pretty=True)
 
 
 def _named_columns(tree: Any) -> frozenset[str] | None:
@@ -140,18 +153,19 @@ def sums_on(
             return on_source(canonical, source)
         return translate(canonical, dialect, source)
 
-    statement = text(canonical_sql(rules.exp_id, rules.share, blobs, fresh=fresh))
-    sums = SourceSums.from_rows(session.rows(statement))
+    statement = canonical_sql(rules.exp_id, rules.shares, blobs, rules.arms, fresh=fresh)
+    sums = SourceSums.from_rows(session.rows(text(statement)), rules.arms)
     if not sums.invalid:
         return sums
     located = {"segment", "line", "error"} <= columns
-    sample = problems_sql(rules.exp_id, rules.share, blobs, located=located, limit=MAX_PROBLEMS)
+    sample = problems_sql(rules.exp_id, rules.shares, blobs, located=located,
+                          limit=MAX_PROBLEMS, arms=rules.arms)  # fmt: skip
     try:
         rows = session.rows(text(sample))
     except MaiaError as err:
         return replace(sums, problems=(Problem(label, 0, f"invalid rows not fetched: {err}"),))
     found = problems(rows, blob=blobs is not None, located=located, label=label,
-                     experiment_id=rules.exp_id, control_share=rules.share,
+                     experiment_id=rules.exp_id, split=rules.split,
                      pins=rules.pins)  # fmt: skip
     return replace(sums, problems=found)
 
@@ -168,7 +182,7 @@ def _root(ws: Workspace, source: LogSource) -> str:
 def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
     root = _root(ws, source)
     if "://" not in root and not has_files(Path(root), rules.exp_id):
-        return _empty()
+        return _empty(rules)
     files = experiment_glob(root, rules.exp_id)
     if source.engine == "chdb":
         tree = parse_source(source.engine, files)
@@ -181,8 +195,8 @@ def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
         con.close()
 
 
-def _empty() -> SourceSums:
-    return SourceSums.empty()
+def _empty(rules: Rules) -> SourceSums:
+    return SourceSums.empty(rules.arms)
 
 
 # ---- sql ----
@@ -240,7 +254,7 @@ def _git_with_exports(ws: Workspace, rules: Rules) -> SourceSums:
         if ndjson is not None:
             parts.append(read_rows_sql(ndjson))
         if not parts:
-            return _empty()
+            return _empty(rules)
         fresh = None
         if manifest.ids_unique(exported):  # only ids of the rows still in git can repeat
             fresh = read_rows_sql(ndjson) if ndjson is not None else _NO_ROWS

@@ -3,9 +3,9 @@
 ``sql.problems_sql`` fetches the first few invalid rows with their typed columns; each becomes
 the log line it stands for (a NULL is an absent field, a timestamp its RFC 3339 text) and goes
 through ``core.interaction.check_line``, the git reader's own check, with the experiment's split
-and pins. So a warehouse row and a log line that break the same rule are reported with the same
-message. Exported rows carry the reason their export found (``error``), and their segment and
-line; others are named by their timestamp, user and interaction id.
+(its arms and shares) and pins. So a warehouse row and a log line that break the same rule are
+reported with the same message. Exported rows carry the reason their export found (``error``),
+and their segment and line; others are named by their timestamp, user and interaction id.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from maia_git.core.assign import Split
 from maia_git.core.interaction import check_line, format_ts
 from maia_git.warehouse.result import Problem
 from maia_git.warehouse.sql import PROBLEM_COLUMNS
@@ -27,7 +28,7 @@ UNEXPLAINED = "breaks a rule of the SQL statement"
 
 def problems(
     rows: Sequence[Sequence[Any]], *, blob: bool, located: bool, label: str,
-    experiment_id: str, control_share: float, pins: Mapping[str, str],
+    experiment_id: str, split: Split, pins: Mapping[str, str],
 ) -> tuple[Problem, ...]:  # fmt: skip
     """The rows ``problems_sql`` returned (``blob`` and ``located`` as it was written) as
     problems; ``label`` names the source of rows that have no segment and line."""
@@ -37,7 +38,7 @@ def problems(
     for row in rows:
         values = dict(zip(names, row, strict=True))
         line = log_line(values)
-        why = values.get("error") or check_line(line, experiment_id, control_share, pins)
+        why = values.get("error") or check_line(line, experiment_id, split, pins)
         if located and values["segment"] is not None:
             out.append(Problem(str(values["segment"]), int(values["line"]), why or UNEXPLAINED))
             continue

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.assign import Split, arm_names, arm_of
 from maia_git.core.assign import arm as assigned_arm
 from maia_git.core.interaction import check_line
 from maia_git.storage.jsonl import read_lines
@@ -32,13 +33,13 @@ def _line(obj: Any) -> str:
 
 def good(
     rng: random.Random, user: str, i: int, exp: str = EXP, pins: dict[str, str] | None = None,
-    **extra: Any,
+    split: Split = 0.5, **extra: Any,
 ) -> dict[str, Any]:  # fmt: skip
     rec: dict[str, Any] = {
         "ts": f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{rng.randrange(60):02d}"
         f".{rng.randrange(10**6):06d}Z",
         "user_id": user,
-        "arm": assigned_arm(exp, user),
+        "arm": arm_of(exp, user, split),
         "success": rng.random() < 0.55,
     }
     if rng.random() < 0.7:
@@ -55,11 +56,13 @@ def good(
     return rec
 
 
-def bad_lines(rng: random.Random, exp: str = EXP, pins: dict[str, str] | None = None) -> list[str]:
+def bad_lines(
+    rng: random.Random, exp: str = EXP, pins: dict[str, str] | None = None, split: Split = 0.5
+) -> list[str]:
     """Lines the rules refuse, one per rule, and lines that are not JSON objects at all."""
     pins = pins or PINS
-    base = good(rng, "bad-user", 1, exp, interaction_id="bad-1")
-    wrong = "treatment" if base["arm"] == "control" else "control"
+    base = good(rng, "bad-user", 1, exp, split=split, interaction_id="bad-1")
+    wrong = _other(base["arm"], split)
     variants: list[dict[str, Any]] = [
         {**base, "arm": wrong},
         {**base, "arm": "other"},
@@ -92,9 +95,15 @@ def bad_lines(rng: random.Random, exp: str = EXP, pins: dict[str, str] | None = 
     return lines
 
 
+def _other(arm: str, split: Split) -> str:
+    """Another arm of the experiment than ``arm``."""
+    names = arm_names(split)
+    return names[(names.index(arm) + 1) % len(names)]
+
+
 def write_corpus(
     folder: Path, seed: int = 7, users: int = 120, exp: str = EXP,
-    pins: dict[str, str] | None = None,
+    pins: dict[str, str] | None = None, split: Split = 0.5,
 ) -> list[Path]:  # fmt: skip
     """Two segments whose users overlap, with bad lines and repeated ids of every kind; some
     lines name the prompt served (``pins``, default ``PINS``; ``{}``: an experiment that has
@@ -107,34 +116,36 @@ def write_corpus(
     for u in range(users):
         user = f"user-{u:04d}"
         for i in range(rng.randrange(1, 9)):
-            (first if rng.random() < 0.5 else second).append(_line(good(rng, user, i, exp, pins)))
+            (first if rng.random() < 0.5 else second).append(
+                _line(good(rng, user, i, exp, pins, split))
+            )
     for i in range(3):  # not printable, yet no control character: a valid user id
-        second.append(_line(good(rng, "nb\u00a0sp\u200d", i, exp)))
-    first += bad_lines(rng, exp, pins)
+        second.append(_line(good(rng, "nb\u00a0sp\u200d", i, exp, split=split)))
+    first += bad_lines(rng, exp, pins, split)
     # Repeated ids: an exact copy in the other segment; a copy with an earlier ts and another
     # outcome (it counts, though read later); equal ts, other success; a copy whose first
     # occurrence is invalid (the valid one counts).
-    dup = good(rng, "user-0001", 90, exp, interaction_id="dup-exact")
+    dup = good(rng, "user-0001", 90, exp, split=split, interaction_id="dup-exact")
     first.append(_line(dup))
     second.append(_line(dup))
-    late = good(rng, "user-0002", 91, exp, interaction_id="dup-earlier", success=True)
+    late = good(rng, "user-0002", 91, exp, split=split, interaction_id="dup-earlier", success=True)
     late["ts"] = "2026-03-20T10:00:00Z"
     early = {**late, "ts": "2026-03-20T09:59:59.999999Z", "success": False, "quality_score": 1.0}
     first.append(_line(late))
     second.append(_line(early))
-    tie = good(rng, "user-0003", 92, exp, interaction_id="dup-tie", success=True)
+    tie = good(rng, "user-0003", 92, exp, split=split, interaction_id="dup-tie", success=True)
     first.append(_line(tie))
     first.append(_line({**tie, "success": False}))
-    broken = good(rng, "user-0004", 93, exp, interaction_id="dup-invalid-first")
+    broken = good(rng, "user-0004", 93, exp, split=split, interaction_id="dup-invalid-first")
     first.append(_line({**broken, "quality_score": 500}))
     second.append(_line(broken))
     # A copy served another prompt (it does not count) before a valid one.
-    served = good(rng, "user-0006", 95, exp, interaction_id="dup-bad-blob")
-    other = "treatment" if served["arm"] == "control" else "control"
+    served = good(rng, "user-0006", 95, exp, split=split, interaction_id="dup-bad-blob")
+    other = _other(served["arm"], split)
     blobs = pins or PINS
     first.append(_line({**served, "prompt_blob": blobs[other], "ts": "2026-03-01T00:00:00Z"}))
     second.append(_line({**served, "prompt_blob": blobs[served["arm"]]}))
-    leap = good(rng, "user-0005", 94, exp, interaction_id="dup-leap")
+    leap = good(rng, "user-0005", 94, exp, split=split, interaction_id="dup-leap")
     leap["ts"] = "2026-06-30T23:59:60Z"
     second.append(_line(leap))
     after = {**leap, "ts": "2026-07-01T00:00:00.000001Z", "success": not leap["success"]}
@@ -163,7 +174,7 @@ def _order(rec: dict[str, Any], exp: str) -> tuple[Any, ...]:
 
 
 def reference(
-    files: list[Path], share: float = 0.5, exp: str = EXP, pins: dict[str, str] | None = None
+    files: list[Path], share: Split = 0.5, exp: str = EXP, pins: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Per arm: users, n, the ratio metrics' sums; the counts of lines read, invalid, repeated
     (a line whose prompt_blob is not its arm's pin, ``pins`` default ``PINS``, is invalid)."""
@@ -177,7 +188,7 @@ def reference(
                 invalid += 1
             else:
                 valid.append(item)
-    return {"rows": rows, "invalid": invalid} | fold(valid, exp)
+    return {"rows": rows, "invalid": invalid} | fold(valid, exp, arm_names(share))
 
 
 def fold(

@@ -155,3 +155,78 @@ def test_every_source_gives_the_same_analysis(
                      "source: parquet, path: pq, engine: chdb"), encoding="utf-8")  # fmt: skip
     git(top, "commit", "-q", "-am", "chdb")
     _same(_analyze(maia, top, exp_id), base, "parquet/chdb")
+
+
+def test_three_arms_give_the_same_analysis_through_every_source(
+    ws: Path,
+    maia: Callable[..., Result],
+    tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An experiment with two treatments: the git reader, its segments exported, parquet on
+    DuckDB and chdb, sql on a DuckDB file and on PostgreSQL give the same analysis."""
+    import duckdb
+    from test_engines_agree import _duckdb_table, _load_postgres, _typed_rows
+
+    from maia_git.storage import state
+
+    top = ws
+    for name in ("short", "formal"):
+        (top / f"agents/helper_{name}.md").write_text(f"Be {name}.\n", encoding="utf-8")
+    git(top, "add", "agents")
+    git(top, "commit", "-q", "-m", "two candidate prompts")
+    created = maia("exp", "new", "Tone", "--agent", "helper", "--control", "agents/helper.md",
+                   "--treatment", "agents/helper_short.md", "--arm-name", "short",
+                   "--treatment", "agents/helper_formal.md", "--arm-name", "formal",
+                   "--share", "0.5", "--share", "0.3", "--share", "0.2", cwd=top)  # fmt: skip
+    assert created.code == 0, created.err
+    exp_id = created.out.split()[1]
+    assert maia("exp", "start", exp_id, cwd=top).code == 0
+    experiment = state.load_experiment(top, exp_id)
+    split = experiment.assignment()
+    pins = {arm: pin.blob for arm, pin in experiment.pins.items()}
+    folder = top / "experiments" / exp_id / "interactions"
+    files = write_corpus(folder, users=150, exp=exp_id, pins=pins, split=split)
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "logs")
+    want = reference(files, split, exp_id, pins)
+
+    base = _analyze(maia, top, exp_id, keep=("problems",))  # the git reader
+    problems = base.pop("problems")
+    assert (base["invalid_lines"], base["duplicate_lines"]) == (want["invalid"], want["duplicates"])
+    assert [a["name"] for a in base["arms"]] == ["control", "short", "formal"]
+    for arm in base["arms"]:
+        assert (arm["users"], arm["n"]) == (want[arm["name"]]["users"], want[arm["name"]]["n"])
+
+    rows = _typed_rows(files, f"experiments/{exp_id}/interactions/")
+    _duckdb_table(rows, tmp_path / "events.parquet")
+    db = tmp_path / "events.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE events AS SELECT * FROM '{tmp_path / 'events.parquet'}'")
+    _load_postgres(postgres_url, rows)
+
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
+    exported = _analyze(maia, top, exp_id, keep=("problems",))
+    assert exported.pop("problems") == problems
+    _same(exported, base, "git+parquet")
+    _settings(top, "logs:\n  source: parquet\n  path: pq\n")
+    _same(_analyze(maia, top, exp_id), base, "parquet/duckdb")
+    (top / "events.sql").write_text("SELECT * FROM events", encoding="utf-8")
+    git(top, "add", "events.sql")
+    _settings(top, f"  experiments:\n    {exp_id}: {{source: sql, query: events.sql, "
+                   "url_env: MAIA_TEST_DB}\n")  # fmt: skip
+    for url in (f"duckdb://{db}", postgres_url):
+        monkeypatch.setenv("MAIA_TEST_DB", url)
+        located = _analyze(maia, top, exp_id, keep=("problems",))
+        assert located.pop("problems") == problems
+        _same(located, base, f"sql {url.split(':')[0]}")
+    sums = maia("logs", "sums", exp_id, "--json", cwd=top)
+    assert [a["name"] for a in json.loads(sums.out)["arms"]] == ["control", "short", "formal"]
+    pytest.importorskip("chdb", reason="chdb is not installed (maia-git[warehouse])")
+    text = (top / "maia.yaml").read_text(encoding="utf-8")
+    (top / "maia.yaml").write_text(
+        text.replace("source: sql, query: events.sql, url_env: MAIA_TEST_DB",
+                     "source: parquet, path: pq, engine: chdb"), encoding="utf-8")  # fmt: skip
+    git(top, "commit", "-q", "-am", "chdb")
+    _same(_analyze(maia, top, exp_id), base, "parquet/chdb")
