@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maia_git.cli.main import main
-from maia_git.core.assign import arm
+from maia_git.core.assign import arm, arm_among
 from maia_git.core.scoring import band_for, format_ts
 from maia_git.storage import scores
 
@@ -110,3 +110,39 @@ def _scores(top: Path, agent: str, rng: random.Random, days: int) -> None:
                 "overall": overall, "criteria": {"task_completion": overall},
                 "band": band_for(overall),
             }, "generated")  # fmt: skip
+
+
+ARMS = ("control", "short", "formal")
+
+
+def make_arms_workspace(top: Path) -> str:
+    """Create, in the empty folder ``top``, a workspace with one active experiment of three
+    arms (control, short, formal; equal shares) and a log over four days in which formal
+    completes more tasks; return its id."""
+    top.mkdir(parents=True, exist_ok=True)
+    _git(top, "init", "-q", "-b", "main")
+    (top / "agents").mkdir()
+    for name, text in (("helper", "You are a helpful agent.\n"), ("helper_short", "Be short.\n"),
+                       ("helper_formal", "Be <formal> & thorough.\n")):  # fmt: skip
+        (top / "agents" / f"{name}.md").write_text(text)
+    _git(top, "add", "-A")
+    _git(top, "commit", "-q", "-m", "prompts")
+    _maia(top, "init")
+    _maia(top, "exp", "new", "Tone <b>of voice</b>", "--agent", "helper", "--control",
+          "agents/helper.md", "--treatment", "agents/helper_short.md", "--arm-name", "short",
+          "--treatment", "agents/helper_formal.md", "--arm-name", "formal")  # fmt: skip
+    _maia(top, "exp", "start", "exp_001")
+    lines = []
+    for i in range(900):
+        user = f"user-{i % 450}"
+        side = arm_among("exp_001", user, ARMS, [1 / 3] * 3)
+        record = {
+            "ts": (START + timedelta(minutes=6 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "user_id": user, "arm": side, "success": i % 10 < (8 if side == "formal" else 4),
+            "quality_score": 70 + i % 9, "tokens": 500 + i % 300,
+        }  # fmt: skip
+        lines.append(json.dumps(record))
+    folder = top / "experiments" / "exp_001" / "interactions"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "generated.jsonl").write_text("\n".join(lines) + "\n")
+    return "exp_001"

@@ -8,21 +8,19 @@ import html
 import itertools
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from maia_git import stats
-from maia_git.core.assign import arm_among
 from maia_git.stats import ArmStats, RatioSums
 from maia_git.usecases.analysis import analyze_experiment
 from maia_git.usecases.report import ExperimentReport, Prompts, Report, gather
 from maia_git.usecases.timeline import Point, Timeline, lift_over_time
 from maia_git.workspace import Workspace
 
-from conftest import git
+from reportspace import ARMS, make_arms_workspace
 
 pytest.importorskip("jinja2", reason="the report extra is not installed: pip install -e '.[test]'")
 pytest.importorskip("matplotlib", reason="the report extra is not installed")
@@ -166,36 +164,13 @@ def test_the_overview_has_a_row_and_a_lift_per_treatment(site: tuple[Path, Any])
 
 # ---- a real workspace: the timeline and the whole report of a three-arm experiment ----
 
-THREE = ("control", "short", "formal")
-
 
 @pytest.fixture
-def logged(ws: Path, maia) -> Path:
+def logged(tmp_path: Path) -> Path:
     """An active three-arm experiment with a log over four days (formal completes more)."""
-    for name in ("short", "formal"):
-        (ws / f"agents/helper_{name}.md").write_text(f"Be {name}.\n", encoding="utf-8")
-    git(ws, "add", "agents")
-    git(ws, "commit", "-q", "-m", "candidates")
-    created = maia(
-        "exp", "new", "Tone", "--agent", "helper", "--control", "agents/helper.md",
-        "--treatment", "agents/helper_short.md", "--arm-name", "short",
-        "--treatment", "agents/helper_formal.md", "--arm-name", "formal", cwd=ws,
-    )  # fmt: skip
-    assert created.code == 0, created.err
-    assert maia("exp", "start", "exp_001", cwd=ws).code == 0
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    lines = []
-    for i in range(900):
-        user = f"user-{i % 450}"
-        arm_name = arm_among("exp_001", user, THREE, [1 / 3] * 3)
-        ts = (start + timedelta(minutes=6 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        success = i % 10 < (8 if arm_name == "formal" else 4)
-        lines.append(json.dumps({"ts": ts, "user_id": user, "arm": arm_name, "success": success,
-                                 "quality_score": 70 + i % 9}))  # fmt: skip
-    log = ws / "experiments/exp_001/interactions/generated.jsonl"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return ws
+    top = tmp_path / "arms"
+    make_arms_workspace(top)
+    return top
 
 
 def test_the_timeline_of_three_arms_ends_at_the_analysis(logged: Path, tmp_path: Path) -> None:
@@ -208,7 +183,7 @@ def test_the_timeline_of_three_arms_ends_at_the_analysis(logged: Path, tmp_path:
     sizes = [sum(a["n"] for a in p["arms"]) for p in points]
     assert all(a < b for a, b in itertools.pairwise(sizes)) and sizes[-1] == 900
     last = points[-1]
-    assert [a["name"] for a in last["arms"]] == list(THREE)
+    assert [a["name"] for a in last["arms"]] == list(ARMS)
     for got, want in zip(last["arms"], analysis["arms"], strict=True):
         assert (got["users"], got["n"], got["successes"]) == (
             want["users"], want["n"], want["successes"],
@@ -226,4 +201,4 @@ def test_the_timeline_of_three_arms_ends_at_the_analysis(logged: Path, tmp_path:
     assert "experiment-exp_001.html" in pages and 'id="timeline"' in page
     for key, value, _ in numbers(page):
         assert value == lookup(analysis, key), key
-    assert page.count("<h2>Prompt diffs</h2>") == 1 and "+Be formal." in page
+    assert page.count("<h2>Prompt diffs</h2>") == 1 and "+Be &lt;formal&gt; &amp; thorough." in page

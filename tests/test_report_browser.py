@@ -1,10 +1,11 @@
 """The report in a real headless browser: the distribution's Chromium, driven by playwright
 (which is told where that Chromium is: it downloads no browser of its own).
 
-For this repository's own example workspace and for a generated one (three experiments, two
-agents, hostile names): every page loads with no console error and no request leaving the
-report's folder, no script is on any page, every chart is drawn at its size, every link leads
-to a page of the report, and every number in a table is the one `maia exp analyze --json` gives.
+For this repository's own example workspace, a generated one (three experiments, two agents,
+hostile names) and one with an experiment of three arms: every page loads with no console
+error and no request leaving the report's folder, no script is on any page, every chart is
+drawn at its size, every link leads to a page of the report, and every number in a table is
+the one `maia exp analyze --json` gives.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from conftest import IDENTITY, run_cli
-from reportspace import HOSTILE_NAME, make_workspace
+from reportspace import HOSTILE_NAME, make_arms_workspace, make_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -74,9 +75,13 @@ def build(top: Path, out: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
     return pages, analyses
 
 
-@pytest.mark.parametrize("which", ["example", "generated"])
+@pytest.mark.parametrize("which", ["example", "generated", "three arms"])
 def test_every_page_in_chromium(which: str, browser: Any, generated: Path, tmp_path: Path) -> None:
-    top = ROOT if which == "example" else generated
+    if which == "three arms":  # every arm of an experiment with several treatments
+        top = tmp_path / "arms"
+        make_arms_workspace(top)
+    else:
+        top = ROOT if which == "example" else generated
     out = tmp_path / "site"
     pages, analyses = build(top, out)
     assert "index.html" in pages and analyses
