@@ -2,7 +2,7 @@
 engine's own bare per-user aggregation of the same rows, same run.
 
     python bench/bench_warehouse.py [--interactions N] [--users U] [--runs R] [--ids all|none]
-                                    [--no-postgres] [--out FILE]
+                                    [--no-postgres] [--exported] [--out FILE]
 
 Defaults: 10,000,000 interactions from 1,000,000 users, every line with a distinct
 interaction id (``--ids all``: the dedupe's worst case) or none (``--ids none``).
@@ -14,6 +14,12 @@ Timed as real processes, interleaved round-robin after one warm-up each, median 
 - the bare query: a process that imports the engine's driver, runs the per-user then per-arm
   GROUP BY with the same sums and no rules, and exits ("bare query plus process start"); the
   engine's own time for that query is reported beside it.
+
+With ``--exported``, a third source: the same file as ``maia logs export`` leaves it, listed in
+the experiment's manifest with its hash and, when maia's own check finds no id on two rows,
+``unique_ids`` (the analysis then groups no id: nothing is left in git). The benchmark writes
+that manifest itself, with maia's functions, because exporting 10,000,000 lines through the JSON
+reader would take longer than the measurement; the segment it names does not exist.
 
 Target: maia's whole command within 1.5x of the bare query plus process start.
 """
@@ -86,7 +92,8 @@ def generate(folder: Path, interactions: int, users: int, ids: str) -> Path:
         CASE WHEN i % 10 < 7 THEN (hash(i * 3) % 10001) / 100.0 END AS quality_score,
         CASE WHEN i % 5 < 3 THEN CAST(hash(i * 5) % 5000 AS BIGINT) END AS tokens,
         CASE WHEN i % 2 = 0 THEN (hash(i * 7) % 900000) / 100.0 END AS latency_ms,
-        {iid} AS interaction_id
+        {iid} AS interaction_id, 'experiments/{EXP}/interactions/bench.jsonl' AS segment,
+        i + 1 AS line, CAST(NULL AS VARCHAR) AS error
       FROM range({interactions}) r(i) JOIN ua ON ua.k = hash(i * 11) % {users}
     ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)""")
     con.close()
@@ -156,6 +163,22 @@ def compare(
     return row
 
 
+def as_exported(top: Path, root: Path, parquet: Path, rows: int) -> bool:
+    """The experiment's manifest listing ``parquet`` as an export would; True if it records
+    unique ids."""
+    from maia_git.warehouse import manifest
+    from maia_git.warehouse.parquet import file_sha256, ids_repeat
+
+    entry = {"segment": f"experiments/{EXP}/interactions/bench.jsonl", "blob": "0" * 40,
+             "parquet": parquet.relative_to(root).as_posix(), "rows": rows,
+             "bytes": parquet.stat().st_size, "sha256": file_sha256(parquet)}  # fmt: skip
+    data: dict[str, Any] = {"version": manifest.VERSION, "root": str(root), "files": [entry]}
+    if not ids_repeat([str(parquet)]):
+        data["unique_ids"] = manifest.file_set(data["files"])
+    (top / manifest.rel(EXP)).write_bytes(manifest.dumps(data))
+    return "unique_ids" in data
+
+
 def load_postgres(url: str, parquet: Path, folder: Path) -> None:
     import duckdb
     import psycopg
@@ -186,9 +209,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ids", choices=("all", "none"), default="all")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--exported", action="store_true", help="also the exported-logs source")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = []
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="maia-bench-wh-") as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
@@ -217,8 +242,15 @@ def main() -> None:
                 env = {**ENV, "MAIA_BENCH_DB": url}
                 bare_pg = [PY, "-c", PG_BARE, BARE.format(source="events"), url]
                 rows.append(compare("sql/postgres", top, env, bare_pg, args.runs))
+        if args.exported:
+            unique = as_exported(top, folder / "pq", parquet, args.interactions)
+            settings.write_text(base)  # the git source, with the manifest
+            name = "exported/duckdb" + (" (unique_ids)" if unique else "")
+            rows.append(compare(name, top, ENV, [PY, "-c", DUCKDB_BARE, bare], args.runs))
     report = {"interactions": args.interactions, "users": args.users, "ids": args.ids,
-              "runs": args.runs, "cpus": os.cpu_count(), "rows": rows}  # fmt: skip
+              "runs": args.runs, "cpus": os.cpu_count(), "loadavg_start": load_start,
+              "loadavg_end": os.getloadavg(), "rows": rows}  # fmt: skip
+    print(f"load average: start {load_start}, end {os.getloadavg()}", file=sys.stderr)
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
 
