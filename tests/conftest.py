@@ -80,6 +80,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MAIA_WRITER", "test-writer")
+    # The fake GitHub answers in milliseconds, but a TLS handshake with a server in the test's
+    # own process can take seconds on a loaded machine: the limit only guards against a hang.
+    # Tests of the timeout itself set their own.
+    monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", "120")
     # The fake GitHub serves https with a self-signed certificate: trust it, as a client would.
     monkeypatch.setenv("SSL_CERT_FILE", str(default_certificate().cert))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -160,7 +164,7 @@ def new_exp(maia: Callable[..., Result], top: Path, *extra: str, agent: str = "h
 
 
 def run_cli(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """Run maia as a real process (``python -m maia_git``)."""
     full = {**os.environ, **(env or {})}

@@ -62,7 +62,6 @@ def actions_env(tmp_path: Path, pushed) -> dict[str, str]:
         "GITHUB_OUTPUT": str(output),
         "GITHUB_REPOSITORY": "octo/agents",
         "GITHUB_TOKEN": "s3cret",
-        "MAIA_GITHUB_TIMEOUT": "20",
     }
 
 

@@ -60,7 +60,6 @@ def actions_env(tmp_path: Path, github: FakeGitHub) -> dict[str, str]:
         "GITHUB_REPOSITORY": "octo/agents",
         "GITHUB_TOKEN": "s3cret",
         "GITHUB_API_URL": github.url,
-        "MAIA_GITHUB_TIMEOUT": "20",
     }
 
 

@@ -54,7 +54,6 @@ def github(remote: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("GITHUB_TOKEN", "s3cret")
         monkeypatch.setenv("GITHUB_REPOSITORY", "octo/agents")
         monkeypatch.setenv("GITHUB_API_URL", fake.url)
-        monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", "4")  # generous: the machine is shared
         yield fake
 
 
@@ -230,13 +229,15 @@ def test_promoting_again_reuses_branch_and_pull_request(winner: Path, github, ma
     ],
 )
 def test_api_failures_keep_the_branch_and_can_be_retried(
-    winner: Path, github, maia, status: int, needle: str
+    winner: Path, github, maia, status: int, needle: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if status:
         github.fail_next(status)
-    else:
-        github.stall_next(8)
+    else:  # held far longer than the limit (the fake lets go when it stops)
+        github.stall_next(3600)
+        monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", "0.5")
     result = maia("exp", "promote", "exp_001", "--open-pr", cwd=winner)
+    monkeypatch.setenv("MAIA_GITHUB_TIMEOUT", "120")  # the retry: no hurry
     assert result.code == 1
     first, *rest = result.err.strip().splitlines()
     assert first.startswith("maia: error: ") and needle in first
