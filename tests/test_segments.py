@@ -261,19 +261,26 @@ def test_readers_during_syncs_never_count_a_record_twice_or_lose_one(ws: Path, a
         "    if i % 100 == 0:\n"
         "        time.sleep(0.005)\n"
     )
+    # The syncer syncs until told to stop, and adds a byte to a file after each sync; the reader
+    # goes on until the writer is done and it has read during at least 12 syncs, however fast
+    # or slow each of the three processes runs.
     syncer = (
-        "import sys\n"
+        "import os, sys\n"
         "from maia_git.usecases.sync import sync\n"
         "from maia_git.workspace import Workspace\n"
-        "for _ in range(int(sys.argv[2])):\n"
+        "while not os.path.exists(sys.argv[2]):\n"
         "    sync(Workspace.find(sys.argv[1]))\n"
+        "    with open(sys.argv[3], 'ab') as done:\n"
+        "        done.write(b'.')\n"
     )
+    stop, done = ws.parent / "stop-syncing", ws.parent / "syncs-done"
+    done.touch()
     writer = subprocess.Popen([sys.executable, "-c", script, str(ws), active])
-    syncs = subprocess.Popen([sys.executable, "-c", syncer, str(ws), "12"])
+    syncs = subprocess.Popen([sys.executable, "-c", syncer, str(ws), str(stop), str(done)])
     repo = Workspace.find(ws).repo
-    seen_before = 0
     reads = 0
-    while writer.poll() is None or syncs.poll() is None:
+    while writer.poll() is None or done.stat().st_size < 12 or reads < 12:
+        assert syncs.poll() is None, "the syncer stopped before it was told to"
         found: Counter[str] = Counter()
         for path in segments.log_files(repo, active).files:
             try:
@@ -286,11 +293,10 @@ def test_readers_during_syncs_never_count_a_record_twice_or_lose_one(ws: Path, a
         doubled = [i for i, n in found.items() if n > 1]
         assert doubled == []
         reads += 1
-        seen_before = max(seen_before, len(found))
-    assert writer.wait() == 0 and syncs.wait() == 0
+    stop.touch()
+    assert writer.wait() == 0 and syncs.wait(timeout=600) == 0
     sync(Workspace.find(ws))
     assert ids(committed(ws, active)) == Counter(f"r-{i}" for i in range(1500))
-    assert reads > 5
 
 
 def test_doctor_fix_moves_appended_lines_and_the_next_sync_commits_them(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,11 @@ def test_readers_during_writes(tmp_path: Path, tmp_path_factory: pytest.TempPath
     # Act
     try:
         outcomes = run_stress(top, plan(seed=3, workers=5, per_worker=5), LOCKED)
+        # The readers started before the writers; on a loaded machine the writers may finish
+        # first, so the readers go on until they have done their share.
+        deadline = time.monotonic() + 600
+        while (passes[0] < 2 or raw.reads <= 1000) and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         done.set()
         for thread in threads:
@@ -84,7 +90,10 @@ def test_readers_during_writes(tmp_path: Path, tmp_path_factory: pytest.TempPath
     assert raw.torn == []
     assert passes[0] >= 2 and raw.reads > 1000, (passes, raw.reads)
     assert check_stress(top, outcomes, setup_commits) == []
-    assert sum(o.code == 0 for o in outcomes) >= 6
+    # At least nine succeed in every order of this plan (seed 3): new, the two syncs, the starts
+    # of the drafts exp_007 and exp_008, the pauses of exp_001, exp_003 and exp_004 and the
+    # complete of exp_002, which no other command can make illegal.
+    assert sum(o.code == 0 for o in outcomes) >= 9
     assert {field_of(t, "status") for t in queue_files(top).values()} <= STATUSES
 
 
@@ -108,7 +117,7 @@ def test_a_reader_racing_a_recovery_that_removes_files(
     """
     top = clone(template(tmp_path / "t", "race", [new_args("target")]), tmp_path / "ws")
     crashed = spawn_maia(top, new_args("zzz"), maia_env(MAIA_CRASH_AT="after_write"))
-    crashed.communicate(timeout=60)
+    crashed.communicate(timeout=600)
     assert (top / "queue/zzz.yaml").exists()  # left uncommitted by the kill
     listing = state._queue_files
 

@@ -91,10 +91,10 @@ def run_worker(
             **env,
         )  # one log shard per worker
         try:
-            result = run_maia(top, step.argv, full, timeout=180)
+            result = run_maia(top, step.argv, full, timeout=900)
             outcomes.append(Outcome(step, result.returncode, result.stdout, result.stderr))
         except subprocess.TimeoutExpired:
-            outcomes.append(Outcome(step, -999, "", "hung for 180 s"))
+            outcomes.append(Outcome(step, -999, "", "hung for 900 s"))
     return outcomes
 
 
@@ -215,7 +215,7 @@ def stress(
     return outcomes, check_stress(top, outcomes, setup_commits)
 
 
-LOCKED = {"MAIA_LOCK_TIMEOUT": "150"}
+LOCKED = {"MAIA_LOCK_TIMEOUT": "600"}  # any wait, however loaded the machine
 
 
 def test_sixteen_writers_at_once(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -225,7 +225,11 @@ def test_sixteen_writers_at_once(tmp_path: Path, tmp_path_factory: pytest.TempPa
     assert problems == []
     succeeded = {o.planned.op.event for o in outcomes if o.code == 0}
     # Which transitions succeed depends on the interleaving; a real mix must have happened.
-    assert {"new", "sync"} <= succeeded and len(succeeded) >= 6, succeeded
+    # These five succeed in every order of this plan (seed 7): new and sync always; exp_008 is
+    # a draft only a start moves; exp_001 is active and no command but a pause touches it;
+    # exp_003 is active or paused (its pauses) when its one complete comes. Others, such as
+    # every resume, can fail in some orders.
+    assert {"new", "sync", "start", "pause", "complete"} <= succeeded, succeeded
 
 
 def test_without_the_lock_the_same_run_breaks(
