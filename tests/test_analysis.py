@@ -369,13 +369,13 @@ def test_analysis_needs_no_lock_and_reads_no_scipy(ws: Path, maia: Maia) -> None
             f"'{exp_id}', '--json']); print('scipy' in sys.modules, rc)")  # fmt: skip
     lock = ws / ".git" / "maia.lock"
     hold = ("import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
-            "lock.acquire(); print('held', flush=True); time.sleep(30)")  # fmt: skip
+            "lock.acquire(); print('held', flush=True); time.sleep(3600)")  # fmt: skip
     holder = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
         env = {**os.environ, "MAIA_LOCK_TIMEOUT": "0"}
         proc = subprocess.run([sys.executable, "-c", code], cwd=ws, capture_output=True,
-                              text=True, timeout=60, env=env)  # fmt: skip
+                              text=True, timeout=600, env=env)  # fmt: skip
         writer = run_cli(["exp", "start", exp_id], ws, env=env)
     finally:
         holder.kill()

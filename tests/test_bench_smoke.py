@@ -72,7 +72,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,
     )
     assert out.is_file(), proc.stderr
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))

@@ -123,7 +123,7 @@ def _hold_lock(ws: Path, seconds: float) -> subprocess.Popen[str]:
 
 def _release(ws: Path, holder: subprocess.Popen[str]) -> None:
     (ws / ".git" / "maia.lock.release").touch()
-    holder.wait(timeout=30)
+    holder.wait(timeout=600)
     (ws / ".git" / "maia.lock.release").unlink(missing_ok=True)
 
 
@@ -136,7 +136,7 @@ def _dead_pid() -> int:
 def test_the_lock_message_does_not_name_a_dead_process(ws: Path) -> None:
     new_exp_cli(ws)
     owner = ws / ".git" / "maia.lock.owner"
-    holder = _hold_lock(ws, 60)
+    holder = _hold_lock(ws, 3600)  # killed below
     try:
         import socket
 
@@ -156,18 +156,20 @@ def test_the_lock_message_does_not_name_a_dead_process(ws: Path) -> None:
 
 def test_waiting_for_the_lock_shows_a_progress_line_on_a_terminal_only(ws: Path) -> None:
     new_exp_cli(ws)
-    holder = _hold_lock(ws, 60)  # released once the progress line has been seen
+    holder = _hold_lock(ws, 3600)  # released once the progress line has been seen
+    waiting = {**os.environ, "MAIA_LOCK_TIMEOUT": "3600"}  # however long the test takes to look
     master, slave = pty.openpty()
     seen = b""
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "maia_git", "exp", "start", "exp_001"],
             cwd=ws,
+            env=waiting,
             stdout=subprocess.PIPE,
             stderr=slave,
         )
         os.close(slave)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600
         while b"waiting for the workspace lock" not in seen and time.monotonic() < deadline:
             if select.select([master], [], [], 0.2)[0]:
                 try:
@@ -175,7 +177,7 @@ def test_waiting_for_the_lock_shows_a_progress_line_on_a_terminal_only(ws: Path)
                 except OSError:
                     break
         _release(ws, holder)
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=600) == 0
     finally:
         os.close(master)
         if holder.poll() is None:
@@ -183,17 +185,18 @@ def test_waiting_for_the_lock_shows_a_progress_line_on_a_terminal_only(ws: Path)
     assert b"waiting for the workspace lock" in seen
     # Not on a terminal: no progress line, only the outcome.
     git(ws, "reset", "-q", "--hard", "HEAD~1")
-    holder = _hold_lock(ws, 60)
+    holder = _hold_lock(ws, 3600)
     quiet_proc = subprocess.Popen(
         [sys.executable, "-m", "maia_git", "exp", "start", "exp_001"],
         cwd=ws,
+        env=waiting,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     time.sleep(3)  # long enough for a progress line, were there one
     _release(ws, holder)
-    _out, err = quiet_proc.communicate(timeout=60)
+    _out, err = quiet_proc.communicate(timeout=600)
     assert quiet_proc.returncode == 0 and "waiting" not in err
 
 
@@ -224,5 +227,5 @@ def run(
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )

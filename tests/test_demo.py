@@ -10,7 +10,7 @@ from conftest import git, run_cli
 
 def test_demo_promotes_the_winner_to_a_branch(tmp_path: Path) -> None:
     target = tmp_path / "demo"
-    proc = run_cli(["demo", "--dir", str(target), "--users", "600"], tmp_path, timeout=120)
+    proc = run_cli(["demo", "--dir", str(target), "--users", "600"], tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "SIMULATED" in proc.stdout
     assert "git log -p maia/promote/exp_001" in proc.stdout

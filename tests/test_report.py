@@ -261,7 +261,7 @@ def test_without_the_extra_it_says_how_to_install_it(generated: Path, tmp_path: 
     code = ("import sys; sys.modules['jinja2'] = None; from maia_git.cli.main import main; "
             f"sys.exit(main(['report', '--out', {str(tmp_path / 'o')!r}]))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], cwd=generated, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+                          text=True, timeout=600)  # fmt: skip
     assert done.returncode == 2
     assert (
         done.stderr == "maia: error: maia report needs its optional extra: "
@@ -287,7 +287,7 @@ def test_progress_on_a_terminal_and_none_in_a_pipe(generated: Path, tmp_path: Pa
             break
         seen += chunk
     os.close(main)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=600) == 0
     text = seen.decode()
     assert "reading logs:" in text and "100%" in text and "exp_002" in text
     assert text.endswith("\r")  # the line is wiped, the summary goes to stdout alone
@@ -297,7 +297,7 @@ def test_progress_on_a_terminal_and_none_in_a_pipe(generated: Path, tmp_path: Pa
 
 def run_cli_report(top: Path, out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "maia_git", "report", "--out", str(out)],
-                          cwd=top, capture_output=True, text=True, timeout=120)  # fmt: skip
+                          cwd=top, capture_output=True, text=True, timeout=600)  # fmt: skip
 
 
 def test_experiment_page_data_prompt_diff_and_history(generated: Path) -> None:

@@ -39,7 +39,8 @@ def browser() -> Iterator[Any]:
         )
     with sync_api.sync_playwright() as p:
         try:
-            launched = p.chromium.launch(executable_path=CHROMIUM)
+            # Minutes, not playwright's 30 s: a loaded machine starts a browser slowly.
+            launched = p.chromium.launch(executable_path=CHROMIUM, timeout=300_000)
         except sync_api.Error as err:
             pytest.skip(
                 f"Chromium at {CHROMIUM} does not start here: {err.message.splitlines()[0]}"
@@ -63,7 +64,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def build(top: Path, out: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
     """The report's pages, and `maia exp analyze --json` of each of its experiments."""
-    done = run_cli(["report", "--out", str(out), "--json"], top, timeout=180)
+    done = run_cli(["report", "--out", str(out), "--json"], top, timeout=600)
     assert done.returncode == 0, done.stderr
     pages = json.loads(done.stdout)["pages"]
     analyses = {}
@@ -86,6 +87,7 @@ def test_every_page_in_chromium(which: str, browser: Any, generated: Path, tmp_p
     pages, analyses = build(top, out)
     assert "index.html" in pages and analyses
     context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(300_000)  # only against a hang: the pages are local files
     try:
         checked = sum(check_page(context, out, page, analyses) for page in pages)
     finally:

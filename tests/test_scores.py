@@ -110,7 +110,7 @@ def _maia_process(top: Path, *args: str, stdin: str) -> subprocess.CompletedProc
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )
 
 
@@ -611,7 +611,7 @@ def test_eval_refuses_to_wait_for_json_typed_on_a_terminal(ws: Path) -> None:
             stdin=terminal,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=600,
         )
     finally:
         os.close(main)
@@ -662,7 +662,7 @@ def test_16_concurrent_writers_keep_every_score_exactly_once(ws: Path, tmp_path:
     while len(list(gate.iterdir())) < writers and time.monotonic() < deadline:
         time.sleep(0.01)
     (gate / "go").touch()
-    assert [p.wait(timeout=60) for p in procs] == [0] * writers
+    assert [p.wait(timeout=600) for p in procs] == [0] * writers
 
     loaded = store.read_scores(
         Workspace.find(ws).repo, NOW - timedelta(days=365), NOW + timedelta(days=365)

@@ -64,12 +64,12 @@ def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
     # -shellcheck names the binary: left to PATH, a missing one silently skips run: scripts.
     command = [tool("actionlint"), "-oneline", "-no-color", "-shellcheck", tool("shellcheck")]
     command += ["-pyflakes", "", str(path)]
-    return subprocess.run(command, cwd=path.parent, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, cwd=path.parent, capture_output=True, text=True, timeout=600)
 
 
 def zizmor(path: Path) -> subprocess.CompletedProcess[str]:
     command = [tool("zizmor"), "--offline", "--no-progress", "--color=never", str(path)]
-    return subprocess.run(command, cwd=path.parent, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, cwd=path.parent, capture_output=True, text=True, timeout=600)
 
 
 def steps_of(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -390,7 +390,7 @@ def run_script(repo: Path, text: str, env: dict[str, str]) -> tuple[int, str, li
         **env,
     }
     done = subprocess.run(
-        ["bash", "-c", text], cwd=repo, env=full, capture_output=True, text=True, timeout=30
+        ["bash", "-c", text], cwd=repo, env=full, capture_output=True, text=True, timeout=600
     )
     args_file = record.with_suffix(".args")
     args = args_file.read_text().split() if args_file.exists() else []

@@ -51,7 +51,7 @@ def maia_env(**extra: str) -> dict[str, str]:
 
 
 def run_maia(
-    top: Path, args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 120
+    top: Path, args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*MAIA, *args],

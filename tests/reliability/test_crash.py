@@ -72,7 +72,7 @@ def kill_at(source: Path, dest: Path, kind: Kind, point: str, group: bool) -> Ki
     top = clone(source, dest)
     env = maia_env(MAIA_CRASH_AT=point, **({"MAIA_CRASH_GROUP": "1"} if group else {}))
     proc = spawn_maia(top, kind.argv, env)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=600)
     return Killed(point, group, top, proc.returncode, err)
 
 
@@ -158,7 +158,7 @@ def test_recovery_removes_temp_files_of_any_killed_writer(tmp_path: Path) -> Non
     its own process id, not the journal's, and the next recovery removes it too."""
     top = clone(template(tmp_path / "t", "temp", [new_args("target")]), tmp_path / "ws")
     crashed = spawn_maia(top, ("exp", "start", "target"), maia_env(MAIA_CRASH_AT="after_write"))
-    crashed.communicate(timeout=60)
+    crashed.communicate(timeout=600)
     left = [top / "queue" / f".target.yaml.{pid}.tmp" for pid in (crashed.pid, crashed.pid + 1)]
     for temp in left:
         temp.write_text("id: tar")

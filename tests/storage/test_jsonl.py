@@ -220,7 +220,7 @@ def _run_writers(paths: list[Path], count: int) -> None:
     for proc in procs:
         assert proc.stdout is not None
         out = proc.stdout.read()
-        assert proc.wait(timeout=120) == 0 and out == f"done {count}\n"
+        assert proc.wait(timeout=600) == 0 and out == f"done {count}\n"
 
 
 @pytest.mark.parametrize("layout", ["one shared shard", "one shard per process"])
