@@ -162,9 +162,15 @@ def _log_lines(d: dict[str, Any]) -> list[str]:
         lines += [f"  {_where(p)}: {p['error']}" for p in shown]
     if d["duplicate_lines"]:
         lines += ["", f"{d['duplicate_lines']} line(s) repeat an interaction_id: counted once"]
-    if not d["shards"]:
+    if _no_logs(d):
         lines += ["", "no interaction logs yet"]
     return lines
+
+
+def _no_logs(d: dict[str, Any]) -> bool:
+    """No log file, and nothing from a warehouse source (which has no files) either."""
+    arms = d.get("arms") or [d[a] for a in ("control", "treatment") if a in d]
+    return not d["shards"] and not d["invalid_lines"] and not any(a["n"] for a in arms)
 
 
 def _where(problem: dict[str, Any]) -> str:

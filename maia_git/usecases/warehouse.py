@@ -110,7 +110,8 @@ def source_sums(ws: Workspace, rules: Rules) -> SourceSums:
 def statement(ws: Workspace, exp_id: str, dialect: str | None = None) -> str:
     """The statement for the experiment's source, in ``dialect`` (default: its engine's). A
     query whose columns cannot be seen without running it (``SELECT *``) is shown with the
-    ``prompt_blob`` check, which runs only if the source has that column."""
+    ``prompt_blob`` check, which runs only if the source has that column; local Parquet files
+    are asked for their columns, as a run does."""
     check_id(exp_id)
     rules = rules_of(ws, exp_id)
     source = source_of(ws, exp_id)
@@ -127,7 +128,24 @@ def statement(ws: Workspace, exp_id: str, dialect: str | None = None) -> str:
     root = _root(ws, source) if source.kind == "parquet" else "<exported files>"
     wanted = dialect or ("clickhouse" if engine == "chdb" else "duckdb")
     tree = parse_source(engine, experiment_glob(root, exp_id))
-    return aggregate_sql(wanted, exp_id, rules.shares, tree, arms=rules.arms, pretty=True)
+    blobs = dict(rules.pins) if BLOB in _parquet_columns(engine, root, exp_id) else None
+    return aggregate_sql(wanted, exp_id, rules.shares, tree, blobs=blobs, arms=rules.arms,
+                         pretty=True)  # fmt: skip
+
+
+def _parquet_columns(engine: str, root: str, exp_id: str) -> frozenset[str]:
+    """The columns of an experiment's local Parquet files, as the engine reads them (none for
+    exported files, which have no prompt_blob, or files elsewhere, which are not opened)."""
+    if root == "<exported files>" or "://" in root or not has_files(Path(root), exp_id):
+        return frozenset()
+    files = experiment_glob(root, exp_id)
+    if engine == "chdb":
+        return engines.ChdbSession().columns(source_sql("chdb", files))
+    con = engines.duckdb_connect(allowed_dirs=[root])
+    try:
+        return engines.DuckDBSession(con).columns(source_sql("duckdb", files))
+    finally:
+        con.close()
 
 
 def _named_columns(tree: Any) -> frozenset[str] | None:

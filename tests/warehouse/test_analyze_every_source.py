@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -76,7 +77,26 @@ def _rows_named_by_their_values(
     shown = maia("exp", "analyze", exp_id, cwd=top).out  # first by ts: rows without one
     null = "events.sql (a row without ts, user_id or interaction_id): missing required field 'ts'"
     assert f"\n  {null}\n" in shown
+    assert "no interaction logs yet" not in shown  # a warehouse source has no log files
     (top / "events.sql").write_text("SELECT * FROM events", encoding="utf-8")
+
+
+def _parquet_from_elsewhere(
+    maia: Callable[..., Result], top: Path, exp_id: str, events: Path, base: dict[str, Any],
+    problems: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    folder = top / "wh" / f"experiment={exp_id}" / "date=2026-03-01"
+    folder.mkdir(parents=True)
+    shutil.copy(events, folder / "events.parquet")  # with prompt_blob, segment, line, error
+    settings = top / "maia.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("path: pq", "path: wh"), encoding="utf-8")
+    shown = maia("logs", "sql", exp_id, cwd=top)
+    assert shown.code == 0 and "prompt_blob AS b" in shown.out
+    located = _analyze(maia, top, exp_id, keep=("problems",))
+    assert located.pop("problems") == problems
+    _same(located, base, "parquet with prompt_blob")
+    settings.write_text(text, encoding="utf-8")
 
 
 def test_every_source_gives_the_same_analysis(
@@ -127,6 +147,10 @@ def test_every_source_gives_the_same_analysis(
     _same(exported, base, "git+parquet")
     _settings(top, "logs:\n  source: parquet\n  path: pq\n")
     _same(_analyze(maia, top, exp_id), base, "parquet/duckdb")
+    # Exported files hold no prompt_blob (it was checked as they were written); Parquet files
+    # from elsewhere that have one get it checked, and `maia logs sql` shows the check.
+    assert "prompt_blob" not in maia("logs", "sql", exp_id, cwd=top).out
+    _parquet_from_elsewhere(maia, top, exp_id, tmp_path / "events.parquet", base, problems)
     ci = maia("ci", "analyze", "--json", cwd=top)  # every active experiment, from Parquet
     assert ci.code == 0, ci.err
     assert json.dumps(base["control"]["n"]) in ci.out and base["decision"] in ci.out
