@@ -124,7 +124,8 @@ class DuckDBSession:
 
 class ChdbSession:
     def rows(self, statement: str) -> list[list[Any]]:
-        return run_chdb(statement)
+        # NaN and infinity as "nan" and "inf", not null: an invalid row's value is kept.
+        return run_chdb(f"{statement} SETTINGS output_format_json_quote_denormals = 1")
 
     def columns(self, select: str) -> frozenset[str]:
         return frozenset(str(m["name"]).lower() for m in _chdb(_limit_0(select))["meta"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,10 @@ def test_invalid_rows_come_back_with_the_git_readers_words(
     db = tmp_path / "bad.duckdb"
     import duckdb
 
+    bare = tmp_path / "bare.parquet"  # a Parquet source from elsewhere: no segment, line, error
     with duckdb.connect(str(db)) as con:
         con.execute(f"CREATE TABLE events AS SELECT * EXCLUDE (segment, line, error) FROM '{out}'")
+        con.execute(f"COPY events TO '{bare}' (FORMAT parquet)")
     rules = Rules(EXP, 0.5, PINS)
     query = guard.check_query("SELECT * FROM events", "duckdb")
     con = engines.duckdb_connect(database=str(db))
@@ -230,6 +233,10 @@ def test_invalid_rows_come_back_with_the_git_readers_words(
         again = sums_on(session, "postgres", query, rules, "events")
     assert first.invalid == len(bad) + 60 and len(first.problems) == 50
     assert first.problems == again.problems  # a fixed order: the same sample every time
+    if importlib.util.find_spec("chdb") is not None:  # NaN and infinity kept, not nulls
+        source = parse_source("chdb", str(bare))
+        got = sums_on(engines.ChdbSession(), "clickhouse", source, rules, "events")
+        assert got.invalid == len(bad) and _sample(got.problems) == want
     assert _sample(first.problems) <= want + Counter(
         ("events", 0, r["user_id"], r["interaction_id"], check_line(_as_line(r), EXP, 0.5, PINS))
         for r in many
