@@ -61,7 +61,6 @@ def actions_env(tmp_path: Path, api: str) -> dict[str, str]:
         "GITHUB_REPOSITORY": "octo/agents",
         "GITHUB_TOKEN": "s3cret",
         "GITHUB_API_URL": api,
-        "MAIA_GITHUB_TIMEOUT": "30",
     }
 
 
@@ -90,7 +89,7 @@ def test_three_arms_summary_outputs_and_the_winners_pull_request(
     with FakeGitHub(token="s3cret", repos=["octo/agents"], git_dir=bare) as github:
         env = actions_env(tmp_path, github.url)
 
-        proc = run_cli([*ARGS, "--base", base], ws, env, timeout=300)
+        proc = run_cli([*ARGS, "--base", base], ws, env)
 
         assert proc.returncode == 0, proc.stderr
         [post] = github.requests_to("POST")
@@ -133,10 +132,10 @@ def test_a_rerun_in_a_fresh_checkout_builds_the_same_commits_and_one_pull_reques
     git(tmp_path, "clone", "-q", str(bare), str(fresh))  # the same commit, before any promotion
     with FakeGitHub(token="s3cret", repos=["octo/agents"], git_dir=bare) as github:
         env = actions_env(tmp_path, github.url)
-        assert run_cli([*ARGS, "--base", base], ws, env, timeout=300).returncode == 0
+        assert run_cli([*ARGS, "--base", base], ws, env).returncode == 0
         heads = [git(bare, "rev-parse", "main"), git(bare, "rev-parse", "maia/promote/exp_001")]
 
-        again = run_cli([*ARGS, "--base", base], fresh, env, timeout=300)
+        again = run_cli([*ARGS, "--base", base], fresh, env)
 
         assert again.returncode == 0, again.stderr
         assert len(github.requests_to("POST")) == 1  # the open pull request was reused
