@@ -15,6 +15,7 @@ from maia_git import stats
 from maia_git.cli import ci_render
 from maia_git.core import summary_arms
 from maia_git.stats import ArmStats, RatioSums
+from maia_git.usecases import promotion
 from maia_git.usecases.ci import CiReport
 
 
@@ -224,3 +225,61 @@ def test_cost_guardrails_and_an_empty_arm_in_the_comparisons() -> None:
     nothing = analysis(arms={"control": empty, "a": empty, "b": empty})
     [_, row, _] = tables(render("\n".join(summary_arms.comparisons_table(nothing))))[0]
     assert row[1:5] == ["-", "-", "-", "-"]
+
+
+def test_two_arms_render_as_they_always_did() -> None:
+    """A two-arm summary and pull request body, byte for byte as before several treatments."""
+    spread = (300 / 299) ** 0.5  # the sample SD of alternating -1, +1 over 300 users
+
+    def two_arm(successes: int, mean: float) -> ArmStats:
+        return arm(400, successes, [mean + z * 10.0 / spread for z in (-1.0, 1.0) * 150])
+
+    result = stats.analyze("exp_001", two_arm(180, 70.0), two_arm(300, 71.0)).to_dict()
+    result |= {"name": "N <x>", "status": "active", "invalid_lines": 2}
+    chart = {"labels": ["01-01 10", "01-01 11"],
+             "arms": {"control": [40.0, 45.0], "treatment": [60.0, 75.0]}}  # fmt: skip
+    promoted = {"experiment_id": "exp_001", "winner": "treatment",
+                "branch": "maia/promote/exp_001", "pull_request": {"url": "u"}}  # fmt: skip
+    report = CiReport("abc", [result], {"exp_001": chart}, [promoted])
+    experiment = {"id": "exp_001", "name": "N", "agent": "alpha", "hypothesis": "h",
+                  "control": "a.md", "treatment": "b.md"}  # fmt: skip
+
+    summary = ci_render.markdown(report)
+    body = promotion.pull_request_body(result, experiment, "diff", "treatment", None, None)
+
+    assert summary == TWO_ARM_SUMMARY
+    assert body == TWO_ARM_BODY
+    assert set(json.loads(ci_render.outputs(report)["results"])[0]) == set(result)
+
+
+TABLE = (
+    "| arm | users | interactions | successes | completion | quality (mean ± se) | tokens |"
+    " latency ms |\n"
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    "| control | 400 | 400 | 180 | 45.0% | 70.0 ± 0.6 | - | - |\n"
+    "| treatment | 400 | 400 | 300 | 75.0% | 71.0 ± 0.6 | - | - |\n\n"
+    "- **Lift** (completion, relative): 66.7% (CI 37.8% to 101.5%)\n"
+    "- **p-value** (sequential): < 0.0001; quality not worse (margin 5.0): shown; "
+    "sample ratio: 1.0000\n"
+    "- **Tokens** per interaction: not compared\n"
+    "- **Latency** per interaction: not compared\n"
+    "- **Decision**: `promote`\n"
+)
+TWO_ARM_SUMMARY = (
+    "## maia-git analysis\n\nExperiments whose logs changed since `abc`.\n\n"
+    "### exp_001: N \\<x\\> ✅\n\n" + TABLE + "\n"
+    "⚠️ 2 log line(s) broke the schema and were not counted (`maia doctor` lists them).\n\n"
+    "```mermaid\nxychart-beta\n"
+    '  title "exp_001: cumulative completion rate (%)"\n'
+    '  x-axis ["01-01 10", "01-01 11"]\n'
+    '  y-axis "completion %" 0 --> 100\n'
+    "  line [40.0, 45.0]\n  line [60.0, 75.0]\n```\n\n"
+    "_First line: control; second line: treatment._\n\n\n"
+    "### Promoted\n\n- exp_001: branch `maia/promote/exp_001`, pull request u\n"
+)
+TWO_ARM_BODY = (
+    "Promotes the treatment prompt of **exp\\_001** (N) for agent `alpha`.\n\n> h\n\n"
+    + TABLE
+    + "\n`a.md` now holds the content of `b.md`:\n\n```diff\ndiff\n```\n\n"
+    "Merging this pull request is the promotion.\n"
+)
