@@ -17,7 +17,7 @@ from maia_git.core.assign import arm_among, bucket, control_threshold, cuts
 from maia_git.warehouse import engines, guard
 from maia_git.warehouse.parquet import parse_source
 from maia_git.warehouse.result import SourceSums
-from maia_git.warehouse.sql import aggregate_sql, arm_cuts, canonical_sql
+from maia_git.warehouse.sql import DIALECTS, aggregate_sql, arm_cuts, canonical_sql
 
 pytest.importorskip("duckdb", reason="DuckDB is not installed (maia-git[duckdb])")
 pytest.importorskip("sqlglot", reason="sqlglot is not installed (maia-git[duckdb])")
@@ -157,3 +157,16 @@ def test_the_rows_of_several_arms_read_back() -> None:
     assert got.to_dict()["arms"][1]["name"] == "treatment_1"
     with pytest.raises(MaiaError, match="unknown arm 'treatment_1'"):
         SourceSums.from_rows([row])
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_several_arms_translate_to_every_dialect(dialect: str) -> None:
+    """The engines the tests cannot run get the same cuts, each arm a literal once."""
+    import sqlglot
+
+    names, shares = CASES[1]
+    text = aggregate_sql(dialect, EXP, shares, "events", blobs=PINS, arms=names)
+    assert len(sqlglot.parse(text, read=dialect)) == 1
+    for name, below in arm_cuts(shares, names)[:-1]:
+        assert f"< {below} THEN '{name}'" in text
+    assert f"ELSE '{names[-1]}' END" in text
