@@ -57,8 +57,10 @@ def running_postgres() -> Iterator[str]:
     subprocess.run([*prefix, initdb, "-D", str(data), "-U", "maia", "--auth=trust",
                     "--locale=C", "-E", "UTF8"], **quiet)  # type: ignore[call-overload]  # fmt: skip
     options = f"-k {folder} -c listen_addresses= -c fsync=off -c full_page_writes=off"
+    # -t: pg_ctl waits 60 s for the server by default, which a loaded machine can exceed.
     subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-l",
-                    str(folder / "log"), "-w", "start"], **quiet)  # type: ignore[call-overload]  # fmt: skip
+                    str(folder / "log"), "-w", "-t", "600", "start"],
+                   **quiet)  # type: ignore[call-overload]  # fmt: skip
     try:
         yield f"postgresql://maia@/postgres?host={folder}"
     finally:

@@ -37,16 +37,25 @@ def browser() -> Iterator[Any]:
             "no Chromium on this machine: the report's browser test needs the distribution's "
             "chromium package (Debian: apt-get install chromium; .ci/run installs it)"
         )
-    with sync_api.sync_playwright() as p:
+    manager = sync_api.sync_playwright()
+    try:
+        p = manager.__enter__()
+    except Exception as err:  # playwright's own driver (a program it ships) does not run here
+        pytest.skip(f"playwright does not start here: {_first_line(err)}")
+    try:
         try:
             # Minutes, not playwright's 30 s: a loaded machine starts a browser slowly.
             launched = p.chromium.launch(executable_path=CHROMIUM, timeout=300_000)
         except sync_api.Error as err:
-            pytest.skip(
-                f"Chromium at {CHROMIUM} does not start here: {err.message.splitlines()[0]}"
-            )
+            pytest.skip(f"Chromium at {CHROMIUM} does not start here: {_first_line(err)}")
         yield launched
         launched.close()
+    finally:
+        manager.__exit__(None, None, None)
+
+
+def _first_line(err: Exception) -> str:
+    return next(iter(str(err).strip().splitlines()), type(err).__name__)
 
 
 @pytest.fixture(scope="module")

@@ -267,7 +267,7 @@ def test_recovery_waits_for_a_live_git_and_never_deletes_its_lock(
     top = start_workspace(tmp_path, tmp_path_factory.getbasetemp() / "rel-templates")
     holder, lock = orphaned_git(top)
     # Act: a command starts while that git lives
-    proc = spawn_maia(top, ("exp", "start", "target"), maia_env(MAIA_LOCK_TIMEOUT="30"))
+    proc = spawn_maia(top, ("exp", "start", "target"), maia_env(MAIA_LOCK_TIMEOUT="600"))
     time.sleep(1.5)
     # Check: it waits, and the lock is untouched
     assert proc.poll() is None, proc.communicate()
