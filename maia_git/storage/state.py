@@ -244,6 +244,15 @@ def _experiment(doc: StateDoc, exp_id: str) -> Experiment:
         unknown = [a for a in arms if a is not None and a not in names]
         if unknown:
             raise doc.error(key, f"{shown(unknown[0])} is not an arm ({', '.join(names)})")
+    pinned = tuple(d.get("pins") or ())
+    if len(names) > 2 and pinned and pinned != names:
+        # The buckets are cut in the arms' order: another order or another arm would move
+        # users already served, so the arms stay those pinned at start.
+        raise doc.error(
+            "treatments",
+            f"the arms are fixed at start ({', '.join(pinned)}), not {', '.join(names)}: put "
+            "them back; other arms are a new experiment",
+        )
     return Experiment(
         id=exp_id,
         name=d["name"],
@@ -277,6 +286,11 @@ def _arms(doc: StateDoc) -> tuple[tuple[str, ...], tuple[float, ...]]:
         if key in d:
             raise doc.error(key, f"{key} and treatments exclude each other: keep one")
     names = ("control", *d["treatments"])
+    seen: dict[str, str] = {}
+    for arm, path in {"control": d["control"], **d["treatments"]}.items():
+        if path in seen:
+            raise doc.error("treatments", f"arms {seen[path]} and {arm} are the same file ({path})")
+        seen[path] = arm
     if "shares" not in d:
         raise doc.error(None, "missing field 'shares' (one share per arm)")
     shares = d["shares"]

@@ -1,0 +1,137 @@
+"""Hand edits to an experiment with several treatments: what the definition refuses, and the
+arms that are fixed once it starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from maia_git.api import ABTestingFramework
+from maia_git.core.assign import arm_among
+from maia_git.errors import UsageError
+
+from conftest import git
+from helpers import snapshot
+
+DEFINITION = "experiments/exp_001/experiment.yaml"
+PROMPTS = {
+    "control": "agents/helper.md",
+    "short": "agents/helper_short.md",
+    "formal": "agents/helper_formal.md",
+}
+TREATMENTS = "treatments:\n  short: agents/helper_short.md\n  formal: agents/helper_formal.md\n"
+SHARES = "shares:\n  control: 0.5\n  short: 0.25\n  formal: 0.25\n"
+
+
+@pytest.fixture
+def three(ws: Path, maia) -> Path:
+    """A workspace with a three-arm experiment exp_001 (draft) over committed prompts."""
+    (ws / PROMPTS["short"]).write_text("Be brief.\n", encoding="utf-8")
+    (ws / PROMPTS["formal"]).write_text("Be formal and thorough.\n", encoding="utf-8")
+    git(ws, "add", "agents")
+    git(ws, "commit", "-q", "-m", "two candidate prompts")
+    created = maia(
+        "exp", "new", "Tone", "--agent", "helper", "--control", PROMPTS["control"],
+        "--treatment", PROMPTS["short"], "--arm-name", "short",
+        "--treatment", PROMPTS["formal"], "--arm-name", "formal",
+        "--share", "0.5", "--share", "0.25", "--share", "0.25", cwd=ws,
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    return ws
+
+
+def _edit(top: Path, old: str, new: str) -> None:
+    path = top / DEFINITION
+    text = path.read_text(encoding="utf-8")
+    assert old in text, text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "  short: agents/helper_short.md\n",
+            "  short: agents/helper.md\n",
+            "arms control and short are the same file (agents/helper.md)",
+        ),
+        (
+            "  formal: agents/helper_formal.md\n",
+            "  formal: agents/helper_short.md\n",
+            "arms short and formal are the same file (agents/helper_short.md)",
+        ),
+    ],
+    ids=["control", "treatments"],
+)
+def test_a_definition_giving_two_arms_one_file_is_exit_3_and_never_starts(
+    three: Path, maia, old: str, new: str, message: str
+) -> None:
+    _edit(three, old, new)
+    git(three, "commit", "-q", "-am", "one prompt for two arms")
+    snap = snapshot(three)
+    for args in (("exp", "show", "exp_001"), ("exp", "start", "exp_001")):
+        result = maia(*args, cwd=three)
+        assert result.code == 3, result.err
+        assert result.err.strip().splitlines() == [f"maia: error: {DEFINITION}:6:3: {message}"]
+    assert snapshot(three) == snap
+
+
+REORDERED = (
+    TREATMENTS,
+    "treatments:\n  formal: agents/helper_formal.md\n  short: agents/helper_short.md\n",
+    SHARES,
+    "shares:\n  control: 0.5\n  formal: 0.25\n  short: 0.25\n",
+)
+ADDED = (
+    TREATMENTS,
+    TREATMENTS + "  long: agents/helper_v2.md\n",
+    SHARES,
+    "shares:\n  control: 0.4\n  short: 0.2\n  formal: 0.2\n  long: 0.2\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("edits", "now"),
+    [(REORDERED, "control, formal, short"), (ADDED, "control, short, formal, long")],
+    ids=["reordered", "added"],
+)
+def test_arms_reordered_or_added_after_start_are_exit_3_not_a_new_split(
+    three: Path, maia, edits: tuple[str, str, str, str], now: str
+) -> None:
+    # The buckets are cut in the arms' order: a reordered or added arm would move users that
+    # were already served, so the file is refused until its arms are the pinned ones again.
+    assert maia("exp", "start", "exp_001", cwd=three).code == 0
+    users = [f"u{i}" for i in range(40)]
+    before = maia("exp", "assign", "exp_001", *users, cwd=three).out
+    assert before.splitlines() == [
+        f"{u}\t{arm_among('exp_001', u, list(PROMPTS), [0.5, 0.25, 0.25])}" for u in users
+    ]
+    _edit(three, edits[0], edits[1])
+    _edit(three, edits[2], edits[3])
+    expected = (
+        f"maia: error: {DEFINITION}:6:3: the arms are fixed at start (control, short, formal), "
+        f"not {now}: put them back; other arms are a new experiment"
+    )
+    for args in (("exp", "assign", "exp_001", "u1"), ("exp", "analyze", "exp_001")):
+        result = maia(*args, cwd=three)
+        assert result.code == 3, result.err
+        assert result.err.strip().splitlines() == [expected]
+    doctor = json.loads(maia("doctor", "--json", cwd=three).out)
+    assert any("the arms are fixed at start" in p["what"] for p in doctor["problems"]), doctor
+    git(three, "checkout", "--", DEFINITION)
+    assert maia("exp", "assign", "exp_001", *users, cwd=three).out == before
+
+
+def test_the_api_refuses_a_string_for_arm_names_or_shares(three: Path) -> None:
+    # A str is a Sequence of one-letter str: "ab" must not become the arms a and b.
+    ab = ABTestingFramework(three)
+    treatments = [PROMPTS["short"], PROMPTS["formal"]]
+    snap = snapshot(three)
+    with pytest.raises(UsageError, match=r"^arm_names must be a list of names, not a string$"):
+        ab.create_experiment("S", "", "other", PROMPTS["control"], treatments, arm_names="ab")
+    with pytest.raises(UsageError, match=r"^shares must be a list of numbers, not a string$"):
+        ab.create_experiment("S", "", "other", PROMPTS["control"], treatments, shares="0.5")
+    assert snapshot(three) == snap
+    ab.close()
