@@ -90,6 +90,11 @@ def new_experiment(
     """A draft experiment: ``treatment`` is one prompt file, or a list of two or more (then
     ``arm_names`` may name them, default treatment_1, ...; ``shares`` give each arm's share,
     control first, default equal; ``control_share`` is for one treatment only)."""
+    # A str is a sequence of one-letter strs: "ab" would become the arms a and b.
+    if isinstance(arm_names, str):
+        raise UsageError("arm_names must be a list of names, not a string")
+    if isinstance(shares, str):
+        raise UsageError("shares must be a list of numbers, not a string")
     paths = [treatment] if isinstance(treatment, (str, os.PathLike)) else list(treatment)
     several = len(paths) > 1
     if not paths:
