@@ -2,9 +2,10 @@
 
 It is written once (below, in DuckDB's dialect) and translated by sqlglot. Given rows with the
 published columns (``ts`` a timestamp, ``user_id``, ``arm``, ``success`` a boolean,
-``quality_score``, ``tokens``, ``latency_ms`` numbers, ``interaction_id``; NULL where a line lacks
-an optional field), it applies the line rules of ``core.interaction.check_line``, in as few
-passes over the rows as the rules allow:
+``quality_score``, ``tokens``, ``latency_ms`` numbers, ``interaction_id``, and ``prompt_blob``
+if the source has it; NULL where a line lacks an optional field), it applies the line rules of
+``core.interaction.check_line`` (generated from the table of ``core.fields``, with the
+experiment's arms and pins), in as few passes over the rows as the rules allow:
 
 1. ``checked``: each row's field rules (all but the user id's, which depend on the user alone).
    It is inlined (``NOT MATERIALIZED``), not stored: reading the source again costs an engine
@@ -18,10 +19,11 @@ passes over the rows as the rules allow:
    other row streams straight into the per-user totals past a ``NOT IN`` of that (usually
    empty) list. Byte-identical copies, the usual case, make the
    choice moot; the order makes it the same in every engine and in the git reader.
-3. ``per_user``: each (arm, user)'s totals, rows with an arm other than control and treatment
+3. ``per_user``: each (arm, user)'s totals, rows with an arm that is not the experiment's
    grouped under ``*``.
 4. ``users``: each distinct user's bucket, MD5 of ``"<experiment>:<user>"`` as in
-   ``core.assign``: the first 16 hex digits are a 64-bit big-endian number, taken modulo 10000;
+   ``core.assign``: the first 16 hex digits are a 64-bit big-endian number, taken modulo 10000
+   and cut into the arms' shares as ``core.assign.arm_among`` does (``arm_cuts``);
    DuckDB and PostgreSQL read the hexadecimal themselves, other engines digit by digit (each
    digit times 16^k mod 10000), which every engine can do exactly in integers; once per user,
    not per row. A user's totals under an arm that is not theirs (or a user id with a control
@@ -30,8 +32,8 @@ passes over the rows as the rules allow:
    numden of completion, quality, tokens and latency), and per group the rows read and the
    valid ones.
 
-Only those rows come back: three at most (control, treatment, ``*``), whatever the size of
-the data.
+Only those rows come back: one per arm and ``*``, whatever the size of the data. When some
+rows are invalid, ``problems_sql`` fetches the first few of them.
 """
 
 from __future__ import annotations
@@ -132,8 +134,6 @@ def field_rules(
         if f.kind != fields.BLOB or blobs is not None
     }
 
-
-FIELD_RULES = field_rules()  # for a source without prompt_blob
 
 _USER = next(f for f in fields.FIELDS if f.name == "user_id")
 
@@ -348,18 +348,10 @@ LIMIT {int(limit)}
 PROBLEM_COLUMNS = ("ts", "user_id", "arm", "success", "q", "t", "l", "iid")
 
 
-def duckdb_sql(
-    experiment_id: str, split: Split, source_sql: str, blobs: Mapping[str, str] | None = None,
-    arms: Sequence[str] = ARMS,
-) -> str:  # fmt: skip
-    """The statement for DuckDB over a SELECT that maia itself wrote (no user text): the
-    canonical text as it is, without sqlglot, whose import and parse cost more than a small
-    experiment's whole query."""
-    return on_source(canonical_sql(experiment_id, split, blobs, arms), source_sql)
-
-
 def on_source(canonical: str, source_sql: str) -> str:
-    """A canonical text reading a SELECT maia wrote itself instead of ``maia_source``."""
+    """A canonical text reading a SELECT maia wrote itself (no user text) instead of
+    ``maia_source``, for DuckDB as it is, without sqlglot, whose import and parse cost more
+    than a small experiment's whole query."""
     return canonical.replace(f"FROM {SOURCE}", f"FROM ({source_sql}) AS src", 1)
 
 
