@@ -135,3 +135,33 @@ def test_the_api_refuses_a_string_for_arm_names_or_shares(three: Path) -> None:
         ab.create_experiment("S", "", "other", PROMPTS["control"], treatments, shares="0.5")
     assert snapshot(three) == snap
     ab.close()
+
+
+def test_promote_judges_the_arm_name_before_the_analysis(three: Path, maia) -> None:
+    assert maia("exp", "start", "exp_001", cwd=three).code == 0
+    snap = snapshot(three)
+    result = maia("exp", "promote", "exp_001", "--arm", "long", cwd=three)
+    assert result.code == 2, result.err
+    assert result.err.strip().splitlines() == [
+        "maia: error: 'long' is not a treatment of exp_001: short, formal"
+    ]
+    assert snapshot(three) == snap
+
+
+def test_promote_again_with_another_arm_is_refused_not_reported_done(three: Path, maia) -> None:
+    assert maia("exp", "start", "exp_001", cwd=three).code == 0
+    forced = ("--force", "--note", "reviewed by hand")
+    first = maia("exp", "promote", "exp_001", "--arm", "formal", *forced, cwd=three)
+    assert first.code == 0, first.err
+    branch = git(three, "rev-parse", "maia/promote/exp_001")
+    snap = snapshot(three)
+    again = maia("exp", "promote", "exp_001", "--arm", "short", *forced, cwd=three)
+    assert again.code == 1, again.err
+    assert again.err.strip().splitlines() == [
+        "maia: error: not promoting short: exp_001 was completed with formal promoted on "
+        "maia/promote/exp_001"
+    ]
+    assert snapshot(three) == snap
+    same = maia("exp", "promote", "exp_001", "--arm", "formal", cwd=three)
+    assert same.code == 0 and "reused" in same.out, same.err
+    assert git(three, "rev-parse", "maia/promote/exp_001") == branch

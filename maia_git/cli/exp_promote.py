@@ -51,6 +51,7 @@ def promote(
     Example:
       maia exp promote exp_001 --open-pr
       maia exp promote exp_002 --force --note "manual review: clearly better"
+      maia exp promote exp_004 --arm formal --force --note "reviewed by hand"
     """
     from maia_git.usecases.promotion import promote as run_promote
     from maia_git.workspace import Workspace

@@ -192,6 +192,7 @@ def _promote_locally(
         )
     if entry.status is Status.COMPLETED and experiment.winner == "control" and not force:
         raise MaiaError(f"not promoting {exp_id}: it was completed with control as the winner")
+    _check_arm(experiment, arm, resuming)
     analysis = analyze_experiment(ws, exp_id).to_dict()
     if analysis["decision"] != "promote" and not force and not resuming:
         unmet = "; ".join(r.get("message", r.get("code", "")) for r in analysis["reasons"])
@@ -235,14 +236,25 @@ def _promote_locally(
     return promotion
 
 
+def _check_arm(experiment: Experiment, arm: str | None, resuming: bool) -> None:
+    """``arm`` (if given) is a treatment, and the one already promoted when resuming."""
+    treatments = experiment.arm_names()[1:]
+    if arm is not None and arm not in treatments:
+        raise UsageError(f"{arm!r} is not a treatment of {experiment.id}: {', '.join(treatments)}")
+    promoted = experiment.winner if experiment.several else "treatment"
+    if resuming and arm is not None and promoted is not None and arm != promoted:
+        raise MaiaError(
+            f"not promoting {arm}: {experiment.id} was completed with {promoted} promoted on "
+            f"{experiment.promotion_branch}"
+        )
+
+
 def _winner(
     experiment: Experiment, analysis: dict[str, Any], arm: str | None, force: bool, resuming: bool
 ) -> str:
     """The arm to promote: treatment; with several treatments the analysis's winner, or the
     one recorded by an earlier run, or (forced) the one given."""
     names = experiment.arm_names()
-    if arm is not None and arm not in names[1:]:
-        raise UsageError(f"{arm!r} is not a treatment of {experiment.id}: {', '.join(names[1:])}")
     if not experiment.several:
         return "treatment"
     if resuming and experiment.winner in names[1:]:
