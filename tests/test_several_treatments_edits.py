@@ -165,3 +165,15 @@ def test_promote_again_with_another_arm_is_refused_not_reported_done(three: Path
     same = maia("exp", "promote", "exp_001", "--arm", "formal", cwd=three)
     assert same.code == 0 and "reused" in same.out, same.err
     assert git(three, "rev-parse", "maia/promote/exp_001") == branch
+
+
+def test_show_gives_each_arms_pin_as_blob_and_share(three: Path, maia) -> None:
+    assert maia("exp", "start", "exp_001", cwd=three).code == 0
+    blobs = {
+        arm: git(three, "rev-parse", f"HEAD:{path}").strip()[:10] for arm, path in PROMPTS.items()
+    }
+    out = maia("exp", "show", "exp_001", cwd=three).out.splitlines()
+    assert (
+        f"  pins:       control={blobs['control']} (0.5), short={blobs['short']} (0.25), "
+        f"formal={blobs['formal']} (0.25)"
+    ) in out, out

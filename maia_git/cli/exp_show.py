@@ -33,7 +33,14 @@ def show(exp_id: str, as_json: bool) -> None:
     for key, value in shown.items():
         if key in ("treatments", "shares"):  # several treatments: one "name=value" per arm
             value = ", ".join(f"{arm}={v}" for arm, v in value.items())
+        elif key == "pins":  # each arm's pinned blob and share (the paths are shown above)
+            value = ", ".join(_pin(arm, pin) for arm, pin in value.items())
         click.echo(f"  {key + ':':<{width}}{safe(str(value))}")
+
+
+def _pin(arm: str, pin: dict[str, object]) -> str:
+    share = pin.get("share")
+    return f"{arm}={str(pin.get('blob'))[:10]}" + ("" if share is None else f" ({share})")
 
 
 @click.command("list")
