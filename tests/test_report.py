@@ -123,6 +123,25 @@ def test_the_last_point_counts_a_line_stamped_after_every_other(
     assert last[first["arm"]]["n"] == analyze_experiment(ws, "exp_001").to_dict()[first["arm"]]["n"]
 
 
+def test_a_line_served_another_prompt_is_left_out_as_the_analysis_leaves_it_out(
+    generated: Path, tmp_path: Path
+) -> None:
+    copy = copy_of(generated, tmp_path)
+    log = copy / "experiments/exp_001/interactions/generated.jsonl"
+    first = json.loads(log.read_text().splitlines()[0])
+    other = "0" * 40  # a well-formed blob id that is no arm's pin
+    stray = first | {"prompt_blob": other, "interaction_id": "served-elsewhere"}
+    with log.open("a") as out:
+        out.write(json.dumps(stray) + "\n")
+    ws = Workspace.find(copy)
+    analysis = analyze_experiment(ws, "exp_001").to_dict()
+    assert any("prompt_blob 000000000000 is not the" in p["error"] for p in analysis["problems"])
+    last = lift_over_time(ws, "exp_001").points[-1].to_dict()
+    for arm in ("control", "treatment"):
+        assert last[arm]["n"] == analysis[arm]["n"]
+        assert last[arm]["successes"] == analysis[arm]["successes"]
+
+
 def test_no_logs_no_points(generated: Path) -> None:
     assert lift_over_time(Workspace.find(generated), "exp_003").points == ()
 

@@ -32,6 +32,7 @@ from maia_git.stats.multiarm import MultiAnalysis
 from maia_git.stats.users import UserTotals
 from maia_git.storage import state
 from maia_git.storage.logscan import CHUNK_BYTES, parse_batch, raw_batches, scan_shard
+from maia_git.usecases import pins
 from maia_git.usecases.analysis import analyze_arm_sums, log_files
 from maia_git.workspace import Workspace
 
@@ -86,8 +87,9 @@ def lift_over_time(
     a cut-off that adds no line is left out. No logs: no points. With several treatments each
     point is the analysis of every arm (``MultiAnalysis``)."""
     check_id(exp_id)
-    experiment = state.load_experiment(ws.top, exp_id)
-    split = experiment.assignment()
+    entry = state.load_entry(ws.top, exp_id)
+    experiment = pins.effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)
+    split, blobs = experiment.assignment(), pins.blob_ids(experiment)
     shards = [ws.top / rel for rel in log_files(ws, exp_id)]
     tell = progress or (lambda _: None)
     span = _time_range(shards, tell)
@@ -96,7 +98,7 @@ def lift_over_time(
     cutoffs = _cutoffs(*span, max(1, points))
     with tempfile.TemporaryDirectory(prefix="maia-timeline-") as tmp:
         buckets = _sort_into_buckets(shards, cutoffs, Path(tmp), tell)
-        sums = _bucket_sums(buckets, exp_id, split)
+        sums = _bucket_sums(buckets, exp_id, split, blobs)
     found: list[Point] = []
     # Per-user totals add across buckets (a user's interactions may fall in several); the arms'
     # sums of squares do not, so they are formed again at each point.
@@ -223,12 +225,15 @@ def _sort_shard(
         tell(sum(map(len, item)) + len(item))
 
 
-def _bucket_sums(buckets: list[Path], exp_id: str, split: Split) -> list[dict[str, UserTotals]]:
-    """Each bucket read as a shard, in time order; an interaction id counts in its first bucket."""
+def _bucket_sums(
+    buckets: list[Path], exp_id: str, split: Split, blobs: dict[str, str]
+) -> list[dict[str, UserTotals]]:
+    """Each bucket read as a shard, in time order; an interaction id counts in its first bucket.
+    A line served another prompt than its arm's pin is not counted, as in the analysis."""
     seen: set[int] = set()
     sums = []
     for path in buckets:
-        scan = scan_shard(path, exp_id, split, seen)
+        scan = scan_shard(path, exp_id, split, seen, blobs)
         seen = scan.ids
         sums.append(scan.arms)
     return sums
