@@ -148,19 +148,19 @@ def _compare(
     s: Settings,
 ) -> Comparison:
     pair = (control, arm)
-    quality_reasons, quality_notes = rules.quality(pair, ev, s)
-    cost_reasons, cost_notes = rules.costs(pair, ev, s)
+    quality_reasons, quality_notes = rules.quality(pair, ev, s, name)
+    cost_reasons, cost_notes = rules.costs(pair, ev, s, name)
     unmet = [
         *shared,
-        *rules.lift(pair, ev, s),
+        *rules.lift(pair, ev, s, name),
         *rules.significance(ev, s),
         *quality_reasons,
         *cost_reasons,
     ]
-    stop = rules.no_winner(pair, ev, s)
+    stop = rules.no_winner(pair, ev, s, name)
     if stop is not None and unmet:
         unmet.append(stop)
-    notes = (*rules.adjusted(pair, ev), *quality_notes, *cost_notes)
+    notes = (*rules.adjusted(pair, ev, name), *quality_notes, *cost_notes)
     return Comparison(name, arm, ev, unadjusted, tuple(unmet), notes, stop is not None)
 
 

@@ -35,11 +35,13 @@ def srm(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
     ]
 
 
-def lift(arms: Arms, ev: Evidence, s: Settings) -> list[Reason]:
-    empty = [name for name, arm in zip(("control", "treatment"), arms, strict=True) if not arm.n]
+def lift(arms: Arms, ev: Evidence, s: Settings, name: str = "treatment") -> list[Reason]:
+    """``name`` is the treatment's arm (with several treatments, its own name)."""
+    empty = [arm_name for arm_name, arm in zip(("control", name), arms, strict=True) if not arm.n]
     if empty:
         return [
-            Reason(R.EMPTY_ARM, f"{name} has no interactions; lift undefined") for name in empty
+            Reason(R.EMPTY_ARM, f"{arm_name} has no interactions; lift undefined")
+            for arm_name in empty
         ]
     if ev.lift is None or ev.lift.lift <= s.min_lift:
         shown = "undefined" if ev.lift is None else f"{ev.lift.lift:+.1%}"
@@ -73,7 +75,7 @@ def _bayesian(post: Posterior, s: Settings) -> list[Reason]:
     return unmet
 
 
-def adjusted(arms: Arms, ev: Evidence) -> list[Reason]:
+def adjusted(arms: Arms, ev: Evidence, name: str = "treatment") -> list[Reason]:
     if ev.lift is None or not ev.lift.adjusted:
         return []
     control, treatment = arms
@@ -81,18 +83,20 @@ def adjusted(arms: Arms, ev: Evidence) -> list[Reason]:
         Reason(
             R.ADJUSTED,
             f"completion is {_pct(control.rate)} in control and {_pct(treatment.rate)} in "
-            "treatment: an arm without variation (or with one user) is tested with one success "
+            f"{name}: an arm without variation (or with one user) is tested with one success "
             "and one failure added to each arm (Agresti-Caffo)",
         )
     ]
 
 
-def quality(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[Reason]]:
+def quality(
+    arms: Arms, ev: Evidence, s: Settings, name: str = "treatment"
+) -> tuple[list[Reason], list[Reason]]:
     """The guardrail (reasons, notes): promotion needs quality shown non-inferior."""
     control, treatment = arms
     q = ev.quality
     if q is None:
-        counts = f"control has {control.quality.units} and treatment {treatment.quality.units}"
+        counts = f"control has {control.quality.units} and {name} {treatment.quality.units}"
         if not control.quality.units and not treatment.quality.units:
             return [], [Reason(R.NO_QUALITY, "no quality scores in either arm: not compared")]
         text = f"quality cannot be compared yet: {counts} users with scores (2 needed in each)"
@@ -104,7 +108,7 @@ def quality(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[R
     if q.passed:
         return [], notes
     margin = s.quality_margin
-    diff = f"treatment - control = {q.diff:+.1f}"
+    diff = f"{name} - control = {q.diff:+.1f}"
     if q.test is not None and q.test.high < -margin:
         text = f"quality is worse than control by more than {margin:g} points ({diff}, interval"
         return [Reason(R.QUALITY_WORSE, f"{text} {q.test.low:+.1f} to {q.test.high:+.1f})")], notes
@@ -112,7 +116,9 @@ def quality(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[R
     return [Reason(R.QUALITY_NOT_SHOWN, f"{text}{q.low:+.1f} is not above {-margin:+g})")], notes
 
 
-def costs(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[Reason]]:
+def costs(
+    arms: Arms, ev: Evidence, s: Settings, name: str = "treatment"
+) -> tuple[list[Reason], list[Reason]]:
     """The cost guardrails (reasons, notes): each with a margin must be shown within it.
 
     A metric too few users log to compare is not a failure when it is sparse in both arms
@@ -123,19 +129,19 @@ def costs(arms: Arms, ev: Evidence, s: Settings) -> tuple[list[Reason], list[Rea
     reasons: list[Reason] = []
     notes: list[Reason] = []
     for metric in COSTS:
-        found = _cost(metric, arms, getattr(ev, metric), s)
+        found = _cost(metric, arms, getattr(ev, metric), s, name)
         (notes if found and found[0].code == R.SPARSE_COST else reasons).extend(found)
     return reasons, notes
 
 
-def _cost(metric: str, arms: Arms, check: CostCheck | None, s: Settings) -> list[Reason]:
+def _cost(metric: str, arms: Arms, check: CostCheck | None, s: Settings, name: str) -> list[Reason]:
     margin: float | None = getattr(s, f"{metric}_margin")
     if margin is None or (check is not None and check.passed):
         return []
     what, allowed = f"{metric} per interaction", f"+{margin * 100:g}%"
     if check is None:
         control, treatment = (getattr(arm, metric).units for arm in arms)
-        counts = f"control has {control} and treatment {treatment} users logging {metric}"
+        counts = f"control has {control} and {name} {treatment} users logging {metric}"
         if not control and not treatment:
             return []
         if max(control, treatment) < max(s.min_samples, 2):
@@ -155,7 +161,7 @@ def _cost(metric: str, arms: Arms, check: CostCheck | None, s: Settings) -> list
                                           f" (upper bound {check.high:+.1%})")]  # fmt: skip
 
 
-def no_winner(arms: Arms, ev: Evidence, s: Settings) -> Reason | None:
+def no_winner(arms: Arms, ev: Evidence, s: Settings, name: str = "treatment") -> Reason | None:
     control, treatment = arms
     if min(control.users, treatment.users) < max(s.min_samples, 1) or ev.srm.flagged:
         return None
@@ -168,7 +174,7 @@ def no_winner(arms: Arms, ev: Evidence, s: Settings) -> Reason | None:
                  else f"chance to beat control {post.chance_to_win:.1%}")  # fmt: skip
         return Reason(
             R.NO_WINNER,
-            f"treatment completes significantly less often ({_pct(treatment.rate)} against "
+            f"{name} completes significantly less often ({_pct(treatment.rate)} against "
             f"{_pct(control.rate)}, {shown})",
         )
     if high < s.min_lift:

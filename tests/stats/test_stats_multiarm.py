@@ -244,3 +244,14 @@ def test_an_empty_treatment_leaves_the_others_testable() -> None:
 
     assert result.winner == "good"
     assert result.comparisons[0].reasons[0].code == "empty_arm"
+
+
+def test_each_comparisons_reasons_name_its_arm_not_treatment() -> None:
+    arms = {"control": binary(400, 200), "empty": ArmStats(), "worse": binary(400, 100)}
+
+    result = analyze_arms("e", arms, [0.495, 0.01, 0.495], method="fixed", min_samples=0)
+
+    messages = [r.message for c in result.comparisons for r in (*c.reasons, *c.notes)]
+    assert "empty has no interactions; lift undefined" in messages
+    assert any(m.startswith("worse completes significantly less often") for m in messages)
+    assert not [m for m in messages if "treatment" in m], messages
