@@ -177,3 +177,32 @@ def test_show_gives_each_arms_pin_as_blob_and_share(three: Path, maia) -> None:
         f"  pins:       control={blobs['control']} (0.5), short={blobs['short']} (0.25), "
         f"formal={blobs['formal']} (0.25)"
     ) in out, out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        (
+            "  formal: 0.25\n",
+            "  formal: x\n",
+            ":9:3",
+            "share, a number between 0 and 1, not 'formal': 'x'",
+        ),
+        ("  formal: 0.25\n", "  formal: true\n", ":9:3", "not 'formal': True"),
+        (
+            "  formal: agents/helper_formal.md\n",
+            "  formal: /etc/passwd\n",
+            ":6:3",
+            "to prompt paths, not 'formal': '/etc/passwd'",
+        ),
+    ],
+    ids=["share", "boolean", "path"],
+)
+def test_a_bad_entry_of_a_mapping_is_named_not_the_mapping_cut_short(
+    three: Path, maia, old: str, new: str, where: str, message: str
+) -> None:
+    _edit(three, old, new)
+    result = maia("exp", "show", "exp_001", cwd=three)
+    assert result.code == 3, result.err
+    [line] = result.err.strip().splitlines()
+    assert line.startswith(f"maia: error: {DEFINITION}{where}: ") and line.endswith(message), line

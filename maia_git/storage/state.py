@@ -147,6 +147,23 @@ _EXPERIMENT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
 _EXPERIMENT_REQUIRED = ("id", "name", "control")
 
 
+# One entry of a mapping field: the entry that breaks it is shown, not the whole mapping cut short.
+_ENTRY: dict[str, Callable[[Any, Any], bool]] = {
+    "treatments": lambda k, v: _arm_name(k) and k != "control" and _prompt(v),
+    "shares": lambda k, v: _arm_name(k) and _share(v),
+    "pins": lambda k, v: _arm_name(k) and isinstance(v, dict) and _pin(v),
+}
+
+
+def _culprit(key: str, value: Any) -> str:
+    entry = _ENTRY.get(key)
+    if entry is not None and isinstance(value, dict):
+        for k, v in value.items():
+            if not entry(k, v):
+                return f"{shown(k)}: {shown(v)}"
+    return shown(value)
+
+
 def _check(
     doc: StateDoc,
     spec: dict[str, tuple[Callable[[Any], bool], str]],
@@ -158,7 +175,7 @@ def _check(
             raise doc.error(key, f"unknown field {shown(key)}")
         check, expected = spec[key]
         if not check(value):
-            raise doc.error(key, f"{key} must be {expected}, not {shown(value)}")
+            raise doc.error(key, f"{key} must be {expected}, not {_culprit(key, value)}")
     for key in required:
         if key not in doc.data:
             raise doc.error(None, f"missing field {key!r}")
