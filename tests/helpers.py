@@ -48,3 +48,23 @@ def fill(
         rate = treatment if arm(exp_id, user) == "treatment" else control
         recorder.record(exp_id, user, rng.random() < rate, quality_score=rng.uniform(60, 90))
     recorder.close()
+
+
+def record_many(top: str, exp_id: str, writer: str, tag: str, count: int) -> None:
+    """Record ``count`` interactions as one runtime process would (a multiprocessing target).
+
+    It lives here, not in a test module: a spawned process imports the module of its target,
+    and this one imports nothing of the test suite (no conftest, whose name a process started
+    from another folder could resolve to another file)."""
+    from maia_git.usecases.recording import Recorder
+
+    recorder = Recorder(Path(top), writer=writer)
+    for i in range(count):
+        recorder.record(
+            exp_id,
+            f"{tag}-user-{i}",
+            i % 3 == 0,
+            quality_score=float(i % 101),
+            interaction_id=f"{tag}-{i}",
+        )
+    recorder.close()

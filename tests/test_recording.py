@@ -16,7 +16,7 @@ from maia_git.core.interaction import check_line
 from maia_git.usecases.recording import RECHECK_SECONDS, Recorder, writer_name
 
 from conftest import git, new_exp, run_cli
-from helpers import snapshot
+from helpers import record_many, snapshot
 
 
 @pytest.fixture
@@ -176,25 +176,12 @@ def test_recorder_notices_when_the_experiment_is_paused(ws: Path, active: str, m
     assert len(shard(ws, active).read_text().splitlines()) == 1
 
 
-def _record_many(top: str, exp_id: str, writer: str, tag: str, count: int) -> None:
-    recorder = Recorder(Path(top), writer=writer)
-    for i in range(count):
-        recorder.record(
-            exp_id,
-            f"{tag}-user-{i}",
-            i % 3 == 0,
-            quality_score=float(i % 101),
-            interaction_id=f"{tag}-{i}",
-        )
-    recorder.close()
-
-
 def test_sixteen_processes_recording_lose_nothing(ws: Path, active: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     # Half the processes share one shard, half write their own.
     procs = [
         ctx.Process(
-            target=_record_many,
+            target=record_many,
             args=(str(ws), active, "shared" if i % 2 else f"w{i}", f"p{i}", 500),
         )
         for i in range(16)
