@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -428,7 +429,11 @@ def test_a_changing_file_is_keyed_by_its_status_only_when_old_and_still(shards: 
     cache = statcache.StatCache(repo, f"experiments/{EXP}/interactions", EXP, 0.5)
     rel = f"experiments/{EXP}/interactions/e.jsonl"
 
-    assert cache.key(rel) is None  # written just now: racy
+    # Written "just now" however slow this machine is (the fixture's git commands can take the
+    # two seconds of the racy window): its time is in the future of the check.
+    later = time.time_ns() + 3_600 * 10**9
+    os.utime(shards / rel, ns=(later, later))
+    assert cache.key(rel) is None  # racy: a write in the same clock tick could go unseen
     os.utime(shards / rel, ns=(0, 1_000_000_000))
     key = cache.key(rel)
     assert key is not None and key.stat is not None
