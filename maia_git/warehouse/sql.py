@@ -206,9 +206,8 @@ def arm_cuts(split: Split, arms: Sequence[str] = ARMS) -> list[tuple[str, int]]:
 
 
 def _assign(users: str, prefix: str, cut: Sequence[tuple[str, int]]) -> str:
-    """Each row of ``users`` (a subquery with ``user_id``), with the user's hash, id rule and
-    assigned arm."""
-    hashed = f"SELECT *, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d"
+    """Each distinct user of ``users`` (a subquery): hash, id rule, assigned arm."""
+    hashed = f"SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d"
     if len(cut) == 2:
         (first, below), (second, _) = cut
         first_arm, other = sql_string(first), sql_string(second)
@@ -216,9 +215,9 @@ def _assign(users: str, prefix: str, cut: Sequence[tuple[str, int]]) -> str:
     else:  # the bucket once per user, then cut in the arms' order
         whens = " ".join(f"WHEN bk < {below} THEN {sql_string(name)}" for name, below in cut[:-1])
         choice = f"CASE {whens} ELSE {sql_string(cut[-1][0])} END"
-        hashed = f"SELECT *, {_duckdb_bucket('h')} AS bk FROM ({hashed}) AS m"
+        hashed = f"SELECT user_id, h, {_duckdb_bucket('h')} AS bk FROM ({hashed}) AS m"
     return f"""
-  SELECT *, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
+  SELECT user_id, h, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
     {choice} AS assigned
   FROM ({hashed}) AS hashed"""
 
@@ -292,10 +291,13 @@ WITH typed AS NOT MATERIALIZED (
     COUNT(CASE WHEN {counted} THEN l END) AS uln,
     COALESCE(SUM(CASE WHEN {counted} THEN l END), 0) AS uls
   FROM ranked GROUP BY {group}, user_id
+), users AS ({
+        _assign("SELECT DISTINCT user_id FROM per_user WHERE user_id IS NOT NULL", prefix, cut)
+    }
 ), judged AS (
   SELECT grp, ur, {", ".join(_judged(k) for k in sums)}
-  FROM (SELECT *, COALESCE(user_ok AND grp = assigned, FALSE) AS good
-        FROM ({_assign("SELECT * FROM per_user", prefix, cut)}) AS a) AS j
+  FROM (SELECT p.*, COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+        FROM per_user AS p LEFT JOIN users AS a ON p.user_id = a.user_id) AS j
 )
 SELECT grp AS arm, CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS BIGINT) AS users,
   CAST(SUM(un) AS BIGINT) AS n,

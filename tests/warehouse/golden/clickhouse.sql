@@ -98,7 +98,8 @@ WITH typed AS (
     c.row_ok
 ), repeated_users AS (
   SELECT
-    *,
+    user_id,
+    h,
     COALESCE(CHAR_LENGTH(user_id) > 0 AND NOT match(user_id, '[\\x00-\\x1f\\x7f-\\x9f]'), FALSE) AS user_ok,
     CASE
       WHEN (
@@ -141,7 +142,7 @@ WITH typed AS (
     END AS assigned
   FROM (
     SELECT
-      *,
+      user_id,
       LOWER(HEX(MD5(CONCAT('exp_001:', COALESCE(user_id, ''))))) AS h
     FROM (
       SELECT DISTINCT
@@ -204,6 +205,64 @@ WITH typed AS (
   GROUP BY
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
+), users AS (
+  SELECT
+    user_id,
+    h,
+    COALESCE(CHAR_LENGTH(user_id) > 0 AND NOT match(user_id, '[\\x00-\\x1f\\x7f-\\x9f]'), FALSE) AS user_ok,
+    CASE
+      WHEN (
+        (
+          POSITION('0123456789abcdef', SUBSTRING(h, 1, 1)) - 1
+        ) * 6976 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 2, 1)) - 1
+        ) * 7936 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 3, 1)) - 1
+        ) * 496 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 4, 1)) - 1
+        ) * 656 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 5, 1)) - 1
+        ) * 4416 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 6, 1)) - 1
+        ) * 7776 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 7, 1)) - 1
+        ) * 6736 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 8, 1)) - 1
+        ) * 7296 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 9, 1)) - 1
+        ) * 5456 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 10, 1)) - 1
+        ) * 7216 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 11, 1)) - 1
+        ) * 8576 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 12, 1)) - 1
+        ) * 5536 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 13, 1)) - 1
+        ) * 4096 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 14, 1)) - 1
+        ) * 256 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 15, 1)) - 1
+        ) * 16 + (
+          POSITION('0123456789abcdef', SUBSTRING(h, 16, 1)) - 1
+        ) * 1
+      ) % 10000 < 5000
+      THEN 'control'
+      ELSE 'treatment'
+    END AS assigned
+  FROM (
+    SELECT
+      user_id,
+      LOWER(HEX(MD5(CONCAT('exp_001:', COALESCE(user_id, ''))))) AS h
+    FROM (
+      SELECT DISTINCT
+        user_id
+      FROM per_user
+      WHERE
+        NOT (
+          user_id IS NULL
+        )
+    ) AS d
+  ) AS hashed
 ), judged AS (
   SELECT
     grp,
@@ -219,62 +278,11 @@ WITH typed AS (
     CASE WHEN good THEN uok ELSE 0 END AS uok
   FROM (
     SELECT
-      *,
-      COALESCE(user_ok AND grp = assigned, FALSE) AS good
-    FROM (
-      SELECT
-        *,
-        COALESCE(CHAR_LENGTH(user_id) > 0 AND NOT match(user_id, '[\\x00-\\x1f\\x7f-\\x9f]'), FALSE) AS user_ok,
-        CASE
-          WHEN (
-            (
-              POSITION('0123456789abcdef', SUBSTRING(h, 1, 1)) - 1
-            ) * 6976 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 2, 1)) - 1
-            ) * 7936 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 3, 1)) - 1
-            ) * 496 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 4, 1)) - 1
-            ) * 656 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 5, 1)) - 1
-            ) * 4416 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 6, 1)) - 1
-            ) * 7776 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 7, 1)) - 1
-            ) * 6736 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 8, 1)) - 1
-            ) * 7296 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 9, 1)) - 1
-            ) * 5456 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 10, 1)) - 1
-            ) * 7216 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 11, 1)) - 1
-            ) * 8576 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 12, 1)) - 1
-            ) * 5536 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 13, 1)) - 1
-            ) * 4096 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 14, 1)) - 1
-            ) * 256 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 15, 1)) - 1
-            ) * 16 + (
-              POSITION('0123456789abcdef', SUBSTRING(h, 16, 1)) - 1
-            ) * 1
-          ) % 10000 < 5000
-          THEN 'control'
-          ELSE 'treatment'
-        END AS assigned
-      FROM (
-        SELECT
-          *,
-          LOWER(HEX(MD5(CONCAT('exp_001:', COALESCE(user_id, ''))))) AS h
-        FROM (
-          SELECT
-            *
-          FROM per_user
-        ) AS d
-      ) AS hashed
-    ) AS a
+      p.*,
+      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+    FROM per_user AS p
+    LEFT JOIN users AS a
+      ON p.user_id = a.user_id
   ) AS j
 )
 SELECT

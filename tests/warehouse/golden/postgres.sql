@@ -91,7 +91,8 @@ WITH typed AS NOT MATERIALIZED (
     c.row_ok
 ), repeated_users AS (
   SELECT
-    *,
+    user_id,
+    h,
     COALESCE(LENGTH(user_id) > 0 AND NOT user_id ~ '[\x00-\x1f\x7f-\x9f]', FALSE) AS user_ok,
     CASE
       WHEN (
@@ -106,7 +107,7 @@ WITH typed AS NOT MATERIALIZED (
     END AS assigned
   FROM (
     SELECT
-      *,
+      user_id,
       MD5(CONCAT('exp_001:', user_id)) AS h
     FROM (
       SELECT DISTINCT
@@ -165,6 +166,34 @@ WITH typed AS NOT MATERIALIZED (
   GROUP BY
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
+), users AS (
+  SELECT
+    user_id,
+    h,
+    COALESCE(LENGTH(user_id) > 0 AND NOT user_id ~ '[\x00-\x1f\x7f-\x9f]', FALSE) AS user_ok,
+    CASE
+      WHEN (
+        (
+          (
+            CAST(CAST('x' || SUBSTRING(h FROM 1 FOR 8) AS BIT(32)) AS BIGINT) % 10000
+          ) * 7296 + CAST(CAST('x' || SUBSTRING(h FROM 9 FOR 8) AS BIT(32)) AS BIGINT)
+        ) % 10000
+      ) < 5000
+      THEN 'control'
+      ELSE 'treatment'
+    END AS assigned
+  FROM (
+    SELECT
+      user_id,
+      MD5(CONCAT('exp_001:', user_id)) AS h
+    FROM (
+      SELECT DISTINCT
+        user_id
+      FROM per_user
+      WHERE
+        NOT user_id IS NULL
+    ) AS d
+  ) AS hashed
 ), judged AS (
   SELECT
     grp,
@@ -180,34 +209,11 @@ WITH typed AS NOT MATERIALIZED (
     CASE WHEN good THEN uok ELSE 0 END AS uok
   FROM (
     SELECT
-      *,
-      COALESCE(user_ok AND grp = assigned, FALSE) AS good
-    FROM (
-      SELECT
-        *,
-        COALESCE(LENGTH(user_id) > 0 AND NOT user_id ~ '[\x00-\x1f\x7f-\x9f]', FALSE) AS user_ok,
-        CASE
-          WHEN (
-            (
-              (
-                CAST(CAST('x' || SUBSTRING(h FROM 1 FOR 8) AS BIT(32)) AS BIGINT) % 10000
-              ) * 7296 + CAST(CAST('x' || SUBSTRING(h FROM 9 FOR 8) AS BIT(32)) AS BIGINT)
-            ) % 10000
-          ) < 5000
-          THEN 'control'
-          ELSE 'treatment'
-        END AS assigned
-      FROM (
-        SELECT
-          *,
-          MD5(CONCAT('exp_001:', user_id)) AS h
-        FROM (
-          SELECT
-            *
-          FROM per_user
-        ) AS d
-      ) AS hashed
-    ) AS a
+      p.*,
+      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+    FROM per_user AS p
+    LEFT JOIN users AS a
+      ON p.user_id = a.user_id
   ) AS j
 )
 SELECT

@@ -92,7 +92,8 @@ WITH typed AS (
     c.row_ok
 ), repeated_users AS (
   SELECT
-    *,
+    user_id,
+    h,
     COALESCE(
       LENGTH(user_id) > 0
       AND NOT REGEXP_LIKE(user_id, '.*[\\x00-\\x1f\\x7f-\\x9f].*', 's'),
@@ -139,7 +140,7 @@ WITH typed AS (
     END AS assigned
   FROM (
     SELECT
-      *,
+      user_id,
       MD5(CONCAT('exp_001:', COALESCE(user_id, ''))) AS h
     FROM (
       SELECT DISTINCT
@@ -198,6 +199,66 @@ WITH typed AS (
   GROUP BY
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
+), users AS (
+  SELECT
+    user_id,
+    h,
+    COALESCE(
+      LENGTH(user_id) > 0
+      AND NOT REGEXP_LIKE(user_id, '.*[\\x00-\\x1f\\x7f-\\x9f].*', 's'),
+      FALSE
+    ) AS user_ok,
+    CASE
+      WHEN (
+        (
+          CHARINDEX(SUBSTRING(h, 1, 1), '0123456789abcdef') - 1
+        ) * 6976 + (
+          CHARINDEX(SUBSTRING(h, 2, 1), '0123456789abcdef') - 1
+        ) * 7936 + (
+          CHARINDEX(SUBSTRING(h, 3, 1), '0123456789abcdef') - 1
+        ) * 496 + (
+          CHARINDEX(SUBSTRING(h, 4, 1), '0123456789abcdef') - 1
+        ) * 656 + (
+          CHARINDEX(SUBSTRING(h, 5, 1), '0123456789abcdef') - 1
+        ) * 4416 + (
+          CHARINDEX(SUBSTRING(h, 6, 1), '0123456789abcdef') - 1
+        ) * 7776 + (
+          CHARINDEX(SUBSTRING(h, 7, 1), '0123456789abcdef') - 1
+        ) * 6736 + (
+          CHARINDEX(SUBSTRING(h, 8, 1), '0123456789abcdef') - 1
+        ) * 7296 + (
+          CHARINDEX(SUBSTRING(h, 9, 1), '0123456789abcdef') - 1
+        ) * 5456 + (
+          CHARINDEX(SUBSTRING(h, 10, 1), '0123456789abcdef') - 1
+        ) * 7216 + (
+          CHARINDEX(SUBSTRING(h, 11, 1), '0123456789abcdef') - 1
+        ) * 8576 + (
+          CHARINDEX(SUBSTRING(h, 12, 1), '0123456789abcdef') - 1
+        ) * 5536 + (
+          CHARINDEX(SUBSTRING(h, 13, 1), '0123456789abcdef') - 1
+        ) * 4096 + (
+          CHARINDEX(SUBSTRING(h, 14, 1), '0123456789abcdef') - 1
+        ) * 256 + (
+          CHARINDEX(SUBSTRING(h, 15, 1), '0123456789abcdef') - 1
+        ) * 16 + (
+          CHARINDEX(SUBSTRING(h, 16, 1), '0123456789abcdef') - 1
+        ) * 1
+      ) % 10000 < 5000
+      THEN 'control'
+      ELSE 'treatment'
+    END AS assigned
+  FROM (
+    SELECT
+      user_id,
+      MD5(CONCAT('exp_001:', COALESCE(user_id, ''))) AS h
+    FROM (
+      SELECT DISTINCT
+        user_id
+      FROM per_user
+      WHERE
+        NOT user_id IS NULL
+    ) AS d
+  ) AS hashed
 ), judged AS (
   SELECT
     grp,
@@ -213,66 +274,11 @@ WITH typed AS (
     CASE WHEN good THEN uok ELSE 0 END AS uok
   FROM (
     SELECT
-      *,
-      COALESCE(user_ok AND grp = assigned, FALSE) AS good
-    FROM (
-      SELECT
-        *,
-        COALESCE(
-          LENGTH(user_id) > 0
-          AND NOT REGEXP_LIKE(user_id, '.*[\\x00-\\x1f\\x7f-\\x9f].*', 's'),
-          FALSE
-        ) AS user_ok,
-        CASE
-          WHEN (
-            (
-              CHARINDEX(SUBSTRING(h, 1, 1), '0123456789abcdef') - 1
-            ) * 6976 + (
-              CHARINDEX(SUBSTRING(h, 2, 1), '0123456789abcdef') - 1
-            ) * 7936 + (
-              CHARINDEX(SUBSTRING(h, 3, 1), '0123456789abcdef') - 1
-            ) * 496 + (
-              CHARINDEX(SUBSTRING(h, 4, 1), '0123456789abcdef') - 1
-            ) * 656 + (
-              CHARINDEX(SUBSTRING(h, 5, 1), '0123456789abcdef') - 1
-            ) * 4416 + (
-              CHARINDEX(SUBSTRING(h, 6, 1), '0123456789abcdef') - 1
-            ) * 7776 + (
-              CHARINDEX(SUBSTRING(h, 7, 1), '0123456789abcdef') - 1
-            ) * 6736 + (
-              CHARINDEX(SUBSTRING(h, 8, 1), '0123456789abcdef') - 1
-            ) * 7296 + (
-              CHARINDEX(SUBSTRING(h, 9, 1), '0123456789abcdef') - 1
-            ) * 5456 + (
-              CHARINDEX(SUBSTRING(h, 10, 1), '0123456789abcdef') - 1
-            ) * 7216 + (
-              CHARINDEX(SUBSTRING(h, 11, 1), '0123456789abcdef') - 1
-            ) * 8576 + (
-              CHARINDEX(SUBSTRING(h, 12, 1), '0123456789abcdef') - 1
-            ) * 5536 + (
-              CHARINDEX(SUBSTRING(h, 13, 1), '0123456789abcdef') - 1
-            ) * 4096 + (
-              CHARINDEX(SUBSTRING(h, 14, 1), '0123456789abcdef') - 1
-            ) * 256 + (
-              CHARINDEX(SUBSTRING(h, 15, 1), '0123456789abcdef') - 1
-            ) * 16 + (
-              CHARINDEX(SUBSTRING(h, 16, 1), '0123456789abcdef') - 1
-            ) * 1
-          ) % 10000 < 5000
-          THEN 'control'
-          ELSE 'treatment'
-        END AS assigned
-      FROM (
-        SELECT
-          *,
-          MD5(CONCAT('exp_001:', COALESCE(user_id, ''))) AS h
-        FROM (
-          SELECT
-            *
-          FROM per_user
-        ) AS d
-      ) AS hashed
-    ) AS a
+      p.*,
+      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+    FROM per_user AS p
+    LEFT JOIN users AS a
+      ON p.user_id = a.user_id
   ) AS j
 )
 SELECT

@@ -92,7 +92,8 @@ WITH typed AS (
     c.row_ok
 ), repeated_users AS (
   SELECT
-    *,
+    user_id,
+    h,
     COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
     CASE
       WHEN (
@@ -135,7 +136,7 @@ WITH typed AS (
     END AS assigned
   FROM (
     SELECT
-      *,
+      user_id,
       LOWER(
         TO_HEX(
           MD5(
@@ -202,6 +203,70 @@ WITH typed AS (
   GROUP BY
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
+), users AS (
+  SELECT
+    user_id,
+    h,
+    COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
+    CASE
+      WHEN (
+        (
+          STRPOS('0123456789abcdef', SUBSTR(h, 1, 1)) - 1
+        ) * 6976 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 2, 1)) - 1
+        ) * 7936 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 3, 1)) - 1
+        ) * 496 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 4, 1)) - 1
+        ) * 656 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 5, 1)) - 1
+        ) * 4416 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 6, 1)) - 1
+        ) * 7776 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 7, 1)) - 1
+        ) * 6736 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 8, 1)) - 1
+        ) * 7296 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 9, 1)) - 1
+        ) * 5456 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 10, 1)) - 1
+        ) * 7216 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 11, 1)) - 1
+        ) * 8576 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 12, 1)) - 1
+        ) * 5536 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 13, 1)) - 1
+        ) * 4096 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 14, 1)) - 1
+        ) * 256 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 15, 1)) - 1
+        ) * 16 + (
+          STRPOS('0123456789abcdef', SUBSTR(h, 16, 1)) - 1
+        ) * 1
+      ) % 10000 < 5000
+      THEN 'control'
+      ELSE 'treatment'
+    END AS assigned
+  FROM (
+    SELECT
+      user_id,
+      LOWER(
+        TO_HEX(
+          MD5(
+            TO_UTF8(
+              CONCAT(COALESCE(CAST('exp_001:' AS VARCHAR), ''), COALESCE(CAST(user_id AS VARCHAR), ''))
+            )
+          )
+        )
+      ) AS h
+    FROM (
+      SELECT DISTINCT
+        user_id
+      FROM per_user
+      WHERE
+        NOT user_id IS NULL
+    ) AS d
+  ) AS hashed
 ), judged AS (
   SELECT
     grp,
@@ -217,70 +282,11 @@ WITH typed AS (
     CASE WHEN good THEN uok ELSE 0 END AS uok
   FROM (
     SELECT
-      *,
-      COALESCE(user_ok AND grp = assigned, FALSE) AS good
-    FROM (
-      SELECT
-        *,
-        COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
-        CASE
-          WHEN (
-            (
-              STRPOS('0123456789abcdef', SUBSTR(h, 1, 1)) - 1
-            ) * 6976 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 2, 1)) - 1
-            ) * 7936 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 3, 1)) - 1
-            ) * 496 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 4, 1)) - 1
-            ) * 656 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 5, 1)) - 1
-            ) * 4416 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 6, 1)) - 1
-            ) * 7776 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 7, 1)) - 1
-            ) * 6736 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 8, 1)) - 1
-            ) * 7296 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 9, 1)) - 1
-            ) * 5456 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 10, 1)) - 1
-            ) * 7216 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 11, 1)) - 1
-            ) * 8576 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 12, 1)) - 1
-            ) * 5536 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 13, 1)) - 1
-            ) * 4096 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 14, 1)) - 1
-            ) * 256 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 15, 1)) - 1
-            ) * 16 + (
-              STRPOS('0123456789abcdef', SUBSTR(h, 16, 1)) - 1
-            ) * 1
-          ) % 10000 < 5000
-          THEN 'control'
-          ELSE 'treatment'
-        END AS assigned
-      FROM (
-        SELECT
-          *,
-          LOWER(
-            TO_HEX(
-              MD5(
-                TO_UTF8(
-                  CONCAT(COALESCE(CAST('exp_001:' AS VARCHAR), ''), COALESCE(CAST(user_id AS VARCHAR), ''))
-                )
-              )
-            )
-          ) AS h
-        FROM (
-          SELECT
-            *
-          FROM per_user
-        ) AS d
-      ) AS hashed
-    ) AS a
+      p.*,
+      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
+    FROM per_user AS p
+    LEFT JOIN users AS a
+      ON p.user_id = a.user_id
   ) AS j
 )
 SELECT
