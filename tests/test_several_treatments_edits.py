@@ -206,3 +206,17 @@ def test_a_bad_entry_of_a_mapping_is_named_not_the_mapping_cut_short(
     assert result.code == 3, result.err
     [line] = result.err.strip().splitlines()
     assert line.startswith(f"maia: error: {DEFINITION}{where}: ") and line.endswith(message), line
+
+
+def test_shares_for_one_treatment_point_to_the_control_share(three: Path, maia) -> None:
+    snap = snapshot(three)
+    result = maia(
+        "exp", "new", "Two", "--agent", "other", "--control", PROMPTS["control"],
+        "--treatment", PROMPTS["short"], "--share", "0.6", "--share", "0.4", cwd=three,
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        "maia: error: arm names and shares are for two or more treatments; with one, the "
+        "control share (--control-share) sets the split"
+    ]
+    assert snapshot(three) == snap

@@ -120,7 +120,10 @@ def new_experiment(
         _distinct({"control": control_rel, **treatments})
     else:
         if arm_names is not None or shares is not None:
-            raise UsageError("arm names and shares are for two or more treatments")
+            raise UsageError(
+                "arm names and shares are for two or more treatments; with one, the control "
+                "share (--control-share) sets the split"
+            )
         treatment_rel = prompt_path(ws, paths[0], "treatment")
         treatments, arm_shares = {}, ()
         if control_rel == treatment_rel:
