@@ -167,18 +167,23 @@ def _compare(
 def _corrected(
     lifts: list[Lift | None], control: ArmStats, treatments: Sequence[ArmStats], s: Settings
 ) -> tuple[str, list[Lift | None], list[float | None]]:
-    """The lifts with p-values and intervals corrected for the family of testable arms."""
+    """The lifts with p-values and intervals corrected for the family of every treatment.
+
+    A treatment that cannot be tested (no users, or no variance to test with) stays in the
+    family: to Holm it is a p-value of 1, to Dunnett a statistic independent of the others,
+    which by Sidak's inequality can only raise their p-values and widen their intervals. So
+    "adjusted for k treatments" is what is computed, whatever the data."""
     if s.method == "bayesian":
         return "none", lifts, [None] * len(lifts)
     raw = [None if lift is None else lift.test.p_value for lift in lifts]
     family = [i for i, lift in enumerate(lifts) if lift is not None]
     tests = [lifts[i].test for i in family]  # type: ignore[union-attr]
     if s.method == "sequential":
-        fixed = _holm(tests, [control.users + treatments[i].users for i in family], s)
+        fixed = _holm(tests, [control.users + treatments[i].users for i in family], len(lifts), s)
         adjustment = "holm"
     else:
         shared = [_control_part(control, treatments[i]) for i in family]
-        fixed = _dunnett(tests, shared, s)
+        fixed = _dunnett(tests, shared, len(lifts), s)
         adjustment = "dunnett"
     out = list(lifts)
     for i, test in zip(family, fixed, strict=True):
@@ -186,9 +191,12 @@ def _corrected(
     return adjustment, out, raw
 
 
-def _holm(tests: list[Estimate], units: list[int], s: Settings) -> list[Estimate]:
+def _holm(tests: list[Estimate], units: list[int], family: int, s: Settings) -> list[Estimate]:
+    """``family``: the number of treatments; those not tested count with a p-value of 1."""
     p = [t.p_value for t in tests]
-    adjusted, levels = multiple.holm(p), multiple.holm_levels(p, s.alpha)
+    untested = [1.0] * (family - len(p))
+    adjusted = multiple.holm(p + untested)[: len(p)]
+    levels = multiple.holm_levels(p + untested, s.alpha)[: len(p)]
     rho = sequential.rho(s.alpha, s.sequential_tuning)
     out = []
     for t, p_adj, level, n in zip(tests, adjusted, levels, units, strict=True):
@@ -197,18 +205,24 @@ def _holm(tests: list[Estimate], units: list[int], s: Settings) -> list[Estimate
     return out
 
 
-def _dunnett(tests: list[Estimate], shared: list[float], s: Settings) -> list[Estimate]:
-    """``shared``: each comparison's variance component from control, Var(ln m_c)."""
+def _dunnett(
+    tests: list[Estimate], shared: list[float], family: int, s: Settings
+) -> list[Estimate]:
+    """``shared``: each comparison's variance component from control, Var(ln m_c);
+    ``family``: the number of treatments, those not tested taken as independent of the rest."""
     k = len(tests)
     corr = [
-        [1.0 if i == j else math.sqrt(shared[i] * shared[j]) / (tests[i].se * tests[j].se)
-         for j in range(k)]
-        for i in range(k)
+        [1.0 if i == j else
+         math.sqrt(shared[i] * shared[j]) / (tests[i].se * tests[j].se) if max(i, j) < k else 0.0
+         for j in range(family)]
+        for i in range(family)
     ]  # fmt: skip
     p = multiple.many_to_one([t.value / t.se for t in tests], corr)
     # Dunnett's p lies between the unadjusted one and Bonferroni's; where the integration's
     # absolute error exceeds a tiny p, those bounds are the better answer.
-    p = [min(max(q, t.p_value), min(1.0, k * t.p_value)) for q, t in zip(p, tests, strict=True)]
+    p = [
+        min(max(q, t.p_value), min(1.0, family * t.p_value)) for q, t in zip(p, tests, strict=True)
+    ]
     c = multiple.critical(s.alpha, corr) if k else 0.0
     return [
         Estimate(t.value, t.se, t.value - c * t.se, t.value + c * t.se, p_adj)

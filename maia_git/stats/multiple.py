@@ -73,8 +73,8 @@ def within(c: float, corr: Sequence[Sequence[float]]) -> float:
 
 def many_to_one(z: Sequence[float], corr: Sequence[Sequence[float]]) -> list[float]:
     """Dunnett-adjusted two-sided p-values of the statistics ``z`` with correlation ``corr``."""
-    if len(z) == 1:
-        return [math.erfc(abs(z[0]) / math.sqrt(2.0))]
+    if len(corr) == 1:
+        return [math.erfc(abs(v) / math.sqrt(2.0)) for v in z]
     return [min(max(1.0 - within(abs(v), corr), 0.0), 1.0) for v in z]
 
 

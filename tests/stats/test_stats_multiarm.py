@@ -255,3 +255,23 @@ def test_each_comparisons_reasons_name_its_arm_not_treatment() -> None:
     assert "empty has no interactions; lift undefined" in messages
     assert any(m.startswith("worse completes significantly less often") for m in messages)
     assert not [m for m in messages if "treatment" in m], messages
+
+
+def test_an_untestable_treatment_still_counts_in_the_family() -> None:
+    """One of two treatments has no users: the other is still adjusted for two treatments,
+    by Holm as if the empty one had p = 1, by Dunnett as if it were independent (Sidak)."""
+    control, good = binary(400, 200), binary(400, 240)
+    arms = {"control": control, "empty": ArmStats(), "good": good}
+    for method in ("sequential", "fixed"):
+        alone = analyze("e", control, good, method=method, min_samples=0).evidence.lift
+        assert alone is not None
+        p = alone.test.p_value
+
+        result = analyze_arms("e", arms, [0.495, 0.01, 0.495], method=method, min_samples=0)
+
+        lift = result.comparisons[1].evidence.lift
+        assert lift is not None and result.comparisons[1].unadjusted_p == pytest.approx(p)
+        expected = min(1.0, 2 * p) if method == "sequential" else 1 - (1 - p) ** 2
+        assert lift.test.p_value == pytest.approx(expected, rel=1e-9)
+        assert lift.test.p_value > p
+        assert lift.test.low < alone.test.low and lift.test.high > alone.test.high  # wider
