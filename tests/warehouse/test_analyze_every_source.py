@@ -99,6 +99,20 @@ def _parquet_from_elsewhere(
     settings.write_text(text, encoding="utf-8")
 
 
+def _load_every_engine(rows: list[dict[str, Any]], tmp_path: Path, postgres_url: str) -> Path:
+    """The rows as ``events.parquet``, as table ``events`` of a DuckDB file (returned), and
+    loaded into the PostgreSQL server."""
+    import duckdb
+    from test_engines_agree import _duckdb_table, _load_postgres
+
+    _duckdb_table(rows, tmp_path / "events.parquet")
+    db = tmp_path / "events.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE events AS SELECT * FROM '{tmp_path / 'events.parquet'}'")
+    _load_postgres(postgres_url, rows)
+    return db
+
+
 def test_every_source_gives_the_same_analysis(
     ws: Path,
     maia: Callable[..., Result],
@@ -106,8 +120,7 @@ def test_every_source_gives_the_same_analysis(
     postgres_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import duckdb
-    from test_engines_agree import _duckdb_table, _load_postgres, _typed_rows
+    from test_engines_agree import _typed_rows
 
     from maia_git.storage import state
 
@@ -134,11 +147,7 @@ def test_every_source_gives_the_same_analysis(
             assert list(base[arm]["sums"][metric].values()) == pytest.approx(list(sums)), metric
 
     rows = _typed_rows(files, f"experiments/{exp_id}/interactions/")  # with prompt_blob
-    _duckdb_table(rows, tmp_path / "events.parquet")
-    db = tmp_path / "events.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute(f"CREATE TABLE events AS SELECT * FROM '{tmp_path / 'events.parquet'}'")
-    _load_postgres(postgres_url, rows)
+    db = _load_every_engine(rows, tmp_path, postgres_url)
 
     assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
     exported = _analyze(maia, top, exp_id, keep=("problems",))
@@ -190,8 +199,7 @@ def test_three_arms_give_the_same_analysis_through_every_source(
 ) -> None:
     """An experiment with two treatments: the git reader, its segments exported, parquet on
     DuckDB and chdb, sql on a DuckDB file and on PostgreSQL give the same analysis."""
-    import duckdb
-    from test_engines_agree import _duckdb_table, _load_postgres, _typed_rows
+    from test_engines_agree import _typed_rows
 
     from maia_git.storage import state
 
@@ -224,11 +232,7 @@ def test_three_arms_give_the_same_analysis_through_every_source(
         assert (arm["users"], arm["n"]) == (want[arm["name"]]["users"], want[arm["name"]]["n"])
 
     rows = _typed_rows(files, f"experiments/{exp_id}/interactions/")
-    _duckdb_table(rows, tmp_path / "events.parquet")
-    db = tmp_path / "events.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute(f"CREATE TABLE events AS SELECT * FROM '{tmp_path / 'events.parquet'}'")
-    _load_postgres(postgres_url, rows)
+    db = _load_every_engine(rows, tmp_path, postgres_url)
 
     assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
     exported = _analyze(maia, top, exp_id, keep=("problems",))
