@@ -200,8 +200,8 @@ class _Collector:
     read: int = 0
     unreadable: list[Problem] = field(default_factory=list)
 
-    def shard(self, rel: str) -> _Shard | None:
-        key = self.cache.key(rel)
+    def shard(self, rel: str, key: Key | None) -> _Shard | None:
+        """``key``: the file's cache key, taken before anything was read."""
         entry = self.cache.load(key) if key is not None else None
         if entry is not None:
             return _Shard(rel, key, entry)
@@ -315,7 +315,7 @@ def _collect(
         if found is not None:
             return _cached(*found, len(rels))
     collector = _Collector(ws, exp_id, share, cache, blobs)
-    shards = [s for s in map(collector.shard, rels) if s is not None]
+    shards = [s for s in map(collector.shard, rels, keys) if s is not None]
     collector.across(shards)
     totals, report = _total(
         shards, problems + collector.unreadable, len(rels), collector.read, experiment.arm_names()

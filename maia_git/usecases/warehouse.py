@@ -30,7 +30,7 @@ from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
 from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import segments, state
-from maia_git.usecases.pins import blob_ids, effective, pinned_blobs
+from maia_git.usecases.pins import blob_ids, effective
 from maia_git.warehouse import engines, manifest
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
@@ -265,7 +265,7 @@ def _git_with_exports(ws: Workspace, rules: Rules) -> SourceSums:
     blob ids were checked against the pins when each row was written (an ``error`` if not)."""
     exported = manifest.load(ws.top, rules.exp_id)
     files = manifest.verified_files(ws.top, exported)
-    with _remaining_as_ndjson(ws, rules.exp_id, exported) as ndjson:
+    with _remaining_as_ndjson(ws, rules, exported) as ndjson:
         parts = []
         if files:
             parts.append(f"SELECT * FROM read_parquet([{', '.join(map(sql_string, files))}])")
@@ -289,20 +289,19 @@ _NO_ROWS = "SELECT CAST(NULL AS VARCHAR) AS interaction_id LIMIT 0"
 
 
 @contextmanager
-def _remaining_as_ndjson(ws: Workspace, exp_id: str, exported: Any) -> Iterator[str | None]:
+def _remaining_as_ndjson(ws: Workspace, rules: Rules, exported: Any) -> Iterator[str | None]:
     """The experiment's files not exported (segments, and records not yet synced), as rows."""
     done = {entry["segment"] for entry in exported["files"]}
-    rels = [f for f in segments.log_files(ws.repo, exp_id).files if f not in done]
+    rels = [f for f in segments.log_files(ws.repo, rules.exp_id).files if f not in done]
     if not rels:
         yield None
         return
-    pinned = pinned_blobs(ws.repo, exp_id)
     fd, path = tempfile.mkstemp(suffix=".ndjson")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for rel in rels:
                 shown = segments.shown(ws.repo, rel)
-                write_ndjson(segment_rows(ws.top / rel, shown, pinned), out)
+                write_ndjson(segment_rows(ws.top / rel, shown, rules.pins), out)
         yield path
     finally:
         os.unlink(path)

@@ -17,12 +17,12 @@ from typing import Any
 from maia_git.core.assign import Split
 from maia_git.core.interaction import check_line, format_ts
 from maia_git.warehouse.result import Problem
-from maia_git.warehouse.sql import PROBLEM_COLUMNS
+from maia_git.warehouse.sql import COLUMN, PROBLEM_COLUMNS
 
-# Each typed column's field in a log line.
-_FIELD = {"ts": "ts", "user_id": "user_id", "arm": "arm", "success": "success",
-          "q": "quality_score", "t": "tokens", "l": "latency_ms", "iid": "interaction_id",
-          "b": "prompt_blob"}  # fmt: skip
+# Each typed column's field in a log line: the statement's renames undone.
+_FIELD = {name: name for name in ("ts", "user_id", "arm", "success")} | {
+    column: name for name, column in COLUMN.items()
+}
 UNEXPLAINED = "breaks a rule of the SQL statement"
 
 

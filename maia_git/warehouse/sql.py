@@ -62,13 +62,13 @@ _INLINE_HINT = ("duckdb", "postgres")
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # core.assign.CONTROL_CHARS: Unicode category Cc
 
 # Each field's column in ``typed`` (the others keep their names).
-_COLUMN = {"quality_score": "q", "tokens": "t", "latency_ms": "l", "interaction_id": "iid",
+COLUMN = {"quality_score": "q", "tokens": "t", "latency_ms": "l", "interaction_id": "iid",
            "prompt_blob": "b"}  # fmt: skip
 BLOB = "prompt_blob"  # read only from a source that returns it (``canonical_sql``'s ``blobs``)
 
 
 def _col(field: fields.Field) -> str:
-    return _COLUMN.get(field.name, field.name)
+    return COLUMN.get(field.name, field.name)
 
 
 def _optional(field: fields.Field, rule: str) -> str:
