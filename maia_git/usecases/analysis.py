@@ -321,7 +321,7 @@ def _collect(
         shards, problems + collector.unreadable, len(rels), collector.read, experiment.arm_names()
     )
     if report.duplicate_lines:  # count the copy core.repeats names, as every source does
-        repeats.corrected(ws.top, rels, exp_id, share, totals)
+        repeats.corrected(ws.top, rels, exp_id, share, blobs, totals)
     arms = {arm: t.arm_stats() for arm, t in totals.items()}
     # A file that changed while it was read would make the stored result wrong for its key.
     if whole is not None and not collector.unreadable and list(map(cache.key, rels)) == keys:

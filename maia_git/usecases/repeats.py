@@ -10,7 +10,7 @@ and only an experiment with repeated ids pays it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,9 @@ from maia_git.storage.jsonl import read_lines
 
 
 def _valid_with_ids(
-    top: Path, rels: list[str], exp_id: str, share: Split
+    top: Path, rels: list[str], exp_id: str, share: Split, pins: Mapping[str, str]
 ) -> Iterator[dict[str, Any]]:
+    """The lines with an id that the reader would count: valid, and served their arm's pin."""
     for rel in rels:
         try:
             lines = list(read_lines(top / rel))
@@ -32,21 +33,22 @@ def _valid_with_ids(
         for _, item in lines:
             if isinstance(item, str) or item.get("interaction_id") is None:
                 continue
-            if check_line(item, exp_id, share) is None:
+            if check_line(item, exp_id, share, pins) is None:
                 yield item
 
 
 def corrected(
-    top: Path, rels: list[str], exp_id: str, share: Split, arms: dict[str, UserTotals]
-) -> None:
+    top: Path, rels: list[str], exp_id: str, share: Split, pins: Mapping[str, str],
+    arms: dict[str, UserTotals],
+) -> None:  # fmt: skip
     """Change ``arms``, each arm's per-user totals as the reader added them (the
     first valid copy of each id, reading ``rels`` in order), to count the copy ``core.repeats``
     names instead. Per user, not per arm: a user's sums of squares change with the copy."""
-    counts = Counter(r["interaction_id"] for r in _valid_with_ids(top, rels, exp_id, share))
+    counts = Counter(r["interaction_id"] for r in _valid_with_ids(top, rels, exp_id, share, pins))
     repeated = {i for i, n in counts.items() if n > 1}
     first: dict[str, dict[str, Any]] = {}
     best: dict[str, dict[str, Any]] = {}
-    for record in _valid_with_ids(top, rels, exp_id, share):
+    for record in _valid_with_ids(top, rels, exp_id, share, pins):
         key = record["interaction_id"]
         if key not in repeated:
             continue

@@ -145,6 +145,11 @@ def write_corpus(
     blobs = pins or PINS
     first.append(_line({**served, "prompt_blob": blobs[other], "ts": "2026-03-01T00:00:00Z"}))
     second.append(_line({**served, "prompt_blob": blobs[served["arm"]]}))
+    # ... and one read first but stamped later than the valid copy, which differs from it.
+    stale = good(rng, "user-0006", 93, exp, split=split, interaction_id="dup-bad-blob-late")
+    misserved = {"prompt_blob": blobs[_other(stale["arm"], split)], "ts": "2026-12-31T00:00:00Z"}
+    first.append(_line({**stale, **misserved, "success": not stale["success"]}))
+    second.append(_line({**stale, "prompt_blob": blobs[stale["arm"]]}))
     leap = good(rng, "user-0005", 94, exp, split=split, interaction_id="dup-leap")
     leap["ts"] = "2026-06-30T23:59:60Z"
     second.append(_line(leap))
