@@ -206,18 +206,19 @@ def arm_cuts(split: Split, arms: Sequence[str] = ARMS) -> list[tuple[str, int]]:
 
 
 def _assign(users: str, prefix: str, cut: Sequence[tuple[str, int]]) -> str:
-    """Each distinct user of ``users`` (a subquery): hash, id rule, assigned arm."""
-    hashed = f"SELECT user_id, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d"
+    """Each row of ``users`` (a subquery with a ``user_id`` column), all its columns kept, with
+    the user's hash ``h``, the user id rule ``user_ok`` and the ``assigned`` arm."""
+    hashed = f"SELECT *, MD5(CONCAT('{prefix}', user_id)) AS h FROM ({users}) AS d"
     if len(cut) == 2:
         (first, below), (second, _) = cut
         first_arm, other = sql_string(first), sql_string(second)
         choice = f"CASE WHEN {_duckdb_bucket('h')} < {below} THEN {first_arm} ELSE {other} END"
-    else:  # the bucket once per user, then cut in the arms' order
+    else:  # the bucket once per row, then cut in the arms' order
         whens = " ".join(f"WHEN bk < {below} THEN {sql_string(name)}" for name, below in cut[:-1])
         choice = f"CASE {whens} ELSE {sql_string(cut[-1][0])} END"
-        hashed = f"SELECT user_id, h, {_duckdb_bucket('h')} AS bk FROM ({hashed}) AS m"
+        hashed = f"SELECT *, {_duckdb_bucket('h')} AS bk FROM ({hashed}) AS m"
     return f"""
-  SELECT user_id, h, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
+  SELECT *, COALESCE({_text_rule(_USER)}, FALSE) AS user_ok,
     {choice} AS assigned
   FROM ({hashed}) AS hashed"""
 
@@ -281,9 +282,9 @@ WITH typed AS NOT MATERIALIZED (
   FROM copies AS f LEFT JOIN repeated_users AS u ON f.user_id = u.user_id
 ), per_user AS (
   SELECT {group} AS grp, user_id, COUNT(*) AS ur,
-    SUM(CASE WHEN row_ok THEN 1 ELSE 0 END) AS uok,
-    SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS un,
-    SUM(CASE WHEN {counted} AND success THEN 1 ELSE 0 END) AS us,
+    COUNT(*) FILTER (WHERE row_ok) AS uok,
+    COUNT(*) FILTER (WHERE {counted}) AS un,
+    COUNT(*) FILTER (WHERE {counted} AND success) AS us,
     COUNT(CASE WHEN {counted} THEN q END) AS uqn,
     COALESCE(SUM(CASE WHEN {counted} THEN q END), 0) AS uqs,
     COUNT(CASE WHEN {counted} THEN t END) AS utn,

@@ -92,8 +92,7 @@ WITH typed AS (
     c.row_ok
 ), repeated_users AS (
   SELECT
-    user_id,
-    h,
+    *,
     COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
     CASE
       WHEN (
@@ -136,7 +135,7 @@ WITH typed AS (
     END AS assigned
   FROM (
     SELECT
-      user_id,
+      *,
       LOWER(
         TO_HEX(
           MD5(
@@ -190,9 +189,12 @@ WITH typed AS (
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END AS grp,
     user_id,
     COUNT(*) AS ur,
-    SUM(CASE WHEN row_ok THEN 1 ELSE 0 END) AS uok,
-    SUM(CASE WHEN row_ok AND copy = 1 THEN 1 ELSE 0 END) AS un,
-    SUM(CASE WHEN row_ok AND copy = 1 AND success THEN 1 ELSE 0 END) AS us,
+    COUNT(*) FILTER(WHERE
+      row_ok) AS uok,
+    COUNT(*) FILTER(WHERE
+      row_ok AND copy = 1) AS un,
+    COUNT(*) FILTER(WHERE
+      row_ok AND copy = 1 AND success) AS us,
     COUNT(CASE WHEN row_ok AND copy = 1 THEN q END) AS uqn,
     COALESCE(SUM(CASE WHEN row_ok AND copy = 1 THEN q END), 0) AS uqs,
     COUNT(CASE WHEN row_ok AND copy = 1 THEN t END) AS utn,
@@ -205,8 +207,7 @@ WITH typed AS (
     user_id
 ), users AS (
   SELECT
-    user_id,
-    h,
+    *,
     COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
     CASE
       WHEN (
@@ -249,7 +250,7 @@ WITH typed AS (
     END AS assigned
   FROM (
     SELECT
-      user_id,
+      *,
       LOWER(
         TO_HEX(
           MD5(
