@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pgserver import postgres_url  # noqa: F401 - the throwaway PostgreSQL server fixture
+from s3server import s3, s3_endpoint  # noqa: F401 - the throwaway S3 server fixtures
 
 from fakegithub import default_certificate
 

@@ -31,7 +31,7 @@ from maia_git.core.logsource import LogSource, source_for
 from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import segments, state
 from maia_git.usecases.pins import blob_ids, effective
-from maia_git.warehouse import engines, manifest
+from maia_git.warehouse import engines, manifest, objstore
 from maia_git.warehouse.guard import check_query
 from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
 from maia_git.warehouse.problems import problems
@@ -192,14 +192,16 @@ def sums_on(
 
 
 def _root(ws: Workspace, source: LogSource) -> str:
-    if "://" in source.path:
-        return source.path
+    if objstore.is_url(source.path):
+        return objstore.parse(source.path).url
     return str((ws.top / source.path).resolve())
 
 
 def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
     root = _root(ws, source)
-    if "://" not in root and not has_files(Path(root), rules.exp_id):
+    if objstore.is_url(root):
+        return _parquet_s3(rules, source, objstore.parse(root))
+    if not has_files(Path(root), rules.exp_id):
         return _empty(rules)
     files = experiment_glob(root, rules.exp_id)
     if source.engine == "chdb":
@@ -209,6 +211,23 @@ def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
     try:
         return sums_on(engines.DuckDBSession(con), "duckdb", source_sql("duckdb", files), rules,
                     source.path)  # fmt: skip
+    finally:
+        con.close()
+
+
+def _parquet_s3(rules: Rules, source: LogSource, where: objstore.Location) -> SourceSums:
+    """DuckDB reads the files through s3fs, and only under the configured prefix."""
+    if source.engine == "chdb":
+        raise UsageError(
+            f"{source.path}: chdb reads local folders only; read s3:// with engine: duckdb"
+        )
+    fs = objstore.filesystem()
+    if not objstore.has_files(fs, where, rules.exp_id):
+        return _empty(rules)
+    con = engines.duckdb_connect(allowed_dirs=[where.allowed], filesystems=[fs])
+    try:
+        select = source_sql("duckdb", experiment_glob(where.url, rules.exp_id))
+        return sums_on(engines.DuckDBSession(con), "duckdb", select, rules, source.path)
     finally:
         con.close()
 

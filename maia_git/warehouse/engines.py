@@ -27,7 +27,10 @@ from maia_git.errors import MaiaError, UsageError
 # default 4MB, PostgreSQL wrote both groupings of a 1,000,000-row log out and read them back.
 WORK_MEM = "256MB"
 
-EXTRAS = {"duckdb": "duckdb", "psycopg": "postgres", "chdb": "warehouse", "sqlglot": "duckdb"}
+EXTRAS = {
+    "duckdb": "duckdb", "psycopg": "postgres", "chdb": "warehouse", "sqlglot": "duckdb",
+    "s3fs": "s3",
+}  # fmt: skip
 
 
 def need(module: str) -> Any:
@@ -43,9 +46,12 @@ def need(module: str) -> Any:
 
 def duckdb_connect(
     *, allowed_dirs: Sequence[str] = (), allowed_paths: Sequence[str] = (),
-    database: str = ":memory:",
+    database: str = ":memory:", filesystems: Sequence[Any] = (),
 ) -> Any:  # fmt: skip
-    """A DuckDB connection that can read only ``allowed_*`` (and ``database``, read-only)."""
+    """A DuckDB connection that can read only ``allowed_*`` (and ``database``, read-only).
+
+    ``filesystems``: fsspec filesystems (``objstore``) DuckDB reads URLs through; their URLs
+    too are readable only under ``allowed_dirs``."""
     duckdb = need("duckdb")
     read_only = database != ":memory:"
     try:
@@ -53,6 +59,8 @@ def duckdb_connect(
         con.execute("SET TimeZone = 'UTC'")
         # DuckDB draws a progress bar on stdout for a long query: it would corrupt --json.
         con.execute("SET enable_progress_bar = false")
+        for fs in filesystems:
+            con.register_filesystem(fs)
         if allowed_dirs:
             con.execute("SET allowed_directories = ?", [list(allowed_dirs)])
         if allowed_paths:

@@ -1,0 +1,174 @@
+"""Parquet logs in object storage (``s3://bucket/prefix``), on a real local S3 server: the same
+analysis as the same files in a folder, to 1e-9 with the same problems; DuckDB reads the
+bucket only under the configured prefix; a bad URL, a missing bucket, wrong or no credentials,
+an unreachable endpoint and a missing extra each give one clear line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corpus import reference, write_corpus
+from s3server import AWS_ENV, S3
+from test_analyze_every_source import _analyze, _same, _settings
+
+from conftest import Result, git, new_exp
+
+pytest.importorskip("duckdb", reason="DuckDB is not installed (maia-git[duckdb])")
+pytest.importorskip("sqlglot", reason="sqlglot is not installed (maia-git[duckdb])")
+
+
+def _started_with_corpus(maia: Callable[..., Result], top: Path) -> tuple[str, dict[str, Any]]:
+    """A started experiment whose committed segments hold the shared corpus, and the git
+    reader's analysis of it (with its problems)."""
+    from maia_git.storage import state
+
+    exp_id = new_exp(maia, top)
+    assert maia("exp", "start", exp_id, cwd=top).code == 0
+    pins = {arm: pin.blob for arm, pin in state.load_experiment(top, exp_id).pins.items()}
+    files = write_corpus(top / "experiments" / exp_id / "interactions", users=150, exp=exp_id,
+                         pins=pins)  # fmt: skip
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "logs")
+    want = reference(files, exp=exp_id, pins=pins)
+    base = _analyze(maia, top, exp_id, keep=("problems",))
+    assert base["invalid_lines"] == want["invalid"] >= 20
+    assert base["duplicate_lines"] == want["duplicates"] >= 4
+    return exp_id, base
+
+
+def _switch(top: Path, old: str, new: str) -> None:
+    path = top / "maia.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    git(top, "commit", "-q", "-am", f"logs from {new}")
+
+
+def test_a_bucket_gives_the_same_analysis_as_a_folder(
+    ws: Path, maia: Callable[..., Result], s3: S3
+) -> None:
+    top = ws
+    exp_id, base = _started_with_corpus(maia, top)
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
+    _settings(top, "logs:\n  source: parquet\n  path: pq\n")
+    local = _analyze(maia, top, exp_id, keep=("problems",))
+    _same(local, base, "parquet in a folder")
+
+    s3.client().put(str(top / "pq") + "/", s3.url("team/logs"), recursive=True)  # type: ignore[attr-defined]
+    _switch(top, "path: pq", f"path: {s3.url('team/logs')}")
+    remote = _analyze(maia, top, exp_id, keep=("problems",))
+    assert remote["problems"] == local["problems"] == base["problems"]
+    _same(remote, local, "parquet in a bucket")
+
+    sums = maia("logs", "sums", exp_id, "--json", cwd=top)
+    assert sums.code == 0, sums.err
+    assert json.loads(sums.out)["source"] == {"kind": "parquet", "path": s3.url("team/logs"),
+                                              "engine": "duckdb"}  # fmt: skip
+    ci = maia("ci", "analyze", "--json", cwd=top)  # every active experiment, from the bucket
+    assert ci.code == 0, ci.err
+    assert json.dumps(base["control"]["n"]) in ci.out and base["decision"] in ci.out
+
+    # Another experiment with no files under the prefix has no logs yet, like an empty folder.
+    other = new_exp(maia, top)
+    empty = _analyze(maia, top, other)
+    assert empty["control"]["n"] == empty["treatment"]["n"] == 0
+
+
+def test_duckdb_reads_the_bucket_only_under_the_prefix(s3: S3, tmp_path: Path) -> None:
+    """With the S3 filesystem registered, a statement still cannot read a local file such as
+    /proc/self/environ, nor another prefix or bucket."""
+    from maia_git.errors import MaiaError
+    from maia_git.warehouse import engines, objstore
+
+    fs = s3.client()
+    local = tmp_path / "one.parquet"
+    import duckdb
+
+    with duckdb.connect() as plain:
+        plain.execute(f"COPY (SELECT 1 AS a) TO '{local}' (FORMAT parquet)")
+    fs.mkdir("maia-other")  # type: ignore[attr-defined]
+    for key in ("team/logs/x/one.parquet", "team/logs2/one.parquet", "elsewhere/one.parquet"):
+        fs.put_file(str(local), f"{s3.bucket}/{key}")  # type: ignore[attr-defined]
+    fs.put_file(str(local), "maia-other/team/logs/x/one.parquet")  # type: ignore[attr-defined]
+
+    where = objstore.parse(s3.url("team/logs"))
+    assert where.allowed == f"s3://{s3.bucket}/team/logs/"
+    con = engines.duckdb_connect(allowed_dirs=[where.allowed], filesystems=[objstore.filesystem()])
+    try:
+        inside = f"SELECT COUNT(*) FROM read_parquet('{where.url}/*/*.parquet')"
+        assert engines.run_duckdb(con, inside) == [(1,)]
+        for statement in (
+            "SELECT * FROM read_text('/proc/self/environ')",
+            f"SELECT * FROM read_parquet('{local}')",
+            f"SELECT * FROM read_parquet('s3://{s3.bucket}/team/logs2/one.parquet')",
+            f"SELECT * FROM read_parquet('s3://{s3.bucket}/elsewhere/one.parquet')",
+            f"SELECT * FROM read_parquet('{where.url}/../elsewhere/one.parquet')",
+            "SELECT * FROM read_parquet('s3://maia-other/team/logs/x/one.parquet')",
+            "SET allowed_directories = ['s3://']",
+            "SET enable_external_access = true",
+        ):
+            with pytest.raises(MaiaError):
+                engines.run_duckdb(con, statement)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("gs://bucket/logs", "s3:// URLs only"),
+        ("s3://Bad_Bucket/logs", "not an S3 bucket name"),
+        ("s3://bucket/a/../b", "plain folder names"),
+        ("s3://bucket/a//b", "plain folder names"),
+        ("s3://bucket/a*", "plain folder names"),
+        ("s3://bucket/it's", "plain folder names"),
+    ],
+)
+def test_a_bad_url_is_refused_before_any_request(url: str, words: str) -> None:
+    from maia_git.errors import UsageError
+    from maia_git.warehouse import objstore
+
+    with pytest.raises(UsageError, match=words) as err:
+        objstore.parse(url)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_buckets_credentials_and_endpoints_give_one_line(
+    ws: Path, maia: Callable[..., Result], s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    top = ws
+    exp_id = new_exp(maia, top)
+    _settings(top, "logs:\n  source: parquet\n  path: s3://maia-missing/logs\n")
+
+    def fails(code: int, words: str) -> None:
+        result = maia("exp", "analyze", exp_id, cwd=top)
+        assert (result.code, result.out) == (code, ""), result.err
+        assert words in result.err and result.err.count("\n") == 1, result.err
+
+    fails(1, "s3://maia-missing/logs: the bucket maia-missing does not exist")
+    _switch(top, "s3://maia-missing/logs", s3.url())
+    with s3.refusing_every_key():
+        fails(1, f"{s3.url()}: access denied")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    fails(2, "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    fails(1, f"{s3.url()}: cannot reach the object store")
+    _switch(top, "source: parquet", "source: parquet\n  engine: chdb")
+    fails(2, "chdb reads local folders only")
+
+
+def test_a_missing_extra_names_it(
+    ws: Path, maia: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    exp_id = new_exp(maia, ws)
+    _settings(ws, "logs:\n  source: parquet\n  path: s3://maia-logs/team\n")
+    monkeypatch.setitem(sys.modules, "s3fs", None)  # as if it were not installed
+    result = maia("exp", "analyze", exp_id, cwd=ws)
+    assert result.code == 2
+    assert result.err == "maia: error: this log source needs s3fs: pip install 'maia-git[s3]'\n"
