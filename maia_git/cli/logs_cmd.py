@@ -21,20 +21,24 @@ def logs() -> None:
 @logs.command()
 @click.argument("exp_ids", nargs=-1, metavar="[EXP_ID]...")
 @click.option(
-    "--to", "root", metavar="FOLDER", help="Parquet folder (default: maia.yaml's logs path)."
-)
+    "--to", "root", metavar="FOLDER|s3://BUCKET/PREFIX",
+    help="Parquet folder or S3 bucket (default: maia.yaml's logs path).",
+)  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="List the segments that would be exported.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def export(exp_ids: tuple[str, ...], root: str | None, dry_run: bool, as_json: bool) -> None:
     """Move committed log segments to zstd Parquet files and commit a manifest in their place.
 
     Afterwards `maia exp analyze` reads the Parquet files (checked against the manifest's
-    hashes) and the segments still in git together. Git history keeps the exported segments:
-    see docs/warehouse.md to shrink a repository.
+    hashes) and the segments still in git together. A bucket needs maia-git[s3] and the AWS
+    variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL) in the
+    environment. Git history keeps the exported segments: see docs/warehouse.md to shrink a
+    repository.
 
     \b
     Example:
       maia logs export exp_001 --to /data/maia-logs
+      maia logs export exp_001 --to s3://my-bucket/maia-logs
     """
     from maia_git.usecases.export import export_logs
     from maia_git.workspace import Workspace

@@ -4,13 +4,17 @@ In one transaction: each committed, unmodified segment of the experiment is writ
 zstd Parquet file under ``<root>/experiment=<id>/date=<day>/``, the manifest
 (``warehouse.manifest``) gains its entry, and the segment leaves the working tree; one commit
 records both. The Parquet files are written (and hashed) before anything is committed, so a
-failure leaves the segments where they were. Git history still holds the exported segments:
+failure leaves the segments where they were. The root is a folder or ``s3://bucket/prefix``
+(written in a temporary folder, then uploaded). Git history still holds the exported segments:
 docs/warehouse.md says how to shrink a repository that must lose them.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +24,7 @@ from maia_git.core.ids import check_id
 from maia_git.errors import UsageError
 from maia_git.storage import git, segments, state
 from maia_git.usecases.pins import pinned_blobs
-from maia_git.warehouse import manifest
+from maia_git.warehouse import manifest, objstore
 from maia_git.warehouse.parquet import ids_repeat, write_segment
 from maia_git.workspace import Workspace
 
@@ -44,7 +48,8 @@ def export_logs(
     now: datetime | None = None,
 ) -> list[Exported]:  # fmt: skip
     """Export every committed segment of ``exp_ids`` (all experiments when empty) to ``root``
-    (default: the parquet path of maia.yaml's ``logs`` setting)."""
+    (a folder or ``s3://bucket/prefix``; default: the parquet path of maia.yaml's ``logs``
+    setting)."""
     today = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
     with ws.transaction() as tx:
         target = root or _configured_root(ws)
@@ -68,7 +73,10 @@ def _configured_root(ws: Workspace) -> str:
     logs = ws.settings.logs or {}
     path = logs.get("path") if logs.get("source") == "parquet" else None
     if not isinstance(path, str):
-        raise UsageError("say where to export: --to FOLDER, or a parquet source in maia.yaml")
+        raise UsageError(
+            "say where to export: --to FOLDER or s3://BUCKET/PREFIX, or a parquet source in "
+            "maia.yaml"
+        )
     return path
 
 
@@ -97,36 +105,61 @@ def _plan(ws: Workspace, exp_id: str) -> Exported:
 
 def _export_one(ws: Workspace, tx: object, result: Exported, root: str, today: str) -> None:
     data = manifest.load(ws.top, result.exp_id)
+    if objstore.is_url(root):
+        root = objstore.parse(root).url
     if data["files"] and data["root"] != root:
         raise UsageError(
             f"{result.exp_id} was exported to {data['root']}; export it there again (--to)"
         )
     data["root"] = root
     base = manifest.root_path(ws.top, root)
-    if "://" in base:
-        raise UsageError("export writes to a local folder; copy it to object storage afterwards")
-    blobs = _blob_ids(ws, result.segments)
-    pinned = pinned_blobs(ws.repo, result.exp_id)
-    for rel in result.segments:
-        day = _DAY.search(rel)
-        name = rel.split("/interactions/", 1)[1].removesuffix(".jsonl").replace("/", "__")
-        part = f"experiment={result.exp_id}/date={day[1] if day else today}/{name}.parquet"
-        written = write_segment(ws.top / rel, rel, Path(base) / part, pinned)
-        data["files"].append({"segment": rel, "blob": blobs[rel], "parquet": part,
-                              "rows": written.rows, "bytes": written.size,
-                              "sha256": written.sha256})  # fmt: skip
-        result.rows += written.rows
-        tx.delete(rel)  # type: ignore[attr-defined]
-    _note_unique_ids(ws, data)
+    with _target(base) as (folder, upload):
+        blobs = _blob_ids(ws, result.segments)
+        pinned = pinned_blobs(ws.repo, result.exp_id)
+        written_here: dict[str, Path] = {}
+        for rel in result.segments:
+            day = _DAY.search(rel)
+            name = rel.split("/interactions/", 1)[1].removesuffix(".jsonl").replace("/", "__")
+            part = f"experiment={result.exp_id}/date={day[1] if day else today}/{name}.parquet"
+            written = write_segment(ws.top / rel, rel, folder / part, pinned)
+            if upload is not None:
+                upload(folder / part, part)
+                written_here[part] = folder / part
+            data["files"].append({"segment": rel, "blob": blobs[rel], "parquet": part,
+                                  "rows": written.rows, "bytes": written.size,
+                                  "sha256": written.sha256})  # fmt: skip
+            result.rows += written.rows
+            tx.delete(rel)  # type: ignore[attr-defined]
+        _note_unique_ids(ws, data, written_here)
     tx.write(manifest.rel(result.exp_id), manifest.dumps(data))  # type: ignore[attr-defined]
 
 
-def _note_unique_ids(ws: Workspace, data: dict[str, Any]) -> None:
+@contextmanager
+def _target(base: str) -> Iterator[tuple[Path, Callable[[Path, str], None] | None]]:
+    """Where the Parquet files are written, and for a bucket how each is then uploaded.
+
+    A bucket's files are written (and hashed) in a temporary folder and uploaded one by one;
+    the bucket is checked first, so a missing bucket, a refused key or an unreachable endpoint
+    stops the export before any file is written. An upload replaces an object whole or not at
+    all; one that fails stops the export with nothing committed (files uploaded before it are
+    listed by no manifest, and the next export writes them again)."""
+    if not objstore.is_url(base):
+        yield Path(base), None
+        return
+    where = objstore.parse(base)
+    fs = objstore.filesystem()
+    objstore.check_bucket(fs, where)
+    with tempfile.TemporaryDirectory(prefix="maia-export-") as tmp:
+        yield Path(tmp), lambda local, part: objstore.upload(fs, local, where, part)
+
+
+def _note_unique_ids(ws: Workspace, data: dict[str, Any], have: dict[str, Path]) -> None:
     """Check every listed file, old and new, for an interaction id on two rows; record the
     answer for exactly those files (``manifest.ids_unique``)."""
     data.pop("unique_ids", None)
-    if not ids_repeat(manifest.verified_files(ws.top, data)):
-        data["unique_ids"] = manifest.file_set(data["files"])
+    with manifest.verified_files(ws.top, data, have) as files:
+        if not ids_repeat(files):
+            data["unique_ids"] = manifest.file_set(data["files"])
 
 
 def _blob_ids(ws: Workspace, rels: list[str]) -> dict[str, str]:

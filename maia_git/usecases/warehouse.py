@@ -283,8 +283,10 @@ def _git_with_exports(ws: Workspace, rules: Rules) -> SourceSums:
     the rest from the working tree, in one statement: a user's lines may be in both. Their
     blob ids were checked against the pins when each row was written (an ``error`` if not)."""
     exported = manifest.load(ws.top, rules.exp_id)
-    files = manifest.verified_files(ws.top, exported)
-    with _remaining_as_ndjson(ws, rules, exported) as ndjson:
+    with (
+        manifest.verified_files(ws.top, exported) as files,
+        _remaining_as_ndjson(ws, rules, exported) as ndjson,
+    ):
         parts = []
         if files:
             parts.append(f"SELECT * FROM read_parquet([{', '.join(map(sql_string, files))}])")

@@ -1,6 +1,6 @@
 """The committed record of an experiment's exported segments: ``experiments/<id>/exported.json``.
 
-    {"version": 1, "root": "<folder or URL as configured>",
+    {"version": 1, "root": "<folder, or s3://bucket/prefix>",
      "files": [{"segment": "experiments/<id>/interactions/...jsonl", "blob": "<git blob id>",
                 "parquet": "experiment=<id>/date=<day>/<name>.parquet", "rows": 123,
                 "bytes": 4567, "sha256": "<hex>"}, ...],
@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from maia_git.errors import MaiaError, StateFileError
+from maia_git.warehouse import objstore
 from maia_git.warehouse.parquet import file_sha256
 
 VERSION = 1
@@ -89,21 +93,55 @@ def dumps(data: dict[str, Any]) -> bytes:
 
 
 def root_path(top: Path, root: str) -> str:
-    """The root as a path or URL the engine can read (relative roots are the repository's)."""
-    return root if "://" in root else str((top / root).resolve())
+    """The root as a path or URL (relative roots are the repository's)."""
+    return objstore.parse(root).url if objstore.is_url(root) else str((top / root).resolve())
 
 
-def verified_files(top: Path, data: dict[str, Any]) -> list[str]:
-    """Every exported file's location, each checked against its recorded size and hash."""
+@contextmanager
+def verified_files(
+    top: Path, data: dict[str, Any], have: Mapping[str, Path] | None = None
+) -> Iterator[list[str]]:
+    """Every exported file as a local path for the engine, each checked against its recorded
+    size and hash first (a missing or changed file: MaiaError, exit 1).
+
+    Files in a bucket are downloaded once, hashed as they arrive, into a private temporary
+    folder that the engine then reads, removed afterwards: what is analysed is exactly what was
+    checked, and each object crosses the network once. ``have``: files of this export still at
+    hand, already hashed as they were written, by their ``parquet`` name."""
     root = root_path(top, data["root"])
+    if not objstore.is_url(root):
+        yield [_checked_local(f"{root.rstrip('/')}/{entry['parquet']}", entry)
+               for entry in data["files"]]  # fmt: skip
+        return
+    where = objstore.parse(root)
+    with tempfile.TemporaryDirectory(prefix="maia-exported-") as tmp:
+        yield _fetched(where, data["files"], Path(tmp), have or {})
+
+
+def _checked_local(where: str, entry: dict[str, Any]) -> str:
+    path = Path(where)
+    if not path.is_file():
+        raise MaiaError(f"exported logs missing: {where} (listed in the manifest)")
+    if path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
+        raise MaiaError(f"exported logs changed since export: {where}")
+    return where
+
+
+def _fetched(
+    where: objstore.Location, entries: list[dict[str, Any]], tmp: Path, have: Mapping[str, Path]
+) -> list[str]:
+    fs = None
     found: list[str] = []
-    for entry in data["files"]:
-        where = f"{root.rstrip('/')}/{entry['parquet']}"
-        if "://" not in where:
-            path = Path(where)
-            if not path.is_file():
-                raise MaiaError(f"exported logs missing: {where} (listed in the manifest)")
-            if path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
-                raise MaiaError(f"exported logs changed since export: {where}")
-        found.append(where)
+    for i, entry in enumerate(entries):
+        if entry["parquet"] in have:
+            found.append(str(have[entry["parquet"]]))
+            continue
+        if fs is None:
+            fs = objstore.filesystem()
+            objstore.check_bucket(fs, where)
+        local = tmp / f"{i}.parquet"
+        got = objstore.fetch(fs, where, entry["parquet"], local)
+        if got != (entry["bytes"], entry["sha256"]):
+            raise MaiaError(f"exported logs changed since export: {where.url_of(entry['parquet'])}")
+        found.append(str(local))
     return found

@@ -5,6 +5,7 @@ an unreachable endpoint and a missing extra each give one clear line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -172,3 +173,177 @@ def test_a_missing_extra_names_it(
     result = maia("exp", "analyze", exp_id, cwd=ws)
     assert result.code == 2
     assert result.err == "maia: error: this log source needs s3fs: pip install 'maia-git[s3]'\n"
+
+
+def _unchanged(top: Path, head: str, exp_id: str) -> None:
+    """Nothing of a failed export is left: the same commit, a clean tree, no manifest."""
+    assert git(top, "rev-parse", "HEAD") == head
+    assert git(top, "status", "--porcelain") == ""
+    assert not (top / "experiments" / exp_id / "exported.json").exists()
+
+
+def _compression(data: bytes, tmp_path: Path) -> list[str]:
+    import duckdb
+
+    (tmp_path / "copy.parquet").write_bytes(data)
+    with duckdb.connect() as con:
+        found = con.execute(
+            f"SELECT DISTINCT compression FROM parquet_metadata('{tmp_path / 'copy.parquet'}')"
+        ).fetchall()
+    return [str(row[0]) for row in found]
+
+
+def test_export_to_a_bucket_then_analyze_as_before(
+    ws: Path, maia: Callable[..., Result], s3: S3, tmp_path: Path
+) -> None:
+    """Exported to a bucket, with one segment left in git (not committed yet): the analysis of
+    the Parquet objects and that segment together equals the analysis before export; a changed
+    or missing object is refused as a local file is."""
+    top = ws
+    exp_id, committed = _started_with_corpus(maia, top)
+    folder = top / "experiments" / exp_id / "interactions"
+    (folder / "c-writer.jsonl").write_bytes((folder / "a-writer.jsonl").read_bytes()[:20_000])
+    before = _analyze(maia, top, exp_id, keep=("problems",))
+    assert before["duplicate_lines"] > committed["duplicate_lines"]  # copies of exported lines
+    head = git(top, "rev-parse", "HEAD")
+    url = s3.url("team/logs")
+
+    out = maia("logs", "export", exp_id, "--to", f"{url}/", "--json", cwd=top)
+    assert out.code == 0, out.err
+    result = json.loads(out.out)["experiments"][0]
+    assert result["skipped"] == [f"experiments/{exp_id}/interactions/c-writer.jsonl"]
+    assert git(top, "rev-parse", "HEAD~1") == head
+    assert git(top, "status", "--porcelain", "-uall") == f"?? {result['skipped'][0]}\n"
+    manifest = json.loads((top / "experiments" / exp_id / "exported.json").read_text())
+    assert manifest["root"] == url and len(manifest["files"]) == 2
+    fs = s3.client()
+    for entry in manifest["files"]:
+        assert not (top / entry["segment"]).exists()
+        assert entry["parquet"].startswith(f"experiment={exp_id}/date=")
+        key = f"{s3.bucket}/team/logs/{entry['parquet']}"
+        assert fs.info(key)["size"] == entry["bytes"]  # type: ignore[attr-defined]
+        data = fs.cat_file(key)  # type: ignore[attr-defined]
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert _compression(data, tmp_path) == ["ZSTD"]
+    after = _analyze(maia, top, exp_id, keep=("problems",))
+    assert after["problems"] == before["problems"]
+    _same(after, before, "git + bucket")
+
+    victim = f"{s3.bucket}/team/logs/{manifest['files'][0]['parquet']}"
+    original = fs.cat_file(victim)  # type: ignore[attr-defined]
+    fs.pipe_file(victim, original[:-1] + b"\0")  # type: ignore[attr-defined]
+    changed = maia("exp", "analyze", exp_id, cwd=top)
+    assert changed.code == 1 and changed.out == ""
+    assert changed.err == f"maia: error: exported logs changed since export: s3://{victim}\n"
+    fs.rm_file(victim)  # type: ignore[attr-defined]
+    missing = maia("exp", "analyze", exp_id, cwd=top)
+    assert missing.code == 1
+    assert missing.err == (
+        f"maia: error: exported logs missing: s3://{victim} (listed in the manifest)\n"
+    )
+    fs.pipe_file(victim, original)  # type: ignore[attr-defined]
+    _same(_analyze(maia, top, exp_id, keep=("problems",)), before, "restored")
+
+    # The bucket as a parquet source holds the committed segments' rows.
+    _settings(top, f"logs:\n  source: parquet\n  path: {url}\n")
+    _same(_analyze(maia, top, exp_id, keep=("problems",)), committed, "parquet in the bucket")
+
+
+def test_ids_known_unique_in_a_bucket_still_meet_their_copies(
+    ws: Path, maia: Callable[..., Result], s3: S3, tmp_path: Path
+) -> None:
+    """The manifest's unique_ids record holds for objects in a bucket as for files: a copy of
+    an exported id still in git counts once, and an export that brings a repeat drops it."""
+    import random
+
+    from corpus import assert_same, good
+    from test_sources_cli import _manifest, _sums, _write_lines
+
+    from maia_git.warehouse import manifest
+
+    exp_id = new_exp(maia, ws)
+    rng = random.Random(5)
+    folder = ws / "experiments" / exp_id / "interactions"
+    records = [good(rng, f"user-{u:03d}", i, exp_id, interaction_id=f"id-{u}-{i}")
+               for u in range(60) for i in range(rng.randrange(1, 6))]  # fmt: skip
+    kept = [_write_lines(tmp_path / "a.jsonl", records)]
+    _write_lines(folder / "a-writer.jsonl", records)
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "logs")
+    assert maia("logs", "export", exp_id, "--to", s3.url(), cwd=ws).code == 0
+    assert manifest.ids_unique(_manifest(ws, exp_id))
+    assert_same(_sums(maia, ws, exp_id), reference(kept, exp=exp_id, pins={}))
+
+    copied, changed = records[0], records[3]
+    earlier = {**changed, "ts": "2026-02-01T00:00:00Z", "success": not changed["success"]}
+    later = _write_lines(folder / "b-writer.jsonl", [copied, earlier])
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "copies")
+    want = reference([*kept, later], exp=exp_id, pins={})
+    assert want["duplicates"] == 2
+    assert_same(_sums(maia, ws, exp_id), want)
+    assert maia("logs", "export", exp_id, "--to", s3.url(), cwd=ws).code == 0
+    assert not manifest.ids_unique(_manifest(ws, exp_id))
+    assert_same(_sums(maia, ws, exp_id), want)
+
+
+def test_a_failed_export_to_a_bucket_leaves_nothing(
+    ws: Path, maia: Callable[..., Result], s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing bucket, a refused key, no credentials, an unreachable endpoint, a missing
+    extra, a bad URL, or an upload that fails half way: one line, its exit code, and the
+    repository as it was (the segments in place, no manifest, no commit)."""
+    import sys
+
+    from maia_git.warehouse import objstore
+
+    top = ws
+    exp_id = new_exp(maia, top)
+    write_corpus(top / "experiments" / exp_id / "interactions", users=20, exp=exp_id, pins={})
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "logs")
+    head = git(top, "rev-parse", "HEAD")
+
+    def fails(code: int, words: str, url: str = s3.url()) -> None:
+        result = maia("logs", "export", exp_id, "--to", url, cwd=top)
+        assert (result.code, result.out) == (code, ""), result.err
+        assert words in result.err and result.err.count("\n") == 1, result.err
+        _unchanged(top, head, exp_id)
+
+    fails(1, "s3://maia-missing/logs: the bucket maia-missing does not exist",
+          "s3://maia-missing/logs")  # fmt: skip
+    fails(2, "plain folder names", f"{s3.url()}/../other")
+    with s3.refusing_every_key():
+        fails(1, f"{s3.url()}: access denied")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    fails(2, "no AWS credentials")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_ENV["AWS_ACCESS_KEY_ID"])
+    with monkeypatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+        env.setenv("AWS_MAX_ATTEMPTS", "1")
+        fails(1, f"{s3.url()}: cannot reach the object store")
+    with monkeypatch.context() as env:
+        env.setitem(sys.modules, "s3fs", None)  # as if it were not installed
+        fails(2, "this log source needs s3fs: pip install 'maia-git[s3]'")
+
+    uploads: list[str] = []
+    real_upload = objstore.upload
+
+    def fail_second(fs: object, local: Path, where: objstore.Location, rel: str) -> None:
+        uploads.append(rel)
+        if len(uploads) == 2:
+            raise MaiaError(f"{where.url}: connection reset while uploading {rel}")
+        real_upload(fs, local, where, rel)
+
+    from maia_git.errors import MaiaError
+
+    with monkeypatch.context() as env:
+        env.setattr(objstore, "upload", fail_second)
+        fails(1, "connection reset while uploading")
+    assert maia("logs", "export", exp_id, "--to", s3.url(), cwd=top).code == 0
+    assert len(_manifest_of(top, exp_id)["files"]) == 2
+
+
+def _manifest_of(top: Path, exp_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((top / "experiments" / exp_id / "exported.json").read_text())
+    return data
