@@ -21,16 +21,20 @@ experiment's arms and pins), in as few passes over the rows as the rules allow:
    choice moot; the order makes it the same in every engine and in the git reader.
 3. ``per_user``: each (arm, user)'s totals, rows with an arm that is not the experiment's
    grouped under ``*``.
-4. ``users``: each distinct user's bucket, MD5 of ``"<experiment>:<user>"`` as in
+4. ``judged``: each (arm, user) row's bucket, MD5 of ``"<experiment>:<user>"`` as in
    ``core.assign``: the first 16 hex digits are a 64-bit big-endian number, taken modulo 10000
    and cut into the arms' shares as ``core.assign.arm_among`` does (``arm_cuts``);
    DuckDB and PostgreSQL read the hexadecimal themselves, other engines digit by digit (each
-   digit times 16^k mod 10000), which every engine can do exactly in integers; once per user,
-   not per row. A user's totals under an arm that is not theirs (or a user id with a control
-   character) are invalid lines, not counted.
-5. The per-arm sums the per-user analysis reads (users, n, and units, num, den, num2, den2,
-   numden of completion, quality, tokens and latency), and per group the rows read and the
-   valid ones.
+   digit times 16^k mod 10000), which every engine can do exactly in integers; once per user
+   and arm, not per row, and with no join back. A user's totals under an arm that is not
+   theirs (or a user id with a control character) are invalid lines, not counted: ``good``
+   says which totals count.
+5. ``per_arm``: the per-arm sums the per-user analysis reads (users, n, and units, num, den,
+   num2, den2, numden of completion, quality, tokens and latency), the rows read and the valid
+   ones, grouped by arm and ``good``. ``good`` is a grouping key so that every engine computes
+   it, and the hash under it, once per row: PostgreSQL inlines a subquery's expressions into
+   each use, and nine sums each judging their row hashed every user nine times. The last step
+   keeps the rows read of both groups and every other sum of the ``good`` one.
 
 Only those rows come back: one per arm and ``*``, whatever the size of the data. When some
 rows are invalid, ``problems_sql`` fetches the first few of them.
@@ -173,7 +177,7 @@ def _row_ok(blobs: Mapping[str, str] | None, arms: Sequence[str] = ARMS) -> str:
     return " AND ".join(f"({rule})" for rule in rules)
 
 
-def _metric(name: str, x: str, y: str) -> str:
+def _metric(name: str, x: str, y: str, prefix: str = "") -> str:
     sums = (
         f"SUM(CASE WHEN {y} > 0 THEN 1 ELSE 0 END)",
         f"SUM({x})",
@@ -183,7 +187,8 @@ def _metric(name: str, x: str, y: str) -> str:
         f"SUM({x} * {y})",
     )
     return ", ".join(
-        f"CAST(COALESCE({s}, 0) AS DOUBLE) AS {name}_{k}" for s, k in zip(sums, SUMS, strict=True)
+        f"CAST(COALESCE({s}, 0) AS DOUBLE) AS {prefix}{name}_{k}"
+        for s, k in zip(sums, SUMS, strict=True)
     )
 
 
@@ -229,8 +234,17 @@ def _among(fresh: str | None) -> str:
     return f" AND iid IN (SELECT interaction_id FROM ({fresh}) AS fresh)"
 
 
-def _judged(name: str) -> str:
-    return f"CASE WHEN good THEN {name} ELSE 0 END AS {name}"
+def _per_arm_result() -> str:
+    """The result columns (``RESULT``) from ``per_arm``'s two rows per arm: the rows read by
+    both, every other sum by the one of the users whose totals count (``good``)."""
+    whole = ("users", "n", "rows", "valid")
+    columns = []
+    for name in RESULT[1:]:
+        total = f"s_{name}" if name == "rows" else f"CASE WHEN good THEN s_{name} ELSE 0 END"
+        kind = "BIGINT" if name in whole else "DOUBLE"
+        alias = '"rows"' if name == "rows" else name
+        columns.append(f"CAST(SUM({total}) AS {kind}) AS {alias}")
+    return ",\n  ".join(columns)
 
 
 def _typed(blobs: Mapping[str, str] | None) -> str:
@@ -292,22 +306,20 @@ WITH typed AS NOT MATERIALIZED (
     COUNT(CASE WHEN {counted} THEN l END) AS uln,
     COALESCE(SUM(CASE WHEN {counted} THEN l END), 0) AS uls
   FROM ranked GROUP BY {group}, user_id
-), users AS ({
-        _assign("SELECT DISTINCT user_id FROM per_user WHERE user_id IS NOT NULL", prefix, cut)
-    }
 ), judged AS (
-  SELECT grp, ur, {", ".join(_judged(k) for k in sums)}
-  FROM (SELECT p.*, COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
-        FROM per_user AS p LEFT JOIN users AS a ON p.user_id = a.user_id) AS j
+  SELECT grp, COALESCE(user_ok AND grp = assigned, FALSE) AS good, {", ".join(("ur", *sums))}
+  FROM ({_assign("SELECT * FROM per_user", prefix, cut)}) AS a
+), per_arm AS (
+  SELECT grp, good, SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS s_users, SUM(un) AS s_n,
+    {_metric("completion", "us", "un", "s_")},
+    {_metric("quality", "uqs", "uqn", "s_")},
+    {_metric("tokens", "uts", "utn", "s_")},
+    {_metric("latency", "uls", "uln", "s_")},
+    SUM(ur) AS s_rows, SUM(uok) AS s_valid
+  FROM judged GROUP BY grp, good
 )
-SELECT grp AS arm, CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS BIGINT) AS users,
-  CAST(SUM(un) AS BIGINT) AS n,
-  {_metric("completion", "us", "un")},
-  {_metric("quality", "uqs", "uqn")},
-  {_metric("tokens", "uts", "utn")},
-  {_metric("latency", "uls", "uln")},
-  CAST(SUM(ur) AS BIGINT) AS "rows", CAST(SUM(uok) AS BIGINT) AS valid
-FROM judged GROUP BY grp
+SELECT grp AS arm, {_per_arm_result()}
+FROM per_arm GROUP BY grp
 """
 
 

@@ -205,121 +205,149 @@ WITH typed AS (
   GROUP BY
     CASE WHEN arm IN ('control', 'treatment') THEN arm ELSE '*' END,
     user_id
-), users AS (
-  SELECT
-    *,
-    COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
-    CASE
-      WHEN (
-        (
-          STRPOS('0123456789abcdef', SUBSTR(h, 1, 1)) - 1
-        ) * 6976 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 2, 1)) - 1
-        ) * 7936 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 3, 1)) - 1
-        ) * 496 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 4, 1)) - 1
-        ) * 656 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 5, 1)) - 1
-        ) * 4416 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 6, 1)) - 1
-        ) * 7776 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 7, 1)) - 1
-        ) * 6736 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 8, 1)) - 1
-        ) * 7296 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 9, 1)) - 1
-        ) * 5456 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 10, 1)) - 1
-        ) * 7216 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 11, 1)) - 1
-        ) * 8576 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 12, 1)) - 1
-        ) * 5536 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 13, 1)) - 1
-        ) * 4096 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 14, 1)) - 1
-        ) * 256 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 15, 1)) - 1
-        ) * 16 + (
-          STRPOS('0123456789abcdef', SUBSTR(h, 16, 1)) - 1
-        ) * 1
-      ) % 10000 < 5000
-      THEN 'control'
-      ELSE 'treatment'
-    END AS assigned
-  FROM (
-    SELECT
-      *,
-      LOWER(
-        TO_HEX(
-          MD5(
-            TO_UTF8(
-              CONCAT(COALESCE(CAST('exp_001:' AS VARCHAR), ''), COALESCE(CAST(user_id AS VARCHAR), ''))
-            )
-          )
-        )
-      ) AS h
-    FROM (
-      SELECT DISTINCT
-        user_id
-      FROM per_user
-      WHERE
-        NOT user_id IS NULL
-    ) AS d
-  ) AS hashed
 ), judged AS (
   SELECT
     grp,
+    COALESCE(user_ok AND grp = assigned, FALSE) AS good,
     ur,
-    CASE WHEN good THEN un ELSE 0 END AS un,
-    CASE WHEN good THEN us ELSE 0 END AS us,
-    CASE WHEN good THEN uqn ELSE 0 END AS uqn,
-    CASE WHEN good THEN uqs ELSE 0 END AS uqs,
-    CASE WHEN good THEN utn ELSE 0 END AS utn,
-    CASE WHEN good THEN uts ELSE 0 END AS uts,
-    CASE WHEN good THEN uln ELSE 0 END AS uln,
-    CASE WHEN good THEN uls ELSE 0 END AS uls,
-    CASE WHEN good THEN uok ELSE 0 END AS uok
+    un,
+    us,
+    uqn,
+    uqs,
+    utn,
+    uts,
+    uln,
+    uls,
+    uok
   FROM (
     SELECT
-      p.*,
-      COALESCE(a.user_ok AND p.grp = a.assigned, FALSE) AS good
-    FROM per_user AS p
-    LEFT JOIN users AS a
-      ON p.user_id = a.user_id
-  ) AS j
+      *,
+      COALESCE(LENGTH(user_id) > 0 AND NOT REGEXP_LIKE(user_id, '[\x00-\x1f\x7f-\x9f]'), FALSE) AS user_ok,
+      CASE
+        WHEN (
+          (
+            STRPOS('0123456789abcdef', SUBSTR(h, 1, 1)) - 1
+          ) * 6976 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 2, 1)) - 1
+          ) * 7936 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 3, 1)) - 1
+          ) * 496 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 4, 1)) - 1
+          ) * 656 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 5, 1)) - 1
+          ) * 4416 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 6, 1)) - 1
+          ) * 7776 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 7, 1)) - 1
+          ) * 6736 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 8, 1)) - 1
+          ) * 7296 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 9, 1)) - 1
+          ) * 5456 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 10, 1)) - 1
+          ) * 7216 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 11, 1)) - 1
+          ) * 8576 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 12, 1)) - 1
+          ) * 5536 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 13, 1)) - 1
+          ) * 4096 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 14, 1)) - 1
+          ) * 256 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 15, 1)) - 1
+          ) * 16 + (
+            STRPOS('0123456789abcdef', SUBSTR(h, 16, 1)) - 1
+          ) * 1
+        ) % 10000 < 5000
+        THEN 'control'
+        ELSE 'treatment'
+      END AS assigned
+    FROM (
+      SELECT
+        *,
+        LOWER(
+          TO_HEX(
+            MD5(
+              TO_UTF8(
+                CONCAT(COALESCE(CAST('exp_001:' AS VARCHAR), ''), COALESCE(CAST(user_id AS VARCHAR), ''))
+              )
+            )
+          )
+        ) AS h
+      FROM (
+        SELECT
+          *
+        FROM per_user
+      ) AS d
+    ) AS hashed
+  ) AS a
+), per_arm AS (
+  SELECT
+    grp,
+    good,
+    SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS s_users,
+    SUM(un) AS s_n,
+    CAST(COALESCE(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS s_completion_units,
+    CAST(COALESCE(SUM(us), 0) AS DOUBLE) AS s_completion_num,
+    CAST(COALESCE(SUM(un), 0) AS DOUBLE) AS s_completion_den,
+    CAST(COALESCE(SUM(us * us), 0) AS DOUBLE) AS s_completion_num2,
+    CAST(COALESCE(SUM(un * un), 0) AS DOUBLE) AS s_completion_den2,
+    CAST(COALESCE(SUM(us * un), 0) AS DOUBLE) AS s_completion_numden,
+    CAST(COALESCE(SUM(CASE WHEN uqn > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS s_quality_units,
+    CAST(COALESCE(SUM(uqs), 0) AS DOUBLE) AS s_quality_num,
+    CAST(COALESCE(SUM(uqn), 0) AS DOUBLE) AS s_quality_den,
+    CAST(COALESCE(SUM(uqs * uqs), 0) AS DOUBLE) AS s_quality_num2,
+    CAST(COALESCE(SUM(uqn * uqn), 0) AS DOUBLE) AS s_quality_den2,
+    CAST(COALESCE(SUM(uqs * uqn), 0) AS DOUBLE) AS s_quality_numden,
+    CAST(COALESCE(SUM(CASE WHEN utn > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS s_tokens_units,
+    CAST(COALESCE(SUM(uts), 0) AS DOUBLE) AS s_tokens_num,
+    CAST(COALESCE(SUM(utn), 0) AS DOUBLE) AS s_tokens_den,
+    CAST(COALESCE(SUM(uts * uts), 0) AS DOUBLE) AS s_tokens_num2,
+    CAST(COALESCE(SUM(utn * utn), 0) AS DOUBLE) AS s_tokens_den2,
+    CAST(COALESCE(SUM(uts * utn), 0) AS DOUBLE) AS s_tokens_numden,
+    CAST(COALESCE(SUM(CASE WHEN uln > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS s_latency_units,
+    CAST(COALESCE(SUM(uls), 0) AS DOUBLE) AS s_latency_num,
+    CAST(COALESCE(SUM(uln), 0) AS DOUBLE) AS s_latency_den,
+    CAST(COALESCE(SUM(uls * uls), 0) AS DOUBLE) AS s_latency_num2,
+    CAST(COALESCE(SUM(uln * uln), 0) AS DOUBLE) AS s_latency_den2,
+    CAST(COALESCE(SUM(uls * uln), 0) AS DOUBLE) AS s_latency_numden,
+    SUM(ur) AS s_rows,
+    SUM(uok) AS s_valid
+  FROM judged
+  GROUP BY
+    grp,
+    good
 )
 SELECT
   grp AS arm,
-  CAST(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END) AS BIGINT) AS users,
-  CAST(SUM(un) AS BIGINT) AS n,
-  CAST(COALESCE(SUM(CASE WHEN un > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS completion_units,
-  CAST(COALESCE(SUM(us), 0) AS DOUBLE) AS completion_num,
-  CAST(COALESCE(SUM(un), 0) AS DOUBLE) AS completion_den,
-  CAST(COALESCE(SUM(us * us), 0) AS DOUBLE) AS completion_num2,
-  CAST(COALESCE(SUM(un * un), 0) AS DOUBLE) AS completion_den2,
-  CAST(COALESCE(SUM(us * un), 0) AS DOUBLE) AS completion_numden,
-  CAST(COALESCE(SUM(CASE WHEN uqn > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS quality_units,
-  CAST(COALESCE(SUM(uqs), 0) AS DOUBLE) AS quality_num,
-  CAST(COALESCE(SUM(uqn), 0) AS DOUBLE) AS quality_den,
-  CAST(COALESCE(SUM(uqs * uqs), 0) AS DOUBLE) AS quality_num2,
-  CAST(COALESCE(SUM(uqn * uqn), 0) AS DOUBLE) AS quality_den2,
-  CAST(COALESCE(SUM(uqs * uqn), 0) AS DOUBLE) AS quality_numden,
-  CAST(COALESCE(SUM(CASE WHEN utn > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS tokens_units,
-  CAST(COALESCE(SUM(uts), 0) AS DOUBLE) AS tokens_num,
-  CAST(COALESCE(SUM(utn), 0) AS DOUBLE) AS tokens_den,
-  CAST(COALESCE(SUM(uts * uts), 0) AS DOUBLE) AS tokens_num2,
-  CAST(COALESCE(SUM(utn * utn), 0) AS DOUBLE) AS tokens_den2,
-  CAST(COALESCE(SUM(uts * utn), 0) AS DOUBLE) AS tokens_numden,
-  CAST(COALESCE(SUM(CASE WHEN uln > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE) AS latency_units,
-  CAST(COALESCE(SUM(uls), 0) AS DOUBLE) AS latency_num,
-  CAST(COALESCE(SUM(uln), 0) AS DOUBLE) AS latency_den,
-  CAST(COALESCE(SUM(uls * uls), 0) AS DOUBLE) AS latency_num2,
-  CAST(COALESCE(SUM(uln * uln), 0) AS DOUBLE) AS latency_den2,
-  CAST(COALESCE(SUM(uls * uln), 0) AS DOUBLE) AS latency_numden,
-  CAST(SUM(ur) AS BIGINT) AS "rows",
-  CAST(SUM(uok) AS BIGINT) AS valid
-FROM judged
+  CAST(SUM(CASE WHEN good THEN s_users ELSE 0 END) AS BIGINT) AS users,
+  CAST(SUM(CASE WHEN good THEN s_n ELSE 0 END) AS BIGINT) AS n,
+  CAST(SUM(CASE WHEN good THEN s_completion_units ELSE 0 END) AS DOUBLE) AS completion_units,
+  CAST(SUM(CASE WHEN good THEN s_completion_num ELSE 0 END) AS DOUBLE) AS completion_num,
+  CAST(SUM(CASE WHEN good THEN s_completion_den ELSE 0 END) AS DOUBLE) AS completion_den,
+  CAST(SUM(CASE WHEN good THEN s_completion_num2 ELSE 0 END) AS DOUBLE) AS completion_num2,
+  CAST(SUM(CASE WHEN good THEN s_completion_den2 ELSE 0 END) AS DOUBLE) AS completion_den2,
+  CAST(SUM(CASE WHEN good THEN s_completion_numden ELSE 0 END) AS DOUBLE) AS completion_numden,
+  CAST(SUM(CASE WHEN good THEN s_quality_units ELSE 0 END) AS DOUBLE) AS quality_units,
+  CAST(SUM(CASE WHEN good THEN s_quality_num ELSE 0 END) AS DOUBLE) AS quality_num,
+  CAST(SUM(CASE WHEN good THEN s_quality_den ELSE 0 END) AS DOUBLE) AS quality_den,
+  CAST(SUM(CASE WHEN good THEN s_quality_num2 ELSE 0 END) AS DOUBLE) AS quality_num2,
+  CAST(SUM(CASE WHEN good THEN s_quality_den2 ELSE 0 END) AS DOUBLE) AS quality_den2,
+  CAST(SUM(CASE WHEN good THEN s_quality_numden ELSE 0 END) AS DOUBLE) AS quality_numden,
+  CAST(SUM(CASE WHEN good THEN s_tokens_units ELSE 0 END) AS DOUBLE) AS tokens_units,
+  CAST(SUM(CASE WHEN good THEN s_tokens_num ELSE 0 END) AS DOUBLE) AS tokens_num,
+  CAST(SUM(CASE WHEN good THEN s_tokens_den ELSE 0 END) AS DOUBLE) AS tokens_den,
+  CAST(SUM(CASE WHEN good THEN s_tokens_num2 ELSE 0 END) AS DOUBLE) AS tokens_num2,
+  CAST(SUM(CASE WHEN good THEN s_tokens_den2 ELSE 0 END) AS DOUBLE) AS tokens_den2,
+  CAST(SUM(CASE WHEN good THEN s_tokens_numden ELSE 0 END) AS DOUBLE) AS tokens_numden,
+  CAST(SUM(CASE WHEN good THEN s_latency_units ELSE 0 END) AS DOUBLE) AS latency_units,
+  CAST(SUM(CASE WHEN good THEN s_latency_num ELSE 0 END) AS DOUBLE) AS latency_num,
+  CAST(SUM(CASE WHEN good THEN s_latency_den ELSE 0 END) AS DOUBLE) AS latency_den,
+  CAST(SUM(CASE WHEN good THEN s_latency_num2 ELSE 0 END) AS DOUBLE) AS latency_num2,
+  CAST(SUM(CASE WHEN good THEN s_latency_den2 ELSE 0 END) AS DOUBLE) AS latency_den2,
+  CAST(SUM(CASE WHEN good THEN s_latency_numden ELSE 0 END) AS DOUBLE) AS latency_numden,
+  CAST(SUM(s_rows) AS BIGINT) AS "rows",
+  CAST(SUM(CASE WHEN good THEN s_valid ELSE 0 END) AS BIGINT) AS valid
+FROM per_arm
 GROUP BY
   grp
