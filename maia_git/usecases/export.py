@@ -53,6 +53,8 @@ def export_logs(
     today = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
     with ws.transaction() as tx:
         target = root or _configured_root(ws)
+        if objstore.is_url(target):
+            objstore.parse(target)  # a bad URL is refused before anything, a dry run too
         ids = [check_id(i) for i in exp_ids] or _all_with_logs(ws.top)
         for exp_id in ids:
             if not state.has_experiment(ws.top, exp_id):

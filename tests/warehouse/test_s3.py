@@ -136,6 +136,17 @@ def test_a_bad_url_is_refused_before_any_request(url: str, words: str) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_a_location_names_its_objects_and_nothing_beside() -> None:
+    from maia_git.warehouse import objstore
+
+    where = objstore.parse("s3://my-bucket/team/logs/")
+    assert (where.url, where.allowed) == ("s3://my-bucket/team/logs", "s3://my-bucket/team/logs/")
+    assert where.key("experiment=e/x.parquet") == "my-bucket/team/logs/experiment=e/x.parquet"
+    bare = objstore.parse("s3://my-bucket")
+    assert (bare.url, bare.allowed, bare.key("a.parquet")) == (
+        "s3://my-bucket", "s3://my-bucket/", "my-bucket/a.parquet")  # fmt: skip
+
+
 def test_bad_buckets_credentials_and_endpoints_give_one_line(
     ws: Path, maia: Callable[..., Result], s3: S3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -313,6 +324,8 @@ def test_a_failed_export_to_a_bucket_leaves_nothing(
     fails(1, "s3://maia-missing/logs: the bucket maia-missing does not exist",
           "s3://maia-missing/logs")  # fmt: skip
     fails(2, "plain folder names", f"{s3.url()}/../other")
+    dry = maia("logs", "export", exp_id, "--to", "gs://b/logs", "--dry-run", cwd=top)
+    assert dry.code == 2 and "s3:// URLs only" in dry.err
     with s3.refusing_every_key():
         fails(1, f"{s3.url()}: access denied")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
