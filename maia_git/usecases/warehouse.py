@@ -224,7 +224,7 @@ def _parquet_s3(rules: Rules, source: LogSource, where: objstore.Location) -> So
     fs = objstore.filesystem()
     if not objstore.has_files(fs, where, rules.exp_id):
         return _empty(rules)
-    con = engines.duckdb_connect(allowed_dirs=[where.allowed], filesystems=[fs])
+    con = objstore.duckdb_connect(fs, where)
     try:
         select = source_sql("duckdb", experiment_glob(where.url, rules.exp_id))
         return sums_on(engines.DuckDBSession(con), "duckdb", select, rules, source.path)

@@ -92,6 +92,11 @@ def filesystem() -> Any:
     )
 
 
+def duckdb_connect(fs: Any, where: Location) -> Any:
+    """maia's locked-down DuckDB connection, reading through ``fs`` only under ``where``."""
+    return engines.duckdb_connect(allowed_dirs=[where.allowed], filesystems=[fs])
+
+
 @contextlib.contextmanager
 def errors(where: Location) -> Iterator[None]:
     """s3fs and botocore errors as one line that names the location: exit 2 when no

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,13 @@ def _switch(top: Path, old: str, new: str) -> None:
 
 
 def test_a_bucket_gives_the_same_analysis_as_a_folder(
-    ws: Path, maia: Callable[..., Result], s3: S3
+    ws: Path, maia: Callable[..., Result], s3: S3, tmp_path: Path
 ) -> None:
     top = ws
     exp_id, base = _started_with_corpus(maia, top)
+    kept = tmp_path / "segments"
+    shutil.copytree(top / "experiments" / exp_id / "interactions", kept)
+    segments = sorted(kept.glob("*.jsonl"))
     assert maia("logs", "export", exp_id, "--to", "pq", cwd=top).code == 0
     _settings(top, "logs:\n  source: parquet\n  path: pq\n")
     local = _analyze(maia, top, exp_id, keep=("problems",))
@@ -63,13 +67,24 @@ def test_a_bucket_gives_the_same_analysis_as_a_folder(
     assert remote["problems"] == local["problems"] == base["problems"]
     _same(remote, local, "parquet in a bucket")
 
-    sums = maia("logs", "sums", exp_id, "--json", cwd=top)
-    assert sums.code == 0, sums.err
-    assert json.loads(sums.out)["source"] == {"kind": "parquet", "path": s3.url("team/logs"),
-                                              "engine": "duckdb"}  # fmt: skip
     ci = maia("ci", "analyze", "--json", cwd=top)  # every active experiment, from the bucket
     assert ci.code == 0, ci.err
     assert json.dumps(base["control"]["n"]) in ci.out and base["decision"] in ci.out
+
+    # Files from elsewhere with a prompt_blob column: it is checked against the pins.
+    from test_engines_agree import _duckdb_table, _typed_rows
+
+    rows = _typed_rows(segments, f"experiments/{exp_id}/interactions/")
+    _duckdb_table(rows, tmp_path / "events.parquet")
+    s3.client().put_file(  # type: ignore[attr-defined]
+        str(tmp_path / "events.parquet"),
+        f"{s3.bucket}/other/experiment={exp_id}/date=2026-03-01/events.parquet",
+    )
+    _switch(top, s3.url("team/logs"), s3.url("other"))
+    blob = _analyze(maia, top, exp_id, keep=("problems",))
+    assert blob["problems"] == base["problems"]
+    assert any(p["error"].startswith("prompt_blob ") for p in blob["problems"])
+    _same(blob, base, "parquet with prompt_blob in a bucket")
 
     # Another experiment with no files under the prefix has no logs yet, like an empty folder.
     other = new_exp(maia, top)
@@ -96,7 +111,7 @@ def test_duckdb_reads_the_bucket_only_under_the_prefix(s3: S3, tmp_path: Path) -
 
     where = objstore.parse(s3.url("team/logs"))
     assert where.allowed == f"s3://{s3.bucket}/team/logs/"
-    con = engines.duckdb_connect(allowed_dirs=[where.allowed], filesystems=[objstore.filesystem()])
+    con = objstore.duckdb_connect(objstore.filesystem(), where)  # the parquet source's
     try:
         inside = f"SELECT COUNT(*) FROM read_parquet('{where.url}/*/*.parquet')"
         assert engines.run_duckdb(con, inside) == [(1,)]
