@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from maia_git.core.escape import reason
 from maia_git.core.ids import check_id
-from maia_git.errors import UsageError
+from maia_git.errors import MaiaError, UsageError
 from maia_git.storage import git, segments, state
 from maia_git.usecases.pins import pinned_blobs
 from maia_git.warehouse import manifest, objstore
-from maia_git.warehouse.parquet import ids_repeat, write_segment
+from maia_git.warehouse.parquet import Written, ids_repeat, write_segment
 from maia_git.workspace import Workspace
 
 _DAY = re.compile(r"/(\d{4}-\d{2}-\d{2})/")
@@ -94,12 +95,17 @@ def _segments(top: Path, exp_id: str) -> list[str]:
 def _plan(ws: Workspace, exp_id: str) -> Exported:
     """The segments to export: tracked, committed and unchanged since (the rest are skipped)."""
     result = Exported(exp_id)
-    done = {e["segment"] for e in manifest.load(ws.top, exp_id)["files"]}
+    done = {(e["segment"], e["blob"]) for e in manifest.load(ws.top, exp_id)["files"]}
     folder = state.interactions_rel(exp_id)
     dirty = set(git.run(ws.repo, "ls-files", "-m", "-o", "-z", "--", folder).split("\0"))
     tracked = set(git.run(ws.repo, "ls-files", "-z", "--", folder).split("\0"))
-    for rel in _segments(ws.top, exp_id):
-        if rel in done:
+    rels = _segments(ws.top, exp_id)
+    # A file committed at an exported segment's path later (a writer reusing a name) holds
+    # other lines: only the exported blob itself is done.
+    again = [r for r in rels if r in tracked and r not in dirty and r in dict(done)]
+    blobs = _blob_ids(ws, again) if again else {}
+    for rel in rels:
+        if (rel, blobs.get(rel)) in done:
             continue
         (result.segments if rel in tracked and rel not in dirty else result.skipped).append(rel)
     return result
@@ -119,11 +125,15 @@ def _export_one(ws: Workspace, tx: object, result: Exported, root: str, today: s
         blobs = _blob_ids(ws, result.segments)
         pinned = pinned_blobs(ws.repo, result.exp_id)
         written_here: dict[str, Path] = {}
+        used = {entry["parquet"] for entry in data["files"]}
         for rel in result.segments:
             day = _DAY.search(rel)
             name = rel.split("/interactions/", 1)[1].removesuffix(".jsonl").replace("/", "__")
             part = f"experiment={result.exp_id}/date={day[1] if day else today}/{name}.parquet"
-            written = write_segment(ws.top / rel, rel, folder / part, pinned)
+            if part in used:  # never over a file the manifest lists
+                part = part.removesuffix(".parquet") + f"-{blobs[rel][:12]}.parquet"
+            used.add(part)
+            written = _written(ws.top / rel, rel, folder / part, pinned)
             if upload is not None:
                 upload(folder / part, part)
                 written_here[part] = folder / part
@@ -134,6 +144,14 @@ def _export_one(ws: Workspace, tx: object, result: Exported, root: str, today: s
             tx.delete(rel)  # type: ignore[attr-defined]
         _note_unique_ids(ws, data, written_here)
     tx.write(manifest.rel(result.exp_id), manifest.dumps(data))  # type: ignore[attr-defined]
+
+
+def _written(segment: Path, rel: str, out: Path, pins: dict[str, str]) -> Written:
+    try:
+        return write_segment(segment, rel, out, pins)
+    except OSError as err:
+        where = err.filename or out
+        raise MaiaError(f"cannot write the exported logs: {where}: {reason(err)}") from None
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from maia_git.core.assign import Arms, Split, arm_names
 from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
 from maia_git.errors import MaiaError, UsageError
-from maia_git.storage import segments, state
+from maia_git.storage import git, segments, state
 from maia_git.usecases.pins import blob_ids, effective
 from maia_git.warehouse import engines, manifest, objstore
 from maia_git.warehouse.guard import check_query
@@ -312,8 +312,14 @@ _NO_ROWS = "SELECT CAST(NULL AS VARCHAR) AS interaction_id LIMIT 0"
 @contextmanager
 def _remaining_as_ndjson(ws: Workspace, rules: Rules, exported: Any) -> Iterator[str | None]:
     """The experiment's files not exported (segments, and records not yet synced), as rows."""
-    done = {entry["segment"] for entry in exported["files"]}
-    rels = [f for f in segments.log_files(ws.repo, rules.exp_id).files if f not in done]
+    done = {(entry["segment"], entry["blob"]) for entry in exported["files"]}
+    rels = segments.log_files(ws.repo, rules.exp_id).files
+    # A file at an exported segment's path is read unless it is that segment's blob (restored
+    # from history): a writer may have reused the name for new lines.
+    again = [f for f in rels if f in dict(done)]
+    hashed = git.run(ws.repo, "hash-object", "--", *again).split() if again else []
+    blobs = dict(zip(again, hashed, strict=True))
+    rels = [f for f in rels if (f, blobs.get(f)) not in done]
     if not rels:
         yield None
         return

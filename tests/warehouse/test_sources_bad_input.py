@@ -1,0 +1,90 @@
+"""The warehouse workflow under bad or unlucky input: a segment written again at an exported
+segment's path, an export destination that cannot be written, and query files, settings and
+sources that are wrong in the ways a user's are. Each ends in a clear one-line error with its
+documented exit code, or in the right numbers, never a traceback or lines silently lost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Result, git, new_exp
+
+pytest.importorskip("duckdb", reason="DuckDB is not installed (maia-git[duckdb])")
+pytest.importorskip("sqlglot", reason="sqlglot is not installed (maia-git[duckdb])")
+
+
+def _lines(exp_id: str, tag: str, users: int) -> str:
+    from maia_git.core.assign import arm
+
+    records = [
+        {"ts": "2026-01-02T03:04:05Z", "user_id": f"{tag}{i}", "arm": arm(exp_id, f"{tag}{i}"),
+         "success": i % 3 == 0, "interaction_id": f"{tag}-{i}"}
+        for i in range(users)
+    ]  # fmt: skip
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+def _commit_segment(top: Path, exp_id: str, name: str, text: str) -> None:
+    path = top / "experiments" / exp_id / "interactions" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    git(top, "add", "-A", "experiments")
+    git(top, "commit", "-q", "-m", f"segment {name}")
+
+
+def _users(maia: Callable[..., Result], top: Path, exp_id: str) -> int:
+    result = maia("exp", "analyze", exp_id, "--json", cwd=top)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    return int(data["control"]["users"] + data["treatment"]["users"])
+
+
+def test_a_segment_written_again_at_an_exported_path_counts_and_exports(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    """A writer that reuses a file name after its first file was exported: the new file is
+    new lines, read by the analysis and exported beside the first, which stays as it was."""
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 30))
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=ws).code == 0
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "b", 20))
+
+    assert _users(maia, ws, exp_id) == 50
+    dry = maia("logs", "export", exp_id, "--to", "pq", "--dry-run", "--json", cwd=ws)
+    assert json.loads(dry.out)["experiments"][0]["segments"] == [
+        f"experiments/{exp_id}/interactions/ext.jsonl"
+    ]
+    out = maia("logs", "export", exp_id, "--to", "pq", "--json", cwd=ws)
+    assert out.code == 0, out.err
+    assert json.loads(out.out)["experiments"][0]["rows"] == 20
+    files = json.loads((ws / "experiments" / exp_id / "exported.json").read_text())["files"]
+    assert len({f["parquet"] for f in files}) == 2  # the first file is not overwritten
+    assert _users(maia, ws, exp_id) == 50
+    assert git(ws, "status", "--porcelain", "--", "experiments") == ""
+    # The first file restored from history is what was exported: not counted twice.
+    segment = ws / "experiments" / exp_id / "interactions" / "ext.jsonl"
+    segment.write_text(_lines(exp_id, "a", 30), encoding="utf-8")
+    assert _users(maia, ws, exp_id) == 50
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/below"])
+def test_an_export_destination_that_cannot_be_written_is_one_line(
+    ws: Path, maia: Callable[..., Result], where: str
+) -> None:
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 5))
+    (ws / "afile").write_text("not a folder\n", encoding="utf-8")
+    head = git(ws, "rev-parse", "HEAD")
+
+    result = maia("logs", "export", exp_id, "--to", where, cwd=ws)
+
+    assert result.code == 1
+    assert result.err.startswith("maia: error: cannot write the exported logs")
+    assert "afile" in result.err and len(result.err.strip().splitlines()) == 1
+    assert git(ws, "rev-parse", "HEAD") == head
+    assert (ws / "experiments" / exp_id / "interactions" / "ext.jsonl").is_file()
+    assert not (ws / "experiments" / exp_id / "exported.json").exists()
