@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -171,7 +172,14 @@ def postgres(url: str, timeout_s: float) -> Iterator[PostgresSession]:
                 yield PostgresSession(cur, psycopg.Error)
             con.rollback()
     except psycopg.Error as err:
-        raise MaiaError(f"PostgreSQL: {_first_line(err)}") from None
+        raise MaiaError(f"PostgreSQL: {_hidden(_first_line(err), url)}") from None
+
+
+def _hidden(text: str, url: str) -> str:
+    """``text`` without the URL or its password: libpq repeats a URL it cannot parse."""
+    password = re.match(r"[^:/?#]+://[^/?#@:]*:([^/?#@]+)@", url)
+    text = text.replace(url, "<the database URL>")
+    return text.replace(password[1], "<password>") if password else text
 
 
 def _first_line(err: BaseException) -> str:

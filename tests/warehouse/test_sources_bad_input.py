@@ -88,3 +88,64 @@ def test_an_export_destination_that_cannot_be_written_is_one_line(
     assert git(ws, "rev-parse", "HEAD") == head
     assert (ws / "experiments" / exp_id / "interactions" / "ext.jsonl").is_file()
     assert not (ws / "experiments" / exp_id / "exported.json").exists()
+
+
+def _with_query(top: Path, query: bytes, extra: str = "") -> None:
+    (top / "queries").mkdir(exist_ok=True)
+    (top / "queries" / "events.sql").write_bytes(query)
+    path = top / "maia.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + f"logs:\n  source: sql\n  query: queries/events.sql\n  url_env: MAIA_TEST_DB\n{extra}",
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        (b"SELECT \xff\xfe FROM events", "is not UTF-8 text"),
+        (b"SELECT * FROM events WHERE " + b" OR ".join([b"user_id = 'u'"] * 30000), "larger"),
+    ],
+)
+def test_a_binary_or_huge_query_file_is_refused(
+    ws: Path, maia: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, query: bytes,
+    says: str,
+) -> None:  # fmt: skip
+    exp_id = new_exp(maia, ws)
+    _with_query(ws, query)
+    monkeypatch.setenv("MAIA_TEST_DB", f"duckdb:///{ws}/none.duckdb")
+    for args in (("logs", "sums", exp_id), ("logs", "sql", exp_id), ("exp", "analyze", exp_id)):
+        result = maia(*args, cwd=ws)
+        assert result.code == 2, (args, result.err)
+        assert says in result.err and "queries/events.sql" in result.err
+        assert len(result.err.strip().splitlines()) == 1
+
+
+def _sql_error(
+    maia: Callable[..., Result], top: Path, exp_id: str, monkeypatch: pytest.MonkeyPatch,
+    url: str,
+) -> Result:  # fmt: skip
+    monkeypatch.setenv("MAIA_TEST_DB", url)
+    result = maia("logs", "sums", exp_id, cwd=top)
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    return result
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "host=db user=maia password=s3cret-pw dbname=app",  # a conninfo string, not a URL
+        "postgresql://maia:s3cret-pw@[::1/app",  # libpq echoes a URL it cannot parse
+        "postgresql://maia:s3cret-pw@%zz/app",
+    ],
+)
+def test_a_bad_database_url_is_never_printed(
+    ws: Path, maia: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    pytest.importorskip("psycopg", reason="psycopg is not installed (maia-git[postgres])")
+    exp_id = new_exp(maia, ws)
+    _with_query(ws, b"SELECT * FROM events")
+    result = _sql_error(maia, ws, exp_id, monkeypatch, url)
+    assert result.code == (1 if url.startswith("postgresql:") else 2)
+    assert result.err.startswith("maia: error: ") and "s3cret-pw" not in result.err
