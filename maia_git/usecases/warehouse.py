@@ -155,6 +155,10 @@ def _named_columns(tree: Any) -> frozenset[str] | None:
     return None if "*" in names or not names else frozenset(names)
 
 
+# The columns every source returns (docs/warehouse.md); exported files add segment, line, error.
+PUBLISHED = tuple(name for name in SCHEMA if name not in ("segment", "line", "error"))
+
+
 def sums_on(
     session: engines.Session, dialect: str, source: Any, rules: Rules, label: str,
     columns: frozenset[str] | None = None, fresh: str | None = None,
@@ -165,6 +169,12 @@ def sums_on(
     if columns is None:
         select = source if isinstance(source, str) else source.sql(dialect=dialect)
         columns = session.columns(select)
+    missing = [name for name in PUBLISHED if name not in columns]
+    if missing:  # else the engine's own error names one column deep inside maia's statement
+        raise UsageError(
+            f"{label}: no column {', '.join(missing)} (the source must return "
+            f"{', '.join(PUBLISHED)}, NULL where a line lacks one)"
+        )
     blobs = dict(rules.pins) if BLOB in columns else None
 
     def text(canonical: str) -> str:
@@ -202,6 +212,8 @@ def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
     root = _root(ws, source)
     if objstore.is_url(root):
         return _parquet_s3(rules, source, objstore.parse(root))
+    if not Path(root).is_dir():  # a mistyped path is not an experiment without logs
+        raise UsageError(f"the parquet folder {source.path} does not exist ({root})")
     if not has_files(Path(root), rules.exp_id):
         return _empty(rules)
     files = experiment_glob(root, rules.exp_id)

@@ -98,7 +98,10 @@ def _chdb(statement: str) -> dict[str, Any]:
     try:
         result = chdb.query(statement, "JSONCompact")
     except Exception as err:  # chdb raises RuntimeError for every query error
-        raise MaiaError(f"ClickHouse (chdb): {_first_line(err)}") from None
+        # Its first line may end in "Error:", the reason and the file on the lines after it.
+        whole = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        whole = re.sub(r" \(version [^)]*\)", "", whole)
+        raise MaiaError(f"ClickHouse (chdb): {whole or type(err).__name__}") from None
     data: dict[str, Any] = json.loads(result.data())
     return data
 

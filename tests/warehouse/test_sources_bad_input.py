@@ -149,3 +149,69 @@ def test_a_bad_database_url_is_never_printed(
     result = _sql_error(maia, ws, exp_id, monkeypatch, url)
     assert result.code == (1 if url.startswith("postgresql:") else 2)
     assert result.err.startswith("maia: error: ") and "s3cret-pw" not in result.err
+
+
+def _parquet_source(top: Path, path: str, engine: str = "duckdb") -> None:
+    settings = top / "maia.yaml"
+    text = settings.read_text(encoding="utf-8").split("\nlogs:\n")[0]
+    settings.write_text(
+        f"{text}\nlogs:\n  source: parquet\n  path: {path}\n  engine: {engine}\n",
+        encoding="utf-8",
+    )
+
+
+def test_a_parquet_folder_that_does_not_exist_is_an_error_not_zero_users(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    exp_id = new_exp(maia, ws)
+    _parquet_source(ws, "warehuose/logs")
+    (ws / "warehouse" / "logs").mkdir(parents=True)
+    result = maia("exp", "analyze", exp_id, cwd=ws)
+    assert result.code == 2
+    assert "warehuose/logs" in result.err and "does not exist" in result.err
+    # An existing folder without this experiment's files yet: no logs, no error.
+    _parquet_source(ws, "warehouse/logs")
+    assert maia("exp", "analyze", exp_id, cwd=ws).code == 0
+
+
+def _write_parquet(folder: Path, exp_id: str, select: str) -> None:
+    import duckdb
+
+    out = folder / f"experiment={exp_id}" / "date=2026-01-02" / "part.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY ({select}) TO '{out}' (FORMAT parquet)")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "chdb"])
+def test_files_without_a_published_column_are_named(
+    ws: Path, maia: Callable[..., Result], engine: str
+) -> None:
+    if engine == "chdb":
+        pytest.importorskip("chdb", reason="chdb is not installed (maia-git[warehouse])")
+    exp_id = new_exp(maia, ws)
+    _write_parquet(ws / "pq", exp_id, "SELECT TIMESTAMPTZ '2026-01-02 03:04:05+00' AS ts, "
+                   "'u1' AS user_id, 'control' AS arm, true AS success")  # fmt: skip
+    _parquet_source(ws, "pq", engine)
+    result = maia("logs", "sums", exp_id, cwd=ws)
+    assert result.code == 2, result.err
+    assert "quality_score, tokens, latency_ms, interaction_id" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_a_corrupt_parquet_file_read_by_chdb_says_why(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    pytest.importorskip("chdb", reason="chdb is not installed (maia-git[warehouse])")
+    exp_id = new_exp(maia, ws)
+    bad = ws / "pq" / f"experiment={exp_id}" / "date=2026-01-02" / "part.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"garbage\n")
+    _parquet_source(ws, "pq", "chdb")
+    result = maia("logs", "sums", exp_id, cwd=ws)
+    assert result.code == 1
+    assert "Parquet file too short" in result.err
+    assert len(result.err.strip().splitlines()) == 1
