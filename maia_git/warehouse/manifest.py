@@ -52,6 +52,10 @@ def load(top: Path, exp_id: str) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return empty("")
+    except json.JSONDecodeError as err:  # where the JSON breaks, as every state file says
+        raise StateFileError(
+            f"{rel(exp_id)}:{err.lineno}:{err.colno}: not a readable manifest ({err.msg})"
+        ) from None
     except (OSError, ValueError) as err:
         raise StateFileError(f"{rel(exp_id)}:1:1: not a readable manifest ({err})") from None
     if not _valid(data):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,17 @@ def test_a_corrupt_parquet_file_read_by_chdb_says_why(
     assert result.code == 1
     assert "Parquet file too short" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def _manifest_problem(ws: Path, maia: Callable[..., Result], text: str) -> Any:
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 5))
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=ws).code == 0
+    (ws / "experiments" / exp_id / "exported.json").write_text(text, encoding="utf-8")
+    return exp_id, maia("exp", "analyze", exp_id, cwd=ws)
+
+
+def test_a_manifest_that_is_not_json_is_located(ws: Path, maia: Callable[..., Result]) -> None:
+    exp_id, result = _manifest_problem(ws, maia, '{"version": 1,\n "files": [}\n')
+    assert result.code == 3
+    assert result.err.startswith(f"maia: error: experiments/{exp_id}/exported.json:2:12: ")
