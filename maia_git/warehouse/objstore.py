@@ -142,6 +142,16 @@ def check_bucket(fs: Any, where: Location) -> None:
             fs.call_s3("head_bucket", Bucket=where.bucket)
         except FileNotFoundError:  # a HEAD answer has no body: 404 is all it says
             raise MaiaError(f"{where.url}: the bucket {where.bucket} does not exist") from None
+        except ValueError as err:  # the first call builds the client, which checks the settings
+            raise UsageError(
+                f"{where.url}: the S3 settings in the environment are not valid "
+                f"({_no_userinfo(str(err))}); check AWS_ENDPOINT_URL and AWS_REGION"
+            ) from None
+
+
+def _no_userinfo(text: str) -> str:
+    """``text`` without the ``user:password@`` a URL in it may carry."""
+    return re.sub(r"[^\s/@]+@", "***@", text)
 
 
 def has_files(fs: Any, where: Location, exp_id: str) -> bool:

@@ -184,6 +184,14 @@ def test_bad_buckets_credentials_and_endpoints_give_one_line(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     fails(1, f"{s3.url()}: cannot reach the object store")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "127.0.0.1:9")  # no scheme: botocore refuses it
+    fails(2, f"{s3.url()}: the S3 settings in the environment are not valid (Invalid endpoint: "
+             "127.0.0.1:9); check AWS_ENDPOINT_URL and AWS_REGION")  # fmt: skip
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "user:secret@127.0.0.1:9")  # never echoed
+    fails(2, "(Invalid endpoint: ***@127.0.0.1:9)")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
+    monkeypatch.setenv("AWS_REGION", "no such region!")
+    fails(2, "Provided region_name 'no such region!' doesn't match a supported format.")
     _switch(top, "source: parquet", "source: parquet\n  engine: chdb")
     fails(2, "chdb reads local folders only")
 
@@ -350,6 +358,8 @@ def test_a_failed_export_to_a_bucket_leaves_nothing(
         env.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
         env.setenv("AWS_MAX_ATTEMPTS", "1")
         fails(1, f"{s3.url()}: cannot reach the object store")
+        env.setenv("AWS_ENDPOINT_URL", "localhost:9")  # no scheme: botocore refuses it
+        fails(2, "the S3 settings in the environment are not valid (Invalid endpoint: localhost:9)")
     with monkeypatch.context() as env:
         env.setitem(sys.modules, "s3fs", None)  # as if it were not installed
         fails(2, "this log source needs s3fs: pip install 'maia-git[s3]'")
