@@ -102,7 +102,8 @@ def source_sums(ws: Workspace, rules: Rules) -> SourceSums:
                 return sums_on(session, dialect, tree, rules, source.query)
         con = engines.duckdb_connect(database=_duckdb_file(url))
         try:
-            return sums_on(engines.DuckDBSession(con), dialect, tree, rules, source.query)
+            duck = engines.DuckDBSession(con, source.timeout)
+            return sums_on(duck, dialect, tree, rules, source.query)
         finally:
             con.close()
     return _git_with_exports(ws, rules)
@@ -219,11 +220,11 @@ def _parquet(ws: Workspace, rules: Rules, source: LogSource) -> SourceSums:
     files = experiment_glob(root, rules.exp_id)
     if source.engine == "chdb":
         tree = parse_source(source.engine, files)
-        return sums_on(engines.ChdbSession(), "clickhouse", tree, rules, source.path)
+        return sums_on(engines.ChdbSession(source.timeout), "clickhouse", tree, rules, source.path)
     con = engines.duckdb_connect(allowed_dirs=[root])
     try:
-        return sums_on(engines.DuckDBSession(con), "duckdb", source_sql("duckdb", files), rules,
-                    source.path)  # fmt: skip
+        return sums_on(engines.DuckDBSession(con, source.timeout), "duckdb",
+                       source_sql("duckdb", files), rules, source.path)  # fmt: skip
     finally:
         con.close()
 
@@ -240,7 +241,8 @@ def _parquet_s3(rules: Rules, source: LogSource, where: objstore.Location) -> So
     con = objstore.duckdb_connect(fs, where)
     try:
         select = source_sql("duckdb", experiment_glob(where.url, rules.exp_id))
-        return sums_on(engines.DuckDBSession(con), "duckdb", select, rules, source.path)
+        session = engines.DuckDBSession(con, source.timeout)
+        return sums_on(session, "duckdb", select, rules, source.path)
     finally:
         con.close()
 

@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -119,11 +120,34 @@ class Session(Protocol):
 
 
 class DuckDBSession:
-    def __init__(self, con: Any) -> None:
-        self.con = con
+    """``timeout_s``: each statement is interrupted after so many seconds (DuckDB has no
+    statement timeout of its own)."""
+
+    def __init__(self, con: Any, timeout_s: float | None = None) -> None:
+        self.con, self.timeout_s = con, timeout_s
 
     def rows(self, statement: str) -> list[tuple[Any, ...]]:
-        return run_duckdb(self.con, statement)
+        if self.timeout_s is None:
+            return run_duckdb(self.con, statement)
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            self.con.interrupt()  # an interrupt of an idle connection does nothing
+
+        timer = threading.Timer(self.timeout_s, stop)
+        timer.start()
+        try:
+            return run_duckdb(self.con, statement)
+        except MaiaError:
+            if fired.is_set():
+                raise MaiaError(
+                    f"DuckDB: the statement ran longer than its timeout ({self.timeout_s:g} s) "
+                    "and was stopped"
+                ) from None
+            raise
+        finally:
+            timer.cancel()
 
     def columns(self, select: str) -> frozenset[str]:
         duckdb = need("duckdb")
@@ -135,9 +159,12 @@ class DuckDBSession:
 
 
 class ChdbSession:
+    def __init__(self, timeout_s: float | None = None) -> None:
+        self.limit = "" if timeout_s is None else f", max_execution_time = {timeout_s:g}"
+
     def rows(self, statement: str) -> list[list[Any]]:
         # NaN and infinity as "nan" and "inf", not null: an invalid row's value is kept.
-        return run_chdb(f"{statement} SETTINGS output_format_json_quote_denormals = 1")
+        return run_chdb(f"{statement} SETTINGS output_format_json_quote_denormals = 1{self.limit}")
 
     def columns(self, select: str) -> frozenset[str]:
         return frozenset(str(m["name"]).lower() for m in _chdb(_limit_0(select))["meta"])

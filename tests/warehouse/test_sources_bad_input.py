@@ -230,3 +230,30 @@ def test_a_manifest_that_is_not_json_is_located(ws: Path, maia: Callable[..., Re
     exp_id, result = _manifest_problem(ws, maia, '{"version": 1,\n "files": [}\n')
     assert result.code == 3
     assert result.err.startswith(f"maia: error: experiments/{exp_id}/exported.json:2:12: ")
+
+
+def test_a_duckdb_statement_longer_than_the_timeout_is_stopped(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    """DuckDB has no statement timeout: maia interrupts it, as PostgreSQL's would stop it."""
+    import duckdb
+
+    from conftest import run_cli
+
+    exp_id = new_exp(maia, ws)
+    database = ws.parent / "events.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute(
+        "CREATE TABLE events AS SELECT TIMESTAMPTZ '2026-01-02 03:04:05+00' AS ts, 'u1' AS "
+        "user_id, 'control' AS arm, true AS success, 1.0 AS quality_score, 1 AS tokens, "
+        "1.0 AS latency_ms, 'i1' AS interaction_id"
+    )
+    con.close()
+    # Rows without end: only the timeout stops this statement.
+    _with_query(ws, b"SELECT e.* FROM events AS e, range(1000000000000000) AS r", "  timeout: 1\n")
+
+    done = run_cli(["logs", "sums", exp_id], ws, {"MAIA_TEST_DB": f"duckdb:///{database}"})
+
+    assert done.returncode == 1, done.stderr
+    assert "ran longer than its timeout (1 s)" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
