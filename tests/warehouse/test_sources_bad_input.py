@@ -257,3 +257,31 @@ def test_a_duckdb_statement_longer_than_the_timeout_is_stopped(
     assert done.returncode == 1, done.stderr
     assert "ran longer than its timeout (1 s)" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_report_names_a_row_without_ts_user_or_id_as_the_analysis_does(
+    ws: Path, maia: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("jinja2", reason="the report extra is not installed")
+    pytest.importorskip("matplotlib", reason="the report extra is not installed")
+    import duckdb
+
+    exp_id = new_exp(maia, ws)
+    database = ws.parent / "events.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute(
+        "CREATE TABLE events AS SELECT CAST(NULL AS TIMESTAMPTZ) AS ts, CAST(NULL AS VARCHAR) "
+        "AS user_id, 'control' AS arm, true AS success, 1.0 AS quality_score, 1 AS tokens, "
+        "1.0 AS latency_ms, CAST(NULL AS VARCHAR) AS interaction_id"
+    )
+    con.close()
+    _with_query(ws, b"SELECT * FROM events")
+    monkeypatch.setenv("MAIA_TEST_DB", f"duckdb:///{database}")
+    said = "queries/events.sql (a row without ts, user_id or interaction_id)"
+    assert said in maia("exp", "analyze", exp_id, cwd=ws).out
+
+    result = maia("report", "--experiment", exp_id, "--out", str(ws.parent / "site"), cwd=ws)
+
+    assert result.code == 0, result.err
+    page = (ws.parent / "site" / f"experiment-{exp_id}.html").read_text(encoding="utf-8")
+    assert f"<code>{said}</code>" in page
