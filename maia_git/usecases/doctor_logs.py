@@ -118,6 +118,9 @@ def changed_segments(scan: Scan) -> list[Problem]:
     found = []
     for rel in filter(None, out.split("\0")):
         parts = rel.split("/")
+        if parts[0] == "experiments" and parts[2:] == ["exported.json"]:
+            found.append(_changed_manifest(rel))
+            continue
         is_log = parts[0] == "experiments" and len(parts) >= 4 and parts[2] == "interactions"
         if not rel.endswith(".jsonl") or not (is_log or parts[0] == "scores"):
             continue
@@ -135,6 +138,18 @@ def changed_segments(scan: Scan) -> list[Problem]:
             )
         )
     return found
+
+
+def _changed_manifest(rel: str) -> Problem:
+    """Without its committed manifest an analysis no longer reads the exported logs (or
+    reads other files): it counts fewer lines, or other ones, without an error."""
+    return Problem(
+        "logs",
+        rel,
+        "the committed record of exported logs was changed or deleted; the analysis reads "
+        "the Parquet files it lists",
+        f"put it back with `git checkout HEAD -- {rel}`",
+    )
 
 
 def _only_appended(repo: git.Repo, rel: str) -> bool:

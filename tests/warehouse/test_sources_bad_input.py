@@ -285,3 +285,26 @@ def test_the_report_names_a_row_without_ts_user_or_id_as_the_analysis_does(
     assert result.code == 0, result.err
     page = (ws.parent / "site" / f"experiment-{exp_id}.html").read_text(encoding="utf-8")
     assert f"<code>{said}</code>" in page
+
+
+@pytest.mark.parametrize("change", ["delete", "edit"])
+def test_doctor_flags_a_changed_or_deleted_export_manifest(
+    ws: Path, maia: Callable[..., Result], change: str
+) -> None:
+    """Without its manifest, an analysis silently reads none of the exported lines."""
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 5))
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=ws).code == 0
+    assert maia("doctor", cwd=ws).code == 0
+    path = ws / "experiments" / exp_id / "exported.json"
+    if change == "delete":
+        path.unlink()
+    else:
+        path.write_text(json.dumps({**json.loads(path.read_text()), "files": []}))
+
+    result = maia("doctor", cwd=ws)
+
+    assert result.code == 1
+    rel = f"experiments/{exp_id}/exported.json"
+    assert f"{rel}: the committed record of exported logs was changed or deleted" in result.out
+    assert f"git checkout HEAD -- {rel}" in result.out
