@@ -22,7 +22,7 @@ from typing import Any
 
 from maia_git.core.escape import reason
 from maia_git.core.ids import check_id
-from maia_git.errors import MaiaError, UsageError
+from maia_git.errors import MaiaError, UnknownExperiment, UsageError
 from maia_git.storage import git, segments, state
 from maia_git.usecases.pins import pinned_blobs
 from maia_git.warehouse import manifest, objstore
@@ -59,7 +59,7 @@ def export_logs(
         ids = [check_id(i) for i in exp_ids] or _all_with_logs(ws.top)
         for exp_id in ids:
             if not state.has_experiment(ws.top, exp_id):
-                raise UsageError(f"no experiment {exp_id}")
+                raise UnknownExperiment(exp_id)
         results = [_plan(ws, exp_id) for exp_id in ids]
         if dry_run or not any(r.segments for r in results):
             return results

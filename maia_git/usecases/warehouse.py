@@ -83,7 +83,7 @@ class Rules:
 
 def rules_of(ws: Workspace, exp_id: str) -> Rules:
     """The experiment's rules, its pins backfilled for one started before pins existed."""
-    if not state.has_experiment(ws.top, exp_id):
+    if not state.has_experiment(ws.top, check_id(exp_id)):
         return Rules(exp_id, state.control_share(ws.top, exp_id))
     entry = state.load_entry(ws.top, exp_id)
     experiment = effective(ws.repo, state.load_experiment(ws.top, exp_id), entry.status)

@@ -308,3 +308,17 @@ def test_doctor_flags_a_changed_or_deleted_export_manifest(
     rel = f"experiments/{exp_id}/exported.json"
     assert f"{rel}: the committed record of exported logs was changed or deleted" in result.out
     assert f"git checkout HEAD -- {rel}" in result.out
+
+
+def test_an_unknown_or_invalid_experiment_is_said_as_everywhere_else(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    new_exp(maia, ws)
+    for args in (("logs", "export", "exp_009", "--to", "pq"), ("logs", "sums", "exp_009")):
+        result = maia(*args, cwd=ws)
+        assert result.code == 2
+        assert result.err.startswith("maia: error: unknown experiment 'exp_009'"), result.err
+    for args in (("logs", "sums", "Bad id"), ("logs", "sql", "Bad id")):
+        result = maia(*args, cwd=ws)
+        assert result.code == 2
+        assert result.err.startswith("maia: error: invalid experiment id 'Bad id'"), result.err
