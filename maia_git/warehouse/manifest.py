@@ -144,7 +144,7 @@ def _fetched(
             fs = objstore.filesystem()
             objstore.check_bucket(fs, where)
         local = tmp / f"{i}.parquet"
-        got = objstore.fetch(fs, where, entry["parquet"], local)
+        got = objstore.fetch(fs, where, entry["parquet"], local, limit=entry["bytes"])
         if got != (entry["bytes"], entry["sha256"]):
             raise MaiaError(f"exported logs changed since export: {where.url_of(entry['parquet'])}")
         found.append(str(local))

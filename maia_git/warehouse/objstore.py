@@ -166,8 +166,11 @@ def upload(fs: Any, local: Path, where: Location, rel: str) -> None:
         fs.put_file(str(local), where.key(rel))
 
 
-def fetch(fs: Any, where: Location, rel: str, into: Path) -> tuple[int, str]:
-    """Download ``rel`` to ``into`` in one pass; its size and SHA-256 as received."""
+def fetch(fs: Any, where: Location, rel: str, into: Path, limit: int) -> tuple[int, str]:
+    """Download ``rel`` to ``into`` in one pass; its size and SHA-256 as received.
+
+    The download stops once past ``limit`` bytes (the size the manifest lists, so the object
+    has changed): an object that grew, or a manifest naming a huge one, fills no disk."""
     digest = hashlib.sha256()
     size = 0
     with errors(where):
@@ -178,7 +181,7 @@ def fetch(fs: Any, where: Location, rel: str, into: Path) -> tuple[int, str]:
                 f"exported logs missing: {where.url_of(rel)} (listed in the manifest)"
             ) from None
         with source, open(into, "wb") as out:
-            while chunk := source.read(1 << 22):
+            while size <= limit and (chunk := source.read(1 << 22)):
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)

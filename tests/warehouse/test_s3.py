@@ -386,3 +386,22 @@ def test_a_failed_export_to_a_bucket_leaves_nothing(
 def _manifest_of(top: Path, exp_id: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((top / "experiments" / exp_id / "exported.json").read_text())
     return data
+
+
+def test_a_download_stops_past_the_size_the_manifest_lists(s3: S3, tmp_path: Path) -> None:
+    """An object larger than its manifest entry has changed: its download stops soon after
+    the listed size, so an object that grew, or a manifest naming a huge one, fills no disk."""
+    from maia_git.warehouse import objstore
+
+    where = objstore.parse(s3.url())
+    body = bytes(range(256)) * (48 << 12)  # 12 MB, three of fetch's 4 MB reads
+    s3.client().pipe_file(where.key("big.parquet"), body)  # type: ignore[attr-defined]
+    fs = objstore.filesystem()
+
+    whole = objstore.fetch(fs, where, "big.parquet", tmp_path / "whole", limit=len(body))
+    assert whole == (len(body), hashlib.sha256(body).hexdigest())
+    assert (tmp_path / "whole").read_bytes() == body
+
+    size, _ = objstore.fetch(fs, where, "big.parquet", tmp_path / "cut", limit=1000)
+    assert 1000 < size < len(body)
+    assert (tmp_path / "cut").stat().st_size == size
