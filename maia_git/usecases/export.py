@@ -98,6 +98,9 @@ def _plan(ws: Workspace, exp_id: str) -> Exported:
     done = {(e["segment"], e["blob"]) for e in manifest.load(ws.top, exp_id)["files"]}
     folder = state.interactions_rel(exp_id)
     dirty = set(git.run(ws.repo, "ls-files", "-m", "-o", "-z", "--", folder).split("\0"))
+    # Staged but not committed (new, or changed since): the index is not a commit.
+    dirty |= set(git.run(ws.repo, "diff", "--cached", "--name-only", "-z", "HEAD", "--",
+                         folder).split("\0"))  # fmt: skip
     tracked = set(git.run(ws.repo, "ls-files", "-z", "--", folder).split("\0"))
     rels = _segments(ws.top, exp_id)
     # A file committed at an exported segment's path later (a writer reusing a name) holds

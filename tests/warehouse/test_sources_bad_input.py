@@ -322,3 +322,25 @@ def test_an_unknown_or_invalid_experiment_is_said_as_everywhere_else(
         result = maia(*args, cwd=ws)
         assert result.code == 2
         assert result.err.startswith("maia: error: invalid experiment id 'Bad id'"), result.err
+
+
+def test_a_segment_staged_but_not_committed_is_skipped(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    """`git add` is not a commit: a new file only staged, or a committed one changed and
+    staged, is not what git holds; exported and removed, its committed lines would be lost."""
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "kept.jsonl", _lines(exp_id, "a", 30))
+    folder = ws / "experiments" / exp_id / "interactions"
+    (folder / "kept.jsonl").write_text(_lines(exp_id, "a", 3), encoding="utf-8")
+    (folder / "new.jsonl").write_text(_lines(exp_id, "b", 3), encoding="utf-8")
+    git(ws, "add", "-A", "experiments")
+
+    out = maia("logs", "export", exp_id, "--to", "pq", "--json", cwd=ws)
+
+    assert out.code == 0, out.err
+    done = json.loads(out.out)["experiments"][0]
+    assert done["segments"] == []
+    rel = f"experiments/{exp_id}/interactions"
+    assert sorted(done["skipped"]) == [f"{rel}/kept.jsonl", f"{rel}/new.jsonl"]
+    assert not (ws / "experiments" / exp_id / "exported.json").exists()
