@@ -405,3 +405,51 @@ def test_a_download_stops_past_the_size_the_manifest_lists(s3: S3, tmp_path: Pat
     size, _ = objstore.fetch(fs, where, "big.parquet", tmp_path / "cut", limit=1000)
     assert 1000 < size < len(body)
     assert (tmp_path / "cut").stat().st_size == size
+
+
+def test_downloaded_copies_are_removed_whatever_happens(
+    ws: Path, maia: Callable[..., Result], s3: S3, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The temporary copies of exported objects (and the export's own files) are gone after
+    an export, an analysis, a changed object, and an interrupt half way through the downloads."""
+    import tempfile
+
+    from maia_git.warehouse import objstore
+
+    exp_id = new_exp(maia, ws)
+    write_corpus(ws / "experiments" / exp_id / "interactions", users=20, exp=exp_id, pins={})
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "logs")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where maia's temporary files go
+    assert maia("logs", "export", exp_id, "--to", s3.url(), cwd=ws).code == 0
+    assert list(scratch.iterdir()) == []
+    entries = _manifest_of(ws, exp_id)["files"]
+    assert len(entries) == 2
+
+    assert _analyze(maia, ws, exp_id)["control"]["n"] > 0
+    assert list(scratch.iterdir()) == []
+
+    fetched: list[str] = []
+    real_fetch = objstore.fetch
+
+    def interrupted(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        fetched.append(args[2])
+        got = real_fetch(*args, **kwargs)
+        if len(fetched) == 2:
+            raise KeyboardInterrupt
+        return got
+
+    with monkeypatch.context() as env:
+        env.setattr(objstore, "fetch", interrupted)
+        result = maia("exp", "analyze", exp_id, cwd=ws)
+    assert result.code == 130 and "maia: aborted" in result.err  # click's word for ^C
+    assert len(fetched) == 2 and list(scratch.iterdir()) == []
+
+    victim = s3.url() + "/" + entries[1]["parquet"]
+    s3.client().pipe_file(victim.removeprefix("s3://"), b"not the exported file")  # type: ignore[attr-defined]
+    changed = maia("exp", "analyze", exp_id, cwd=ws)
+    assert changed.err == f"maia: error: exported logs changed since export: {victim}\n"
+    assert list(scratch.iterdir()) == []
