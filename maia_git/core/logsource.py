@@ -48,7 +48,9 @@ class LogSource:
 
 
 def logs_problem(value: Any) -> str | None:
-    """Why the ``logs`` setting is malformed, or None."""
+    """Why the ``logs`` setting is malformed, or None (null, as the schema allows, is git)."""
+    if value is None:
+        return None
     if not isinstance(value, Mapping):
         return "logs must be a mapping (source, path, ..., experiments)"
     per_exp = value.get("experiments", {})

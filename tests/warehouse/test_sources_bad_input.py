@@ -344,3 +344,16 @@ def test_a_segment_staged_but_not_committed_is_skipped(
     rel = f"experiments/{exp_id}/interactions"
     assert sorted(done["skipped"]) == [f"{rel}/kept.jsonl", f"{rel}/new.jsonl"]
     assert not (ws / "experiments" / exp_id / "exported.json").exists()
+
+
+def test_a_logs_setting_left_empty_is_the_git_source(ws: Path, maia: Callable[..., Result]) -> None:
+    """`logs:` uncommented alone from the written maia.yaml is null, which its schema allows."""
+    settings = ws / "maia.yaml"
+    text = settings.read_text(encoding="utf-8")
+    assert "\n# logs:\n" in text
+    settings.write_text(text.replace("\n# logs:\n", "\nlogs:\n"), encoding="utf-8")
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 6))
+
+    assert _users(maia, ws, exp_id) == 6
+    assert maia("doctor", cwd=ws).code == 0
