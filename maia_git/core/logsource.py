@@ -85,7 +85,7 @@ def _source_problem(spec: Mapping[str, Any], where: str) -> str | None:
     timeout = spec.get("timeout", 300)
     number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
     if not number or not 0 < timeout <= 86400:
-        return f"{where}.timeout must be a number of seconds from 1 to 86400"
+        return f"{where}.timeout must be a number of seconds above 0, at most 86400"
     if kind == "parquet" and "path" not in spec:
         return f"{where}: a parquet source needs a path"
     if kind == "sql":

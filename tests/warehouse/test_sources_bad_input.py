@@ -357,3 +357,21 @@ def test_a_logs_setting_left_empty_is_the_git_source(ws: Path, maia: Callable[..
 
     assert _users(maia, ws, exp_id) == 6
     assert maia("doctor", cwd=ws).code == 0
+
+
+@pytest.mark.parametrize(("timeout", "code"), [("0.5", 0), ("0", 3), ("86401", 3)])
+def test_a_timeout_is_refused_as_its_message_says(
+    ws: Path, maia: Callable[..., Result], timeout: str, code: int
+) -> None:
+    (ws / "pq").mkdir()
+    exp_id = new_exp(maia, ws)
+    settings = ws / "maia.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8")
+        + f"logs:\n  source: parquet\n  path: pq\n  timeout: {timeout}\n",
+        encoding="utf-8",
+    )
+    result = maia("logs", "sums", exp_id, cwd=ws)
+    assert result.code == code, result.err
+    if code:
+        assert "timeout must be a number of seconds above 0, at most 86400" in result.err
