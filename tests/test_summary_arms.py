@@ -268,7 +268,8 @@ TABLE = (
 TWO_ARM_SUMMARY = (
     "## maia-git analysis\n\nExperiments whose logs changed since `abc`.\n\n"
     "### exp_001: N \\<x\\> ✅\n\n" + TABLE + "\n"
-    "⚠️ 2 log line(s) broke the schema and were not counted (`maia doctor` lists them).\n\n"
+    "⚠️ 2 log line(s) broke the schema and were not counted (`maia exp analyze exp_001` "
+    "shows them).\n\n"
     "```mermaid\nxychart-beta\n"
     '  title "exp_001: cumulative completion rate (%)"\n'
     '  x-axis ["01-01 10", "01-01 11"]\n'

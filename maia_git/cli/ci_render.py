@@ -103,7 +103,7 @@ def section(result: Mapping[str, Any], series: Mapping[str, Any]) -> str:
     if result.get("invalid_lines"):
         lines += [
             f"⚠️ {result['invalid_lines']} log line(s) broke the schema and were not "
-            "counted (`maia doctor` lists them).",
+            f"counted (`maia exp analyze {result['experiment_id']}` shows them).",
             "",
         ]
     return "\n".join([*lines, *mermaid_chart(result["experiment_id"], series), ""])

@@ -375,3 +375,36 @@ def test_a_timeout_is_refused_as_its_message_says(
     assert result.code == code, result.err
     if code:
         assert "timeout must be a number of seconds above 0, at most 86400" in result.err
+
+
+def test_ci_analyze_of_a_warehouse_source_points_to_the_analysis_for_invalid_rows(
+    ws: Path, maia: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """maia doctor reads segments in git only: it cannot list a warehouse's invalid rows."""
+    import duckdb
+
+    exp_id = new_exp(maia, ws)
+    assert maia("exp", "start", exp_id, cwd=ws).code == 0
+    lines = [json.loads(line) for line in _lines(exp_id, "a", 8).splitlines()]
+    database = ws.parent / "events.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("CREATE TABLE events (ts TIMESTAMPTZ, user_id VARCHAR, arm VARCHAR, success "
+                "BOOLEAN, quality_score DOUBLE, tokens BIGINT, latency_ms DOUBLE, "
+                "interaction_id VARCHAR)")  # fmt: skip
+    for r in [*lines, {**lines[0], "arm": "neither", "interaction_id": "bad"}]:
+        values = [r["ts"], r["user_id"], r["arm"], r["success"], r["interaction_id"]]
+        con.execute("INSERT INTO events VALUES (?, ?, ?, ?, NULL, NULL, NULL, ?)", values)
+    con.close()
+    _with_query(ws, b"SELECT * FROM events")
+    git(ws, "add", "-A")
+    git(ws, "commit", "-q", "-m", "sql source")
+    monkeypatch.setenv("MAIA_TEST_DB", f"duckdb:///{database}")
+
+    shown = maia("ci", "analyze", cwd=ws)
+    as_json = maia("ci", "analyze", "--json", cwd=ws)
+
+    assert shown.code == 0, shown.err
+    assert f"not counted (`maia exp analyze {exp_id}` shows them)" in shown.out
+    result = json.loads(as_json.out)["results"][0]
+    assert result["experiment_id"] == exp_id and result["invalid_lines"] == 1
+    assert result["control"]["users"] + result["treatment"]["users"] == 8
