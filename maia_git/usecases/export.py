@@ -56,7 +56,7 @@ def export_logs(
         target = root or _configured_root(ws)
         if objstore.is_url(target):
             objstore.parse(target)  # a bad URL is refused before anything, a dry run too
-        ids = [check_id(i) for i in exp_ids] or _all_with_logs(ws.top)
+        ids = list(dict.fromkeys(check_id(i) for i in exp_ids)) or _all_with_logs(ws.top)
         for exp_id in ids:
             if not state.has_experiment(ws.top, exp_id):
                 raise UnknownExperiment(exp_id)

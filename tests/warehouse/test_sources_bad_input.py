@@ -408,3 +408,16 @@ def test_ci_analyze_of_a_warehouse_source_points_to_the_analysis_for_invalid_row
     result = json.loads(as_json.out)["results"][0]
     assert result["experiment_id"] == exp_id and result["invalid_lines"] == 1
     assert result["control"]["users"] + result["treatment"]["users"] == 8
+
+
+def test_an_experiment_named_twice_is_exported_once(ws: Path, maia: Callable[..., Result]) -> None:
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 4))
+
+    out = maia("logs", "export", exp_id, exp_id, "--to", "pq", "--json", cwd=ws)
+
+    assert out.code == 0, out.err
+    assert [e["rows"] for e in json.loads(out.out)["experiments"]] == [4]
+    message = git(ws, "log", "-1", "--format=%B")
+    assert message.startswith(f"Export 1 log segment(s) of {exp_id} to Parquet")
+    assert message.count("Maia-Experiment:") == 1
