@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from maia_git.errors import MaiaError, StateFileError
+from maia_git.errors import MaiaError, StateFileError, UsageError
 from maia_git.warehouse import objstore
 from maia_git.warehouse.parquet import file_sha256
 
@@ -60,7 +60,18 @@ def load(top: Path, exp_id: str) -> dict[str, Any]:
         raise StateFileError(f"{rel(exp_id)}:1:1: not a readable manifest ({err})") from None
     if not _valid(data):
         raise StateFileError(f"{rel(exp_id)}:1:1: not a maia export manifest (version {VERSION})")
+    _check_root(exp_id, data["root"])
     return data  # type: ignore[no-any-return]
+
+
+def _check_root(exp_id: str, root: str) -> None:
+    """A URL root that does not parse was not written by maia: the manifest is invalid (exit
+    3, naming it), not the command's input."""
+    if objstore.is_url(root):
+        try:
+            objstore.parse(root)
+        except UsageError as err:
+            raise StateFileError(f"{rel(exp_id)}:1:1: root {err}") from None
 
 
 def _valid(data: Any) -> bool:

@@ -453,3 +453,24 @@ def test_downloaded_copies_are_removed_whatever_happens(
     changed = maia("exp", "analyze", exp_id, cwd=ws)
     assert changed.err == f"maia: error: exported logs changed since export: {victim}\n"
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("root", ["gs://bucket/logs", "s3://Not_A_Bucket/logs", "s3://b/x/../y"])
+def test_a_manifest_whose_root_is_a_bad_url_is_an_invalid_state_file(
+    ws: Path, maia: Callable[..., Result], root: str
+) -> None:
+    """A root maia would never have written (so edited by hand): exit 3 naming the manifest,
+    as for any other invalid manifest, before anything is read."""
+    exp_id = new_exp(maia, ws)
+    listed = {"segment": f"experiments/{exp_id}/interactions/a.jsonl", "blob": "0" * 40,
+              "parquet": f"experiment={exp_id}/date=2026-03-01/a.parquet", "rows": 1,
+              "bytes": 1, "sha256": "0" * 64}  # fmt: skip
+    manifest = ws / "experiments" / exp_id / "exported.json"
+    manifest.write_text(json.dumps({"version": 1, "root": root, "files": [listed]}))
+    for args in (("exp", "analyze", exp_id), ("logs", "export", exp_id, "--to", "pq")):
+        result = maia(*args, cwd=ws)
+        assert result.code == 3, (args, result.err)
+        assert result.err.startswith(
+            f"maia: error: experiments/{exp_id}/exported.json:1:1: root {root}: "
+        ), result.err
+        assert result.err.count("\n") == 1
