@@ -34,7 +34,7 @@ from maia_git.storage import git, segments, state
 from maia_git.usecases.pins import blob_ids, effective
 from maia_git.warehouse import engines, manifest, objstore
 from maia_git.warehouse.guard import check_query
-from maia_git.warehouse.parquet import experiment_glob, has_files, parse_source, source_sql
+from maia_git.warehouse.parquet import NO_HIVE, experiment_glob, has_files, parse_source, source_sql
 from maia_git.warehouse.problems import problems
 from maia_git.warehouse.result import MAX_PROBLEMS, Problem, SourceSums
 from maia_git.warehouse.rows import SCHEMA, read_rows_sql, segment_rows, sql_string, write_ndjson
@@ -322,7 +322,8 @@ def _git_with_exports(ws: Workspace, rules: Rules) -> SourceSums:
     ):
         parts = []
         if files:
-            parts.append(f"SELECT * FROM read_parquet([{', '.join(map(sql_string, files))}])")
+            listed = ", ".join(map(sql_string, files))
+            parts.append(f"SELECT * FROM read_parquet([{listed}]{NO_HIVE})")
         if ndjson is not None:
             parts.append(read_rows_sql(ndjson))
         if not parts:

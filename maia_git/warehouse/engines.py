@@ -158,16 +158,23 @@ class DuckDBSession:
         return frozenset(str(d[0]).lower() for d in described)
 
 
+# A folder's ``name=value`` is not a column (``parquet.NO_HIVE``).
+_CHDB_FILES = " SETTINGS use_hive_partitioning = 0"
+
+
 class ChdbSession:
     def __init__(self, timeout_s: float | None = None) -> None:
         self.limit = "" if timeout_s is None else f", max_execution_time = {timeout_s:g}"
 
     def rows(self, statement: str) -> list[list[Any]]:
         # NaN and infinity as "nan" and "inf", not null: an invalid row's value is kept.
-        return run_chdb(f"{statement} SETTINGS output_format_json_quote_denormals = 1{self.limit}")
+        return run_chdb(
+            f"{statement}{_CHDB_FILES}, output_format_json_quote_denormals = 1{self.limit}"
+        )
 
     def columns(self, select: str) -> frozenset[str]:
-        return frozenset(str(m["name"]).lower() for m in _chdb(_limit_0(select))["meta"])
+        found = _chdb(_limit_0(select) + _CHDB_FILES)["meta"]
+        return frozenset(str(m["name"]).lower() for m in found)
 
 
 class PostgresSession:

@@ -18,6 +18,11 @@ from typing import Any
 from maia_git.warehouse import engines
 from maia_git.warehouse.rows import read_rows_sql, segment_rows, sql_string, write_ndjson
 
+# The folders' ``name=value`` are not columns: a root such as ``/lake/arm=x/`` would otherwise
+# replace every row's ``arm`` (DuckDB and ClickHouse both read them by default). The files
+# hold every column the rules need.
+NO_HIVE = ", hive_partitioning = false"
+
 
 @dataclass(frozen=True)
 class Written:
@@ -63,7 +68,7 @@ def ids_repeat(paths: list[str]) -> bool:
     try:
         con.execute("SET enable_progress_bar = false")  # never on our stdout
         found = con.execute(
-            f"SELECT COUNT(*) FROM (SELECT interaction_id FROM read_parquet({listed}) "
+            f"SELECT COUNT(*) FROM (SELECT interaction_id FROM read_parquet({listed}{NO_HIVE}) "
             "WHERE interaction_id IS NOT NULL GROUP BY interaction_id HAVING COUNT(*) > 1 "
             "LIMIT 1) AS again"
         ).fetchone()
@@ -94,7 +99,7 @@ def source_sql(engine: str, files: str | list[str]) -> str:
         listed = sql_string(files)
     else:
         listed = "[" + ", ".join(map(sql_string, files)) + "]"
-    return f"SELECT * FROM read_parquet({listed}, union_by_name = true)"
+    return f"SELECT * FROM read_parquet({listed}, union_by_name = true{NO_HIVE})"
 
 
 def has_files(root: Path, exp_id: str) -> bool:

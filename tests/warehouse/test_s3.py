@@ -474,3 +474,25 @@ def test_a_manifest_whose_root_is_a_bad_url_is_an_invalid_state_file(
             f"maia: error: experiments/{exp_id}/exported.json:1:1: root {root}: "
         ), result.err
         assert result.err.count("\n") == 1
+
+
+def test_a_folder_or_prefix_named_like_a_column_changes_no_row(
+    ws: Path, maia: Callable[..., Result], s3: S3
+) -> None:
+    """A root whose path has a ``name=value`` folder (hive style) named like a published
+    column: every engine reads the files' own columns, not the folder's value, so the
+    analysis is the git reader's, from a folder (DuckDB, chdb, the manifest's files) and from
+    a bucket."""
+    top = ws
+    exp_id, base = _started_with_corpus(maia, top)
+    lake = "lake/arm=control/user_id=u"
+    assert maia("logs", "export", exp_id, "--to", lake, cwd=top).code == 0
+    _same(_analyze(maia, top, exp_id, keep=("problems",)), base, "the manifest's files")
+    _settings(top, f"logs:\n  source: parquet\n  path: {lake}\n")
+    _same(_analyze(maia, top, exp_id, keep=("problems",)), base, "parquet, duckdb")
+    _switch(top, "source: parquet", "source: parquet\n  engine: chdb")
+    _same(_analyze(maia, top, exp_id, keep=("problems",)), base, "parquet, chdb")
+    url = s3.url("arm=treatment")
+    s3.client().put(str(top / lake) + "/", url, recursive=True)  # type: ignore[attr-defined]
+    _switch(top, f"  engine: chdb\n  path: {lake}", f"  path: {url}")
+    _same(_analyze(maia, top, exp_id, keep=("problems",)), base, "parquet in a bucket")
