@@ -54,7 +54,10 @@ def export(exp_ids: tuple[str, ...], root: str | None, dry_run: bool, as_json: b
     for r in results:
         verb = "would export" if dry_run else "exported"
         rows = "" if dry_run else f" ({r.rows} line(s))"
-        click.echo(f"{r.exp_id}: {verb} {len(r.segments)} segment(s){rows}")
+        if not r.segments:  # nothing was written: not "exported 0 segment(s)"
+            click.echo(f"{r.exp_id}: nothing to export")
+        else:
+            click.echo(f"{r.exp_id}: {verb} {len(r.segments)} segment(s){rows}")
         for rel in r.skipped:
             click.echo(f"  skipped {rel}: not committed, or changed since (run `maia sync`)")
 

@@ -421,3 +421,19 @@ def test_an_experiment_named_twice_is_exported_once(ws: Path, maia: Callable[...
     message = git(ws, "log", "-1", "--format=%B")
     assert message.startswith(f"Export 1 log segment(s) of {exp_id} to Parquet")
     assert message.count("Maia-Experiment:") == 1
+
+
+def test_an_experiment_with_nothing_to_export_is_not_said_exported(
+    ws: Path, maia: Callable[..., Result]
+) -> None:
+    exp_id = new_exp(maia, ws)
+    _commit_segment(ws, exp_id, "ext.jsonl", _lines(exp_id, "a", 4))
+    assert maia("logs", "export", exp_id, "--to", "pq", cwd=ws).code == 0
+
+    again = maia("logs", "export", exp_id, "--to", "pq", cwd=ws)
+
+    assert again.code == 0, again.err
+    assert again.out == (
+        "no committed log segments to export (`maia sync` commits them)\n"
+        f"{exp_id}: nothing to export\n"
+    )
