@@ -78,12 +78,14 @@ def sql(exp_id: str, dialect: str | None, as_json: bool) -> None:
     Example:
       maia logs sql exp_001 --dialect snowflake
     """
-    from maia_git.usecases.warehouse import statement
+    from maia_git.usecases.warehouse import default_dialect, statement
     from maia_git.workspace import Workspace
 
-    text = statement(Workspace.find(), exp_id, dialect)
+    ws = Workspace.find()
+    text = statement(ws, exp_id, dialect)
     if as_json:
-        emit_json({"experiment_id": exp_id, "dialect": dialect, "sql": text})
+        shown = dialect or default_dialect(ws, exp_id)
+        emit_json({"experiment_id": exp_id, "dialect": shown, "sql": text})
     else:
         click.echo(text)
 

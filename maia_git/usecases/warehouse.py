@@ -7,6 +7,7 @@ git beside ones exported to Parquet (``maia logs export``). The aggregation runs
     rules_of(ws, exp_id) -> Rules               the split and pins the rows are checked against
     source_sums(ws, rules) -> SourceSums        the sums, from the engine
     statement(ws, exp_id, dialect) -> str       what would run (``maia logs sql``)
+    default_dialect(ws, exp_id) -> str          the dialect of the engine that runs it
     sums_on(session, dialect, source, rules, label) -> SourceSums   the same on an open session
 
 The engine is asked first which columns the source returns: a ``prompt_blob`` column is checked
@@ -119,8 +120,8 @@ def statement(ws: Workspace, exp_id: str, dialect: str | None = None) -> str:
     source = source_of(ws, exp_id)
     if dialect is not None and dialect not in DIALECTS:
         raise UsageError(f"unknown dialect {dialect!r} (known: {', '.join(DIALECTS)})")
+    wanted = dialect or default_dialect(ws, exp_id)
     if source.kind == "sql":
-        wanted = dialect or _dialect_of_env(source)
         tree = _query(ws, source, wanted)
         named = _named_columns(tree)
         blobs = dict(rules.pins) if named is None or BLOB in named else None
@@ -128,11 +129,18 @@ def statement(ws: Workspace, exp_id: str, dialect: str | None = None) -> str:
                              pretty=True)  # fmt: skip
     engine = "chdb" if source.kind == "parquet" and source.engine == "chdb" else "duckdb"
     root = _root(ws, source) if source.kind == "parquet" else "<exported files>"
-    wanted = dialect or ("clickhouse" if engine == "chdb" else "duckdb")
     tree = parse_source(engine, experiment_glob(root, exp_id))
     blobs = dict(rules.pins) if BLOB in _parquet_columns(engine, root, exp_id) else None
     return aggregate_sql(wanted, exp_id, rules.shares, tree, blobs=blobs, arms=rules.arms,
                          pretty=True)  # fmt: skip
+
+
+def default_dialect(ws: Workspace, exp_id: str) -> str:
+    """The dialect of the engine that runs the experiment's statement."""
+    source = source_of(ws, exp_id)
+    if source.kind == "sql":
+        return _dialect_of_env(source)
+    return "clickhouse" if source.kind == "parquet" and source.engine == "chdb" else "duckdb"
 
 
 def _parquet_columns(engine: str, root: str, exp_id: str) -> frozenset[str]:

@@ -437,3 +437,20 @@ def test_an_experiment_with_nothing_to_export_is_not_said_exported(
         "no committed log segments to export (`maia sync` commits them)\n"
         f"{exp_id}: nothing to export\n"
     )
+
+
+@pytest.mark.parametrize(("engine", "dialect"), [("duckdb", "duckdb"), ("chdb", "clickhouse")])
+def test_logs_sql_json_names_the_dialect_it_printed(
+    ws: Path, maia: Callable[..., Result], engine: str, dialect: str
+) -> None:
+    exp_id = new_exp(maia, ws)
+    (ws / "pq").mkdir()
+    _parquet_source(ws, "pq", engine)
+
+    shown = maia("logs", "sql", exp_id, "--json", cwd=ws)
+    asked = maia("logs", "sql", exp_id, "--json", "--dialect", "trino", cwd=ws)
+
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["dialect"] == dialect
+    assert json.loads(shown.out)["sql"] == maia("logs", "sql", exp_id, cwd=ws).out.rstrip("\n")
+    assert json.loads(asked.out)["dialect"] == "trino"
