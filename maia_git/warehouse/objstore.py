@@ -136,11 +136,16 @@ def _translated(err: Exception, where: Location) -> MaiaError | None:
 
 def check_bucket(fs: Any, where: Location) -> None:
     """Fail early, with a clear line, when the bucket is missing or out of reach: a listing of
-    a missing bucket would look like an empty one."""
+    a missing bucket would look like an empty one.
+
+    One key of a listing under the prefix, not a HEAD of the bucket: HEAD needs the right to
+    list the whole bucket, which a role limited to its prefix (a ``s3:prefix`` condition, the
+    usual least-privilege policy) does not have, while every command here lists the prefix."""
+    prefix = f"{where.prefix}/" if where.prefix else ""
     with errors(where):
         try:
-            fs.call_s3("head_bucket", Bucket=where.bucket)
-        except FileNotFoundError:  # a HEAD answer has no body: 404 is all it says
+            fs.call_s3("list_objects_v2", Bucket=where.bucket, Prefix=prefix, MaxKeys=1)
+        except FileNotFoundError:  # NoSuchBucket
             raise MaiaError(f"{where.url}: the bucket {where.bucket} does not exist") from None
         except ValueError as err:  # the first call builds the client, which checks the settings
             raise UsageError(
