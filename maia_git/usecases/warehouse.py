@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from maia_git.core import fields
 from maia_git.core.assign import Arms, Split, arm_names
 from maia_git.core.ids import check_id
 from maia_git.core.logsource import LogSource, source_for
@@ -150,10 +151,10 @@ def _parquet_columns(engine: str, root: str, exp_id: str) -> frozenset[str]:
         return frozenset()
     files = experiment_glob(root, exp_id)
     if engine == "chdb":
-        return engines.ChdbSession().columns(source_sql("chdb", files))
+        return frozenset(engines.ChdbSession().columns(source_sql("chdb", files)))
     con = engines.duckdb_connect(allowed_dirs=[root])
     try:
-        return engines.DuckDBSession(con).columns(source_sql("duckdb", files))
+        return frozenset(engines.DuckDBSession(con).columns(source_sql("duckdb", files)))
     finally:
         con.close()
 
@@ -168,6 +169,37 @@ def _named_columns(tree: Any) -> frozenset[str] | None:
 PUBLISHED = tuple(name for name in SCHEMA if name not in ("segment", "line", "error"))
 
 
+# The kind of column each published field needs (``core.fields``): a line's JSON types, which
+# the git reader checks, are the columns' types here.
+_KIND_OF_FIELD = {fields.TIMESTAMP: engines.TIMESTAMP, fields.TEXT: engines.TEXT,
+                  fields.ARM: engines.TEXT, fields.BLOB: engines.TEXT,
+                  fields.BOOLEAN: engines.BOOLEAN, fields.NUMBER: engines.NUMBER,
+                  fields.INTEGER: engines.NUMBER}  # fmt: skip
+_NEEDED = {f.name: _KIND_OF_FIELD[f.kind] for f in fields.FIELDS}
+
+
+def _check_columns(columns: Mapping[str, str], label: str) -> None:
+    """Every published column there, each of the kind its field needs (or of NULLs alone): a
+    text ``ts`` or a text number would otherwise pass rules written for typed values, where the
+    git reader refuses a line whose value is not of its field's JSON type."""
+    missing = [name for name in PUBLISHED if name not in columns]
+    if missing:  # else the engine's own error names one column deep inside maia's statement
+        raise UsageError(
+            f"{label}: no column {', '.join(missing)} (the source must return "
+            f"{', '.join(PUBLISHED)}, NULL where a line lacks one)"
+        )
+    wrong = [
+        f"{name} is {columns[name]}, not a {_NEEDED[name]}"
+        for name in (*PUBLISHED, BLOB)
+        if name in columns and engines.kind(columns[name]) not in (_NEEDED[name], engines.NULL)
+    ]
+    if wrong:
+        raise UsageError(
+            f"{label}: {'; '.join(wrong)} column (cast it in the query; a field the source "
+            "lacks is a NULL cast to its type)"
+        )
+
+
 def sums_on(
     session: engines.Session, dialect: str, source: Any, rules: Rules, label: str,
     columns: frozenset[str] | None = None, fresh: str | None = None,
@@ -177,13 +209,9 @@ def sums_on(
     ``fresh``: as in ``sql.canonical_sql``."""
     if columns is None:
         select = source if isinstance(source, str) else source.sql(dialect=dialect)
-        columns = session.columns(select)
-    missing = [name for name in PUBLISHED if name not in columns]
-    if missing:  # else the engine's own error names one column deep inside maia's statement
-        raise UsageError(
-            f"{label}: no column {', '.join(missing)} (the source must return "
-            f"{', '.join(PUBLISHED)}, NULL where a line lacks one)"
-        )
+        typed = session.columns(select)
+        _check_columns(typed, label)
+        columns = frozenset(typed)
     blobs = dict(rules.pins) if BLOB in columns else None
 
     def text(canonical: str) -> str:

@@ -114,9 +114,39 @@ def _limit_0(select: str) -> str:
 class Session(Protocol):
     def rows(self, statement: str) -> Sequence[Sequence[Any]]: ...
 
-    def columns(self, select: str) -> frozenset[str]:
-        """The names of the columns ``select`` returns (lower case), reading no rows."""
+    def columns(self, select: str) -> dict[str, str]:
+        """The columns ``select`` returns (lower case) with the engine's name for each one's
+        type (see ``kind``), reading no rows."""
         ...
+
+
+# The kinds of value a column can hold, as the line rules tell them apart.
+TIMESTAMP, TEXT, BOOLEAN, NUMBER, NULL = "timestamp", "text", "boolean", "number", "null"
+_TEXT_TYPES = ("varchar", "text", "string", "name", "character varying", "character", "bpchar",
+               "fixedstring")  # fmt: skip
+_NUMBER_TYPE = re.compile(
+    r"(u?int\d*|u?(tiny|small|big|huge)int|integer|float\d*|double( precision)?|real"
+    r"|decimal|numeric)(\(.*\))?"
+)
+_WRAPPER = re.compile(r"(nullable|lowcardinality)\((.*)\)")
+
+
+def kind(type_name: str) -> str | None:
+    """What a column of the type an engine names (DuckDB's ``TIMESTAMP WITH TIME ZONE``,
+    PostgreSQL's ``character varying(20)``, ClickHouse's ``Nullable(String)``) holds: one of
+    the kinds above, ``null`` for a column of NULLs alone, or None for anything else."""
+    name = type_name.strip().lower()
+    while wrapped := _WRAPPER.fullmatch(name):
+        name = wrapped[2]
+    if name.startswith(("timestamp", "datetime")):
+        return TIMESTAMP
+    if name.split("(")[0] in _TEXT_TYPES:
+        return TEXT
+    if name in ("boolean", "bool"):
+        return BOOLEAN
+    if name in ('"null"', "null", "nothing"):
+        return NULL
+    return NUMBER if _NUMBER_TYPE.fullmatch(name) else None
 
 
 class DuckDBSession:
@@ -149,13 +179,13 @@ class DuckDBSession:
         finally:
             timer.cancel()
 
-    def columns(self, select: str) -> frozenset[str]:
+    def columns(self, select: str) -> dict[str, str]:
         duckdb = need("duckdb")
         try:
             described = self.con.execute(_limit_0(select)).description
         except duckdb.Error as err:
             raise MaiaError(f"DuckDB: {_first_line(err)}") from None
-        return frozenset(str(d[0]).lower() for d in described)
+        return {str(d[0]).lower(): str(d[1]) for d in described}
 
 
 # A folder's ``name=value`` is not a column (``parquet.NO_HIVE``).
@@ -172,9 +202,9 @@ class ChdbSession:
             f"{statement}{_CHDB_FILES}, output_format_json_quote_denormals = 1{self.limit}"
         )
 
-    def columns(self, select: str) -> frozenset[str]:
+    def columns(self, select: str) -> dict[str, str]:
         found = _chdb(_limit_0(select) + _CHDB_FILES)["meta"]
-        return frozenset(str(m["name"]).lower() for m in found)
+        return {str(m["name"]).lower(): str(m["type"]) for m in found}
 
 
 class PostgresSession:
@@ -188,9 +218,9 @@ class PostgresSession:
         except self.errors as err:
             raise MaiaError(f"PostgreSQL: {_first_line(err)}") from None
 
-    def columns(self, select: str) -> frozenset[str]:
+    def columns(self, select: str) -> dict[str, str]:
         self.rows(_limit_0(select))
-        return frozenset(str(d.name).lower() for d in self.cur.description)
+        return {str(d.name).lower(): str(d.type_display) for d in self.cur.description}
 
 
 @contextlib.contextmanager
