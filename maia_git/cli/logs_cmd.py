@@ -13,7 +13,7 @@ def logs() -> None:
 
     \b
     Example:
-      maia logs export --to warehouse/logs
+      maia logs export --to /data/maia-logs
       maia logs sql exp_001 --dialect bigquery
     """
 
