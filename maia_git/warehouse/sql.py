@@ -14,11 +14,13 @@ experiment's arms and pins), in as few passes over the rows as the rules allow:
    rows that share it, the one that sorts first by (ts, success, quality_score, tokens,
    latency_ms, the hash of the user below), absent values first. Finding the repeated ids is
    one grouping by id, of the id column alone: an id on two rows, valid or not, is a
-   candidate, and only its valid rows (``copies``) are joined to it and ranked in the window
-   (an id with one valid row ranks it first, so the wider list changes no count). Every
-   other row streams straight into the per-user totals past a ``NOT IN`` of that (usually
-   empty) list. Byte-identical copies, the usual case, make the
-   choice moot; the order makes it the same in every engine and in the git reader.
+   candidate, and its rows (``copies``) are joined to it and ranked in the window, invalid
+   ones last, so that only a valid row can rank first (an id with one valid row ranks it
+   first, so the wider list changes no count). Every other row streams straight into the
+   per-user totals past a ``NOT IN`` of that (usually empty) list, a test of its id alone:
+   PostgreSQL puts a filter's expressions and a column's apart, so a filter that asked
+   whether the row is valid judged every row twice. Byte-identical copies, the usual case,
+   make the choice moot; the order makes it the same in every engine and in the git reader.
 3. ``per_user``: each (arm, user)'s totals, rows with an arm that is not the experiment's
    grouped under ``*``.
 4. ``judged``: each (arm, user) row's bucket, MD5 of ``"<experiment>:<user>"`` as in
@@ -282,17 +284,19 @@ WITH typed AS NOT MATERIALIZED (
   SELECT iid FROM typed WHERE iid IS NOT NULL{_among(fresh)}
   GROUP BY iid HAVING COUNT(*) > 1
 ), copies AS (
-  SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid
-  FROM checked AS c JOIN repeated AS r ON c.iid = r.iid WHERE c.row_ok
-), repeated_users AS ({_assign("SELECT DISTINCT user_id FROM copies", prefix, cut)}
+  SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid, c.row_ok
+  FROM checked AS c JOIN repeated AS r ON c.iid = r.iid
+), repeated_users AS ({
+        _assign("SELECT DISTINCT user_id FROM copies WHERE row_ok", prefix, cut)
+    }
 ), ranked AS (
   SELECT c.user_id, c.arm, c.success, c.q, c.t, c.l, c.row_ok, 1 AS copy
   FROM checked AS c
-  WHERE NOT c.row_ok OR c.iid IS NULL OR c.iid NOT IN (SELECT iid FROM repeated)
+  WHERE c.iid IS NULL OR c.iid NOT IN (SELECT iid FROM repeated)
   UNION ALL
-  SELECT f.user_id, f.arm, f.success, f.q, f.t, f.l, TRUE AS row_ok,
+  SELECT f.user_id, f.arm, f.success, f.q, f.t, f.l, f.row_ok,
     ROW_NUMBER() OVER (PARTITION BY f.iid
-      ORDER BY CASE WHEN {valid} THEN 0 ELSE 1 END, {order}) AS copy
+      ORDER BY CASE WHEN NOT f.row_ok THEN 2 WHEN {valid} THEN 0 ELSE 1 END, {order}) AS copy
   FROM copies AS f LEFT JOIN repeated_users AS u ON f.user_id = u.user_id
 ), per_user AS (
   SELECT {group} AS grp, user_id, COUNT(*) AS ur,

@@ -84,12 +84,11 @@ WITH typed AS (
     c.q,
     c.t,
     c.l,
-    c.iid
+    c.iid,
+    c.row_ok
   FROM checked AS c
   JOIN repeated AS r
     ON c.iid = r.iid
-  WHERE
-    c.row_ok
 ), repeated_users AS (
   SELECT
     *,
@@ -145,6 +144,8 @@ WITH typed AS (
       SELECT DISTINCT
         user_id
       FROM copies
+      WHERE
+        row_ok
     ) AS d
   ) AS hashed
 ), ranked AS (
@@ -159,7 +160,7 @@ WITH typed AS (
     1 AS copy
   FROM checked AS c
   WHERE
-    NOT c.row_ok OR c.iid IS NULL OR NOT c.iid IN (
+    c.iid IS NULL OR NOT c.iid IN (
       SELECT
         iid
       FROM repeated
@@ -172,10 +173,16 @@ WITH typed AS (
     f.q,
     f.t,
     f.l,
-    TRUE AS row_ok,
+    f.row_ok,
     ROW_NUMBER() OVER (
       PARTITION BY f.iid
-      ORDER BY CASE WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE) THEN 0 ELSE 1 END, ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h
+      ORDER BY CASE
+        WHEN NOT f.row_ok
+        THEN 2
+        WHEN COALESCE(u.user_ok AND f.arm = u.assigned, FALSE)
+        THEN 0
+        ELSE 1
+      END, ts, success, q NULLS FIRST, t NULLS FIRST, l NULLS FIRST, u.h
     ) AS copy
   FROM copies AS f
   LEFT JOIN repeated_users AS u
