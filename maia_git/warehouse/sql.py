@@ -286,9 +286,7 @@ WITH typed AS NOT MATERIALIZED (
 ), copies AS (
   SELECT c.ts, c.user_id, c.arm, c.success, c.q, c.t, c.l, c.iid, c.row_ok
   FROM checked AS c JOIN repeated AS r ON c.iid = r.iid
-), repeated_users AS ({
-        _assign("SELECT DISTINCT user_id FROM copies WHERE row_ok", prefix, cut)
-    }
+), repeated_users AS ({_assign("SELECT DISTINCT user_id FROM copies WHERE row_ok", prefix, cut)}
 ), ranked AS (
   SELECT c.user_id, c.arm, c.success, c.q, c.t, c.l, c.row_ok, 1 AS copy
   FROM checked AS c
