@@ -95,22 +95,23 @@ def _segments(top: Path, exp_id: str) -> list[str]:
 def _plan(ws: Workspace, exp_id: str) -> Exported:
     """The segments to export: tracked, committed and unchanged since (the rest are skipped)."""
     result = Exported(exp_id)
-    done = {(e["segment"], e["blob"]) for e in manifest.load(ws.top, exp_id)["files"]}
     folder = state.interactions_rel(exp_id)
     dirty = set(git.run(ws.repo, "ls-files", "-m", "-o", "-z", "--", folder).split("\0"))
     # Staged but not committed (new, or changed since): the index is not a commit.
     dirty |= set(git.run(ws.repo, "diff", "--cached", "--name-only", "-z", "HEAD", "--",
                          folder).split("\0"))  # fmt: skip
     tracked = set(git.run(ws.repo, "ls-files", "-z", "--", folder).split("\0"))
-    rels = _segments(ws.top, exp_id)
-    # A file committed at an exported segment's path later (a writer reusing a name) holds
-    # other lines: only the exported blob itself is done.
-    again = [r for r in rels if r in tracked and r not in dirty and r in dict(done)]
-    blobs = _blob_ids(ws, again) if again else {}
+    committed = tracked - dirty
+    exported = manifest.load(ws.top, exp_id)
+
+    def committed_blobs(again: list[str]) -> dict[str, str]:
+        """Only a committed file has a blob to compare (the others are skipped below)."""
+        ours = [rel for rel in again if rel in committed]
+        return _blob_ids(ws, ours) if ours else {}  # no paths: ls-files would list them all
+
+    rels = manifest.not_exported(exported, _segments(ws.top, exp_id), committed_blobs)
     for rel in rels:
-        if (rel, blobs.get(rel)) in done:
-            continue
-        (result.segments if rel in tracked and rel not in dirty else result.skipped).append(rel)
+        (result.segments if rel in committed else result.skipped).append(rel)
     return result
 
 

@@ -147,7 +147,7 @@ def default_dialect(ws: Workspace, exp_id: str) -> str:
 def _parquet_columns(engine: str, root: str, exp_id: str) -> frozenset[str]:
     """The columns of an experiment's local Parquet files, as the engine reads them (none for
     exported files, which have no prompt_blob, or files elsewhere, which are not opened)."""
-    if root == "<exported files>" or "://" in root or not has_files(Path(root), exp_id):
+    if root == "<exported files>" or objstore.is_url(root) or not has_files(Path(root), exp_id):
         return frozenset()
     files = experiment_glob(root, exp_id)
     if engine == "chdb":
@@ -382,14 +382,15 @@ _NO_ROWS = "SELECT CAST(NULL AS VARCHAR) AS interaction_id LIMIT 0"
 @contextmanager
 def _remaining_as_ndjson(ws: Workspace, rules: Rules, exported: Any) -> Iterator[str | None]:
     """The experiment's files not exported (segments, and records not yet synced), as rows."""
-    done = {(entry["segment"], entry["blob"]) for entry in exported["files"]}
-    rels = segments.log_files(ws.repo, rules.exp_id).files
-    # A file at an exported segment's path is read unless it is that segment's blob (restored
-    # from history): a writer may have reused the name for new lines.
-    again = [f for f in rels if f in dict(done)]
-    hashed = git.run(ws.repo, "hash-object", "--", *again).split() if again else []
-    blobs = dict(zip(again, hashed, strict=True))
-    rels = [f for f in rels if (f, blobs.get(f)) not in done]
+
+    def working_blobs(again: list[str]) -> dict[str, str]:
+        """The blob ids of the files as they are in the working tree."""
+        hashed = git.run(ws.repo, "hash-object", "--", *again).split()
+        return dict(zip(again, hashed, strict=True))
+
+    rels = manifest.not_exported(
+        exported, segments.log_files(ws.repo, rules.exp_id).files, working_blobs
+    )
     if not rels:
         yield None
         return

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,19 @@ def file_set(entries: list[dict[str, Any]]) -> str:
     for sha in sorted(entry["sha256"] for entry in entries):
         digest.update(sha.encode("ascii") + b"\n")
     return digest.hexdigest()
+
+
+def not_exported(
+    data: dict[str, Any], rels: list[str], blob_ids: Callable[[list[str]], Mapping[str, str]]
+) -> list[str]:
+    """``rels`` without the segments the manifest lists. A file at a listed path is that
+    segment only if it is the listed blob (``blob_ids`` of the files at listed paths): a writer
+    may have reused the name for new lines."""
+    done = {(entry["segment"], entry["blob"]) for entry in data["files"]}
+    listed = {segment for segment, _ in done}
+    again = [rel for rel in rels if rel in listed]
+    blobs = blob_ids(again) if again else {}
+    return [rel for rel in rels if (rel, blobs.get(rel)) not in done]
 
 
 def ids_unique(data: dict[str, Any]) -> bool:
